@@ -1,0 +1,163 @@
+"""The ``growlab`` command: ``train`` (and the subcommands later issues add)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+DESCRIPTION = """\
+growlab: grow and prune neural networks while they train.
+
+Examples:
+  growlab train                                   # dense 27-16-8-1 on heart, 200 epochs
+  growlab train --dataset moons --arch 8-8 --epochs 100 --save moons.growlab
+  growlab train --method dense --lr 0.01 --optimizer sgd
+"""
+
+#: subcommand name → function that adds its parser (``sub.add_parser``) and sets ``func``
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+
+
+def command(name: str):
+    """Register a subcommand builder."""
+
+    def deco(fn):
+        COMMANDS[name] = fn
+        return fn
+
+    return deco
+
+
+def parse_value(text: str):
+    """CLI text → int, float, bool or str."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def parse_extra(tokens: list[str]) -> dict:
+    """``["--sigma", "2", "--focal-junctures=5"]`` → ``{"sigma": 2, "focal_junctures": 5}``."""
+    out, i = {}, 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok.startswith("--") or tok == "--":
+            raise ValueError(f"unexpected argument {tok!r}")
+        key, eq, val = tok[2:].partition("=")
+        if not eq:
+            if i + 1 >= len(tokens) or tokens[i + 1].startswith("--"):
+                raise ValueError(f"--{key} needs a value")
+            val, i = tokens[i + 1], i + 1
+        out[key.replace("-", "_")] = parse_value(val)
+        i += 1
+    return out
+
+
+def _methods_epilog() -> str:
+    from growlab.methods import available
+
+    lines = ["methods and their parameters (pass as --name value):"]
+    for name, d in available().items():
+        lines.append(f"  {name:<17} {d['doc']}")
+        for p in d["params"].values():
+            lines.append(f"      --{p['name'].replace('_', '-'):<20} {p['range']:<22} default {p['default']}: {p['doc']}")
+    lines.append("dataset options (e.g. --noise 0.2 for toys, --path F --target COL for csv) are passed the same way.")
+    return "\n".join(lines)
+
+
+@command("train")
+def _train_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one run in the terminal with a progress bar",
+        description="Train one run and print its final validation accuracy, AUC and size.",
+        epilog=_methods_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from growlab.config import ACTIVATIONS, ARCH_PRESETS, OPTIMIZERS
+    from growlab.data import DATASETS
+
+    p.add_argument("--dataset", default="heart", help=f"one of: {', '.join(DATASETS)} (default heart)")
+    p.add_argument("--arch", default="16-8", help=f"hidden widths like 16-8, or a preset: {', '.join(ARCH_PRESETS)}")
+    p.add_argument("--method", default="dense", help="a named method (listed below; default dense)")
+    p.add_argument("--epochs", type=int, default=200, help="epochs to train (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and method (default 0)")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation split (default 0)")
+    p.add_argument("--lr", type=float, default=0.003, help="learning rate (default 0.003)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: full batch up to 1024 rows)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1… (default: CUDA when available)")
+    p.add_argument("--save", metavar="FILE", help="write the run archive here when done")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train, accepts_extra=True)
+
+
+def _train(args, extra: dict) -> int:
+    from growlab.data import options as dataset_options
+    from growlab.run import Run
+
+    ds_opts = {k: v for k, v in extra.items() if k in dataset_options(args.dataset)}
+    method_params = {k: v for k, v in extra.items() if k not in ds_opts}
+    run = Run(
+        args.dataset, args.arch, args.method, args.epochs, args.seed,
+        split_seed=args.split_seed, lr=args.lr, optimizer=args.optimizer, batch_size=args.batch_size,
+        activation=args.activation, device=args.device, dataset_options=ds_opts, **method_params,
+    )  # fmt: skip
+    print(f"{run.data!r} on {run.network.device}; method {args.method}", file=sys.stderr)
+    run.run(progress=not args.quiet)
+    if run.status == "diverged":
+        print(f"diverged: {run.events.iloc[-1]['cause']}", file=sys.stderr)
+    s = run.summary()
+    total = run.network.n_possible() + sum(run.network.capacity[1:])
+    if run.data.task == "regression":
+        quality = f"val_mse {s.get('val_mse', float('nan')):.4f}"
+    else:
+        quality = f"val_acc {s.get('val_acc', float('nan')):.4f}  val_auc {s.get('val_auc', float('nan')):.4f}"
+    print(f"epoch {s['epoch']}/{run.epochs}  {quality}  density {s.get('density', 1.0):.3f}  "
+          f"active params {s.get('active_params', total)}/{total}")  # fmt: skip
+    if args.save:
+        run.save(args.save)
+        print(f"saved {args.save}", file=sys.stderr)
+    return 0 if run.status != "diverged" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="growlab", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    from growlab import __version__
+
+    parser.add_argument("--version", action="version", version=f"growlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if rest and not getattr(args, "accepts_extra", False):
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        extra = parse_extra(rest)
+        return int(args.func(args, extra) or 0)
+    except ValueError as e:
+        print(f"growlab {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

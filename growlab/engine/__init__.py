@@ -1,0 +1,24 @@
+"""The torch engine: a population of masked MLPs, its optimizer, training step and metrics.
+
+Never imports panel, bokeh or ipywidgets.
+"""
+
+from growlab.engine.losses import member_losses, probabilities
+from growlab.engine.metrics import binary_auc, evaluate, macro_ovr_auc
+from growlab.engine.network import Network, activation_fn, resolve_device
+from growlab.engine.optim import Optimizer
+from growlab.engine.train import Trainer, resolve_batch_size
+
+__all__ = [
+    "Network",
+    "Optimizer",
+    "Trainer",
+    "activation_fn",
+    "binary_auc",
+    "evaluate",
+    "macro_ovr_auc",
+    "member_losses",
+    "probabilities",
+    "resolve_batch_size",
+    "resolve_device",
+]

@@ -1,0 +1,72 @@
+"""Adam or SGD over a population's tensors, with per-connection state reset."""
+
+from __future__ import annotations
+
+import torch
+
+from growlab.config import OPTIMIZERS
+
+
+class Optimizer:
+    """A torch optimizer over a :class:`~growlab.engine.network.Network`'s parameters.
+
+    Adam and SGD update each element independently of the others, so one optimizer over
+    the population tensors trains every member as if it had its own.
+
+    Args:
+        net: the network.
+        kind: ``"adam"`` (default) or ``"sgd"`` (with momentum).
+        lr: learning rate.
+        momentum: SGD momentum.
+    """
+
+    def __init__(self, net, kind: str = "adam", lr: float = 0.003, momentum: float = 0.9):
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {kind!r}; valid: {', '.join(OPTIMIZERS)}")
+        self.net, self.kind = net, kind
+        params = net.parameters()
+        if kind == "adam":
+            self.torch = torch.optim.Adam(params, lr=lr, foreach=True)
+        else:
+            self.torch = torch.optim.SGD(params, lr=lr, momentum=momentum, foreach=True)
+
+    @property
+    def lr(self) -> float:
+        return self.torch.param_groups[0]["lr"]
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        for group in self.torch.param_groups:
+            group["lr"] = float(value)
+
+    def zero_grad(self) -> None:
+        self.torch.zero_grad(set_to_none=False)
+
+    def step(self) -> None:
+        self.torch.step()
+
+    def reset(self, layer: int, where: torch.Tensor, bias: torch.Tensor | None = None) -> None:
+        """Clear the optimizer state (moments / momentum) of changed connections of ``layer``.
+
+        Args:
+            layer: weight layer index.
+            where: bool ``(P, out, in)`` — the connections that were pruned or grown.
+            bias: optional bool ``(P, out)`` — biases to clear (neurons removed or born).
+        """
+        targets = [(self.net.weights[layer], where)]
+        if bias is not None:
+            targets.append((self.net.biases[layer], bias))
+        for param, sel in targets:
+            state = self.torch.state.get(param)
+            if not state:
+                continue
+            for key in ("exp_avg", "exp_avg_sq", "momentum_buffer"):
+                buf = state.get(key)
+                if buf is not None:
+                    buf.masked_fill_(sel.to(buf.device), 0.0)
+
+    def state_dict(self) -> dict:
+        return self.torch.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.torch.load_state_dict(state)

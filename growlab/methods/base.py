@@ -1,0 +1,127 @@
+"""Base classes: a ``Part`` (init, grow, prune criterion, schedule) and a ``Method``.
+
+A part is a small class with explicit keyword parameters (``PARAMS``) and a pure core;
+capabilities are class attributes. A method is a named composition with a flat parameter
+namespace; its live values are re-read at every cycle boundary, so ``set`` takes effect at
+the next cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from growlab.methods.context import CycleContext
+from growlab.methods.params import Param, validate_all
+
+
+class Parameterized:
+    """Holds validated values for a tuple of :class:`Param`."""
+
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    name: ClassVar[str] = ""
+    #: what error messages call it ("method", "grow part"...)
+    label: ClassVar[str] = "part"
+
+    def __init__(self, **params: Any):
+        spec = self.param_specs()
+        self.values: dict[str, Any] = {k: p.default for k, p in spec.items()}
+        self.values.update(validate_all(spec, params, self._owner()))
+
+    @classmethod
+    def param_specs(cls) -> dict[str, Param]:
+        return {p.name: p for p in cls.PARAMS}
+
+    def _owner(self) -> str:
+        return f"{self.label} {self.name!r}" if self.name else type(self).__name__
+
+    def get_params(self) -> dict[str, Any]:
+        """Current parameter values."""
+        return dict(self.values)
+
+    def validate(self, **params: Any) -> dict[str, Any]:
+        """Coerced values, or ``ValueError`` (nothing changes either way)."""
+        return validate_all(self.param_specs(), params, self._owner())
+
+    def set_params(self, **params: Any) -> dict[str, Any]:
+        """Validate all, then apply all; returns the previous values of those changed."""
+        new = self.validate(**params)
+        old = {k: self.values[k] for k in new}
+        self.values.update(new)
+        return old
+
+    def __getattr__(self, key: str) -> Any:
+        values = self.__dict__.get("values")
+        if values is not None and key in values:
+            return values[key]
+        raise AttributeError(f"{type(self).__name__} has no attribute {key!r}")
+
+
+class Part(Parameterized):
+    """A method component. Capabilities tell the caller what the part needs."""
+
+    needs_gradients: ClassVar[bool] = False
+    needs_eval_data: ClassVar[bool] = False
+    needs_capacity: ClassVar[bool] = False
+
+
+class Method(Parameterized):
+    """A named grow/prune method: how the network starts and what each cycle does.
+
+    Subclasses override :meth:`setup` (initial structure), :meth:`cycle` (one grow/prune
+    cycle) and, when cycles are not simply scheduled, :meth:`after_epoch`. They may keep
+    state in :meth:`state_dict` (tensors and plain values only) so runs can be saved.
+    """
+
+    label = "method"
+    #: one line shown by ``available()`` and the method selector
+    doc: ClassVar[str] = ""
+    #: the paper or idea it comes from
+    source: ClassVar[str] = ""
+
+    def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        """Neurons to allocate per layer given the configured widths (methods that grow neurons
+        return more; dormant ones start switched off)."""
+        return sizes
+
+    def setup(self, ctx: CycleContext) -> None:
+        """Choose the connections active at the start (default: all, i.e. dense)."""
+
+    def due(self, ctx: CycleContext) -> bool:
+        """Whether a cycle happens after epoch ``ctx.epoch`` (default: never)."""
+        return False
+
+    def cycle(self, ctx: CycleContext) -> None:
+        """Perform one grow/prune cycle (default: nothing)."""
+
+    def after_epoch(self, ctx: CycleContext) -> bool:
+        """Called after every epoch; runs a cycle when due. Returns whether one ran."""
+        if self.due(ctx):
+            self.cycle(ctx)
+            return True
+        return False
+
+    def overlays(self) -> dict:
+        """What the diagram should highlight now, for a single-member run.
+
+        Keys (all optional): ``"focal_junctures"``: list of ``(layer, source, target)`` used in
+        the latest cycle; ``"useless_units"``: list of ``(neuron_layer, unit)`` that would be
+        removed (ODF2NNA's ε preview); ``"phase"``: a short text such as ``"growth"``.
+        """
+        return {}
+
+    def state_dict(self) -> dict:
+        """Method state for archives (tensors and plain values)."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` output."""
+
+    @classmethod
+    def describe(cls) -> dict:
+        """Name, doc, source and parameter descriptions (what the UI and CLI build from)."""
+        return {
+            "name": cls.name,
+            "doc": cls.doc,
+            "source": cls.source,
+            "params": {p.name: p.describe() for p in cls.PARAMS},
+        }

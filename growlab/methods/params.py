@@ -1,0 +1,104 @@
+"""Typed, documented, range-checked parameters: what the UI builds its form from."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("float", "int", "choice", "bool")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable of a method part.
+
+    Args:
+        name: keyword name (``sigma``); the CLI spells it ``--sigma``, kebab-cased.
+        default: the value when none is given.
+        kind: ``float``, ``int``, ``choice`` or ``bool``.
+        low, high: inclusive bounds for numbers (``None`` = unbounded).
+        low_open, high_open: make a bound exclusive (σ > 0, sparsity < 1).
+        choices: the valid values of a ``choice``.
+        doc: one line for the form and ``--help``.
+        live: whether it may change while a run trains.
+
+    Example:
+        >>> Param("sigma", 1.0, "float", low=0, low_open=True).validate(2)
+        2.0
+    """
+
+    name: str
+    default: Any
+    kind: str = "float"
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple = ()
+    doc: str = ""
+    live: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"param {self.name}: kind must be one of {KINDS}")
+        if self.kind == "choice" and self.default not in self.choices:
+            raise ValueError(f"param {self.name}: default {self.default!r} not in {self.choices}")
+
+    def range_text(self) -> str:
+        """The accepted values in words, e.g. ``(0, 1)`` or ``one of copy, gaussian, random``."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.kind == "bool":
+            return "true or false"
+        lo = "-∞" if self.low is None else f"{self.low:g}"
+        hi = "∞" if self.high is None else f"{self.high:g}"
+        return f"{'(' if self.low_open or self.low is None else '['}{lo}, {hi}{')' if self.high_open or self.high is None else ']'}"
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` coerced to this parameter's type, or raise ``ValueError`` saying why."""
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ValueError(f"{self.name} must be {self.range_text()}, got {value!r}")
+            return value
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+                return value.lower() in ("true", "1", "yes")
+            raise ValueError(f"{self.name} must be true or false, got {value!r}")
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"{self.name} must be a number in {self.range_text()}, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise ValueError(f"{self.name} must be a number in {self.range_text()}, got {value!r}")
+        if self.kind == "int":
+            if value != int(value):
+                raise ValueError(f"{self.name} must be a whole number in {self.range_text()}, got {value!r}")
+            value = int(value)
+        else:
+            value = float(value)
+        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
+        too_high = self.high is not None and (value >= self.high if self.high_open else value > self.high)
+        if too_low or too_high or (self.kind == "float" and math.isinf(value)):
+            raise ValueError(f"{self.name} must be in {self.range_text()}, got {value!r}")
+        return value
+
+    def describe(self) -> dict:
+        """Plain description for forms and listings."""
+        return {
+            "name": self.name, "default": self.default, "kind": self.kind, "low": self.low, "high": self.high,
+            "low_open": self.low_open, "high_open": self.high_open, "choices": list(self.choices),
+            "range": self.range_text(), "doc": self.doc, "live": self.live,
+        }  # fmt: skip
+
+
+def validate_all(params: dict[str, Param], values: dict[str, Any], owner: str) -> dict[str, Any]:
+    """Validate every value (all or nothing); unknown names raise ``ValueError`` listing valid ones."""
+    unknown = sorted(set(values) - set(params))
+    if unknown:
+        valid = ", ".join(params) or "none"
+        raise ValueError(f"{owner} has no parameter {', '.join(unknown)}; its parameters: {valid}")
+    return {k: params[k].validate(v) for k, v in values.items()}

@@ -1,0 +1,303 @@
+"""``Run``: one steppable training run with its method, history, events and live changes."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from growlab.config import TRAIN_FIELDS, TrainConfig, check_memory, format_arch
+from growlab.data import Dataset, load_cached
+from growlab.engine import Network, Optimizer, Trainer, evaluate, probabilities
+from growlab.methods import METHODS, CycleContext, EventLog, Method, Param
+
+#: Training settings that may change while a run trains (method parameters always may).
+LIVE_TRAIN_PARAMS = {
+    "lr": Param("lr", 0.003, "float", low=0, high=10, low_open=True, doc="learning rate"),
+}
+_METHOD_SALT = 0xC0FFEE
+
+
+class Run:
+    """One training run: dataset, network, method, optimizer, history and events.
+
+    Args:
+        dataset: a dataset name (see ``growlab.data.available()``) or a ``Dataset``.
+        arch: hidden widths (``"16-8"``) or a preset (``"paper"``, ``"lenet-300-100"``,
+            ``"playground"``).
+        method: a named method (see ``growlab.methods.available()``).
+        epochs: epochs to train.
+        seed: seeds the initial weights, the batch order and the method's randomness.
+        **params: training settings (``lr``, ``optimizer``, ``momentum``, ``batch_size``,
+            ``activation``, ``device``, ``split_seed``, ``dataset_options``) and the
+            method's parameters (e.g. ``sparsity=0.9``).
+
+    Defaults (``lr=0.003`` Adam, full batch up to 1,024 training rows, relu) reach a mean
+    validation accuracy of about 86% on ``heart`` with ``arch="16-8"`` over 10 seeds.
+
+    Example:
+        >>> run = Run("heart", "16-8", "dense", epochs=5, seed=0)
+        >>> run.run().shape[0]
+        5
+    """
+
+    def __init__(
+        self,
+        dataset: str | Dataset = "heart",
+        arch: str | tuple[int, ...] = "16-8",
+        method: str = "dense",
+        epochs: int = 200,
+        seed: int = 0,
+        **params: Any,
+    ):
+        train_kw = {k: v for k, v in params.items() if k in TRAIN_FIELDS}
+        method_kw = {k: v for k, v in params.items() if k not in TRAIN_FIELDS}
+        method_cls = METHODS.get(method)
+        name = dataset.name if isinstance(dataset, Dataset) else dataset
+        self.config = TrainConfig(dataset=name, arch=arch, method=method, epochs=epochs, seed=seed, **train_kw)
+        self.method: Method = method_cls(**method_kw)
+        cfg = self.config
+        self.data = dataset if isinstance(dataset, Dataset) else load_cached(name, cfg.split_seed, **cfg.dataset_options)
+        sizes = (self.data.n_inputs, *cfg.arch, self.data.n_outputs)
+        capacity = self.method.capacity(sizes)
+        check_memory(tuple(capacity))
+        self.network = Network(
+            sizes, capacity=capacity, activation=cfg.activation, task=self.data.task, seeds=[seed], device=cfg.device
+        )
+        dev = self.network.device
+        self.optimizer = Optimizer(self.network, cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum)
+        self.trainer = Trainer(self.network, self.optimizer, batch_size=cfg.batch_size)
+        self.generator = torch.Generator().manual_seed(seed ^ _METHOD_SALT)
+        self._events = EventLog()
+        self._history: list[dict] = []
+        self._pending: dict[str, Any] = {}
+        self.epoch = 0
+        self.cycles = 0
+        self.status = "ready"
+        self.ctx = CycleContext(
+            self.network, self.optimizer, self.trainer,
+            self.data.X_train.to(dev), self.data.y_train.to(dev), self.data.X_val.to(dev), self.data.y_val.to(dev),
+            self.generator, epoch=0, epochs=cfg.epochs, events=self._events,
+        )  # fmt: skip
+        self.method.setup(self.ctx)
+        self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.epochs
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per epoch (see ``history_columns``)."""
+        return pd.DataFrame(self._history, columns=self.history_columns())
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The event log: ``epoch, step, kind, layer, source, target, weight, cause``."""
+        return self._events.frame()
+
+    @property
+    def event_log(self) -> EventLog:
+        return self._events
+
+    def history_columns(self) -> list[str]:
+        metrics = ["train_loss", "val_loss"]
+        if self.data.task == "regression":
+            metrics += ["train_mse", "val_mse"]
+        else:
+            metrics += ["train_acc", "val_acc", "val_auc", "val_f1"]
+        return ["epoch", *metrics, "density", "active_params", "grown", "pruned"]
+
+    def params(self) -> dict[str, Any]:
+        """Current live-changeable values: the method's parameters and the learning rate."""
+        return {**self.method.get_params(), "lr": self.optimizer.lr}
+
+    # ------------------------------------------------------------------ training
+    def step(self) -> dict | None:
+        """Train one epoch, then run a cycle if the method's schedule says so.
+
+        Returns:
+            The new history row, or ``None`` when the run is finished or diverged (a
+            non-finite loss or weight restores the state before the epoch, records a
+            ``nan`` event and sets ``status = "diverged"``; lower ``lr`` and step again).
+        """
+        if self.done:
+            self.status = "finished"
+            return None
+        saved = self._save_state()
+        losses = self.trainer.epoch(self.ctx.X_train, self.ctx.y_train)
+        if not np.isfinite(losses).all() or not self.network.is_finite():
+            self._restore_state(saved)
+            self._events.add(
+                self.epoch + 1, self.trainer.steps, "nan",
+                cause=f"non-finite loss in epoch {self.epoch + 1}; restored the state after epoch {self.epoch} "
+                "and paused (lower the learning rate to continue)",
+            )  # fmt: skip
+            self.status = "diverged"
+            return None
+        self.epoch += 1
+        self.ctx.epoch = self.epoch
+        self._apply_pending()
+        self.ctx.cycle = self.cycles + 1
+        if self.method.after_epoch(self.ctx):
+            self.cycles += 1
+        row = self._record()
+        self.status = "finished" if self.done else "ready"
+        return row
+
+    def run(self, epochs: int | None = None, progress: bool = False) -> pd.DataFrame:
+        """Train to the end (or ``epochs`` more epochs); returns the history.
+
+        Stops early if the run diverges. ``progress=True`` shows a tqdm bar.
+        """
+        todo = self.epochs - self.epoch if epochs is None else min(int(epochs), self.epochs - self.epoch)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=todo, desc=f"{self.config.method} {format_arch(self.config.arch)}", unit="epoch")
+        for _ in range(max(todo, 0)):
+            row = self.step()
+            if bar is not None:
+                bar.update(1)
+                if row is not None and "val_acc" in row:
+                    bar.set_postfix(val_acc=f"{row['val_acc']:.3f}", density=f"{row['density']:.2f}")
+            if row is None:
+                break
+        if bar is not None:
+            bar.close()
+        return self.history
+
+    def cycle(self) -> dict:
+        """Force one grow/prune cycle now (outside the schedule).
+
+        Returns:
+            ``{"grown": n, "pruned": n}`` of this cycle; they also count in the next history row.
+        """
+        self._apply_pending()
+        self.ctx.cycle = self.cycles + 1
+        g0, p0 = int(self.ctx.grown.sum()), int(self.ctx.pruned.sum())
+        self.method.cycle(self.ctx)
+        self.cycles += 1
+        return {"grown": int(self.ctx.grown.sum()) - g0, "pruned": int(self.ctx.pruned.sum()) - p0}
+
+    def set(self, **params: Any) -> None:
+        """Queue live parameter changes; they apply at the next cycle boundary (end of epoch).
+
+        Every value is validated now: one bad value refuses the whole call with a
+        ``ValueError`` and changes nothing. Applied changes are ``param`` events.
+        """
+        train = {k: LIVE_TRAIN_PARAMS[k].validate(v) for k, v in params.items() if k in LIVE_TRAIN_PARAMS}
+        rest = {k: v for k, v in params.items() if k not in LIVE_TRAIN_PARAMS}
+        specs = self.method.param_specs()
+        unknown = sorted(set(rest) - set(specs))
+        if unknown:
+            valid = ", ".join([*specs, *LIVE_TRAIN_PARAMS])
+            raise ValueError(f"cannot set {', '.join(unknown)} on a {self.config.method!r} run; live parameters: {valid}")
+        fixed = [k for k in rest if not specs[k].live]
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} only applies at the start; create a new run (or Reset) to change it")
+        method_vals = self.method.validate(**rest)
+        self._pending.update(train)
+        self._pending.update(method_vals)
+
+    def _apply_pending(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        for key, new in pending.items():
+            if key in LIVE_TRAIN_PARAMS:
+                old = self.optimizer.lr
+                self.optimizer.lr = new
+            else:
+                old = self.method.set_params(**{key: new})[key]
+            if old != new:
+                self._events.add(self.epoch, self.trainer.steps, "param", cause=f"{key}: {old} → {new}")
+
+    def _record(self) -> dict:
+        cfg, data, net = self.config, self.data, self.network
+        tr = evaluate(net, self.ctx.X_train, self.ctx.y_train, data.target_std)
+        va = evaluate(net, self.ctx.X_val, self.ctx.y_val, data.target_std)
+        grown = int((self.ctx.grown - self._since[0]).sum())
+        pruned = int((self.ctx.pruned - self._since[1]).sum())
+        self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
+        row = {"epoch": self.epoch, "train_loss": float(tr["loss"][0]), "val_loss": float(va["loss"][0])}
+        if data.task == "regression":
+            row.update(train_mse=float(tr["mse"][0]), val_mse=float(va["mse"][0]))
+        else:
+            row.update(
+                train_acc=float(tr["acc"][0]), val_acc=float(va["acc"][0]),
+                val_auc=float(va["auc"][0]), val_f1=float(va["f1"][0]),
+            )  # fmt: skip
+        row.update(
+            density=float(net.density()[0]), active_params=int(net.n_params()[0]), grown=grown, pruned=pruned
+        )
+        self._history.append(row)
+        return row
+
+    # ------------------------------------------------------------------ state
+    def _save_state(self) -> dict:
+        return {
+            "network": self.network.state_dict(),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "trainer": self.trainer.state_dict(),
+        }
+
+    def _restore_state(self, saved: dict) -> None:
+        self.network.load_state_dict(saved["network"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.trainer.load_state_dict(saved["trainer"])
+
+    # ------------------------------------------------------------------ inference
+    @torch.no_grad()
+    def predict(self, X) -> np.ndarray:
+        """Outputs for standardized inputs ``X`` ``(n, n_inputs)`` (like ``run.data.X_val``).
+
+        Returns:
+            Binary: probability of class 1 ``(n,)``; multiclass: probabilities ``(n, C)``;
+            regression: values in the target's original units ``(n,)``.
+        """
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32) if not torch.is_tensor(X) else X, dtype=torch.float32)
+        if X.dim() == 1:
+            X = X[None, :]
+        if X.dim() != 2 or X.shape[1] != self.data.n_inputs:
+            raise ValueError(f"X must have shape (n, {self.data.n_inputs}), got {tuple(X.shape)}")
+        out = probabilities(self.network.forward(X.to(self.network.device)), self.data.task)[0].cpu()
+        if self.data.task == "regression":
+            out = out * self.data.target_std + self.data.target_mean
+        return out.numpy()
+
+    # ------------------------------------------------------------------ archives
+    def save(self, path) -> None:
+        """Write the whole run to one archive file, atomically (see :mod:`growlab.run.archive`)."""
+        from growlab.run.archive import save_run
+
+        save_run(self, path)
+
+    @classmethod
+    def load(cls, path, device: str | None = None) -> "Run":
+        """Load a run saved with :meth:`save`; continuing it matches a run that never stopped."""
+        from growlab.run.archive import load_run
+
+        return load_run(path, device=device)
+
+    def summary(self) -> dict:
+        """Final figures: validation accuracy/AUC (or MSE), density, active parameters."""
+        last = self._history[-1] if self._history else {}
+        keys = ("val_acc", "val_auc", "val_mse", "density", "active_params")
+        return {"epoch": self.epoch, **{k: last[k] for k in keys if k in last}}
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"Run(dataset={c.dataset!r}, arch={format_arch(c.arch)!r}, method={c.method!r}, "
+            f"epoch={self.epoch}/{c.epochs}, seed={c.seed}, status={self.status!r})"
+        )
