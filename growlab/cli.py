@@ -95,6 +95,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1… (default: CUDA when available)")
     p.add_argument("--save", metavar="FILE", help="write the run archive here when done")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--report", action="store_true", help="also print false-start verdict, redundancy and size summary")
     p.set_defaults(func=_train, accepts_extra=True)
 
 
@@ -121,10 +122,91 @@ def _train(args, extra: dict) -> int:
         quality = f"val_acc {s.get('val_acc', float('nan')):.4f}  val_auc {s.get('val_auc', float('nan')):.4f}"
     print(f"epoch {s['epoch']}/{run.epochs}  {quality}  density {s.get('density', 1.0):.3f}  "
           f"active params {s.get('active_params', total)}/{total}")  # fmt: skip
+    if args.report:
+        from growlab.analysis import run_report
+
+        print(run_report(run))
     if args.save:
         run.save(args.save)
         print(f"saved {args.save}", file=sys.stderr)
     return 0 if run.status != "diverged" else 1
+
+
+EXPORT_EPILOG = """\
+The file holds only tensors and plain values; plain torch loads it (no growlab, no pickle):
+
+  import torch
+  blob = torch.load("model.pt", weights_only=True)
+  sizes, Act = blob["sizes"], getattr(torch.nn, blob["activation"])
+  layers = []
+  for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+      layers.append(torch.nn.Linear(n_in, n_out))
+      if i < len(sizes) - 2:
+          layers.append(Act())
+  model = torch.nn.Sequential(*layers)
+  if blob["pruned"]:  # --format prune
+      for linear in model[::2]:
+          torch.nn.utils.prune.identity(linear, "weight")
+  model.load_state_dict(blob["state_dict"])
+  model.eval()
+"""
+
+
+@command("export")
+def _export_parser(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a run's compacted model (plain torch) to a file",
+        description="DAG-prune a saved run, drop dead and redundant neurons and connections, and write the "
+        "smaller torch.nn.Sequential (weights as a state_dict plus its layer sizes).",
+        epilog=EXPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("archive", metavar="RUN.growlab", help="a run archive written by `growlab train --save`")
+    p.add_argument("--format", choices=("torch", "prune"), default="torch",
+                   help="torch: plain weights; prune: torch.nn.utils.prune form (weight_orig, weight_mask)")
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write the model (e.g. model.pt)")
+    p.set_defaults(func=_export)
+
+
+def _export(args, extra: dict) -> int:
+    from growlab.analysis import export_run, summary
+    from growlab.run import Run
+
+    try:
+        run = Run.load(args.archive, device="cpu")
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+    blob = export_run(run, args.out, fmt=args.format)
+    t = summary(run.network).totals
+    print(f"wrote {args.out}: layers {'-'.join(map(str, blob['sizes']))} ({blob['activation']}), "
+          f"{t['compact_params']} parameters of {t['dense_params']} dense ({t['compact_compression']:.2f}× smaller)")
+    return 0
+
+
+@command("serve")
+def _serve_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the interactive app in the browser",
+        description="Serve the growlab app (one run per browser tab). Binds 127.0.0.1 unless --address says otherwise.",
+    )
+    p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006; 0 picks a free one)")
+    p.add_argument("--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 = network)")
+    p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--max-runs", type=int, default=None, help="runs training at once (default $GROWLAB_MAX_RUNS or CPUs)")
+    p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="another host the page may be loaded from (e.g. behind a proxy); repeatable")  # fmt: skip
+    p.add_argument("--session-lifetime", type=float, default=15.0, metavar="SECONDS",
+                   help="seconds after a tab closes before its run is stopped and freed (default 15)")  # fmt: skip
+    p.set_defaults(func=_serve)
+
+
+def _serve(args, extra: dict) -> int:
+    from growlab.ui.serve import serve
+
+    serve(args.port, args.address, args.show, args.max_runs, args.allow_websocket_origin, args.session_lifetime)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

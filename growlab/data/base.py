@@ -16,6 +16,8 @@ TASKS = ("binary", "multiclass", "regression")
 class Dataset:
     """A dataset ready for the engine: standardized float32 features and a fixed split.
 
+    ``feature_mean``/``feature_std`` give the scaling applied to each (encoded) column, so raw
+    rows can be standardized the same way: ``(x - feature_mean) / feature_std``.
     ``y`` is float32 of shape ``(n,)`` for binary (0/1) and regression targets, and int64
     class indices for multiclass. Regression targets are standardized with the training
     mean and standard deviation (``target_mean``, ``target_std``) so losses are comparable
@@ -35,6 +37,9 @@ class Dataset:
     image_shape: tuple[int, int] | None = None
     target_mean: float = 0.0
     target_std: float = 1.0
+    #: model input = (encoded feature − feature_mean) / feature_std, per column
+    feature_mean: tuple[float, ...] = ()
+    feature_std: tuple[float, ...] = ()
 
     @property
     def n_inputs(self) -> int:
@@ -101,7 +106,8 @@ def split_and_standardize(
     )
     Xtr, Xva = X.iloc[train_idx].to_numpy(), X.iloc[val_idx].to_numpy()
     if scale == "global":
-        mean, std = Xtr.mean(), Xtr.std()
+        mean = np.full(Xtr.shape[1], Xtr.mean())
+        std = np.full(Xtr.shape[1], Xtr.std())
         Xtr, Xva = (Xtr - mean) / std, (Xva - mean) / std
     else:
         binary = np.all((X.to_numpy() == 0) | (X.to_numpy() == 1), axis=0)
@@ -129,6 +135,8 @@ def split_and_standardize(
         image_shape=image_shape,
         target_mean=target_mean,
         target_std=target_std,
+        feature_mean=tuple(float(m) for m in mean),
+        feature_std=tuple(float(s) for s in std),
     )
 
 

@@ -194,6 +194,37 @@ class Network:
         self.alive[k] = alive.to(device=self.device, dtype=torch.bool).clone()
         self.refresh([l for l in (k - 1, k) if 0 <= l < self.n_layers])
 
+    def remove_layer(self, k: int) -> None:
+        """Delete hidden neuron layer ``k``: layer ``k - 1`` then feeds layer ``k + 1`` directly.
+
+        ODF2NNA's whole-layer removal. The network is re-laid out in place (one weight layer
+        fewer); the joining weight layer ``k - 1`` ``(P, cap[k+1], cap[k-1])`` starts with no
+        active connection (weights 0, edge mask off) so the caller grows it with fresh weights;
+        layer ``k + 1`` keeps its biases. Weight tensors are new objects: rebuild the optimizer
+        (:meth:`~growlab.engine.optim.Optimizer.rebuild`) before training on.
+
+        Example:
+            >>> net = Network((4, 3, 2, 1))
+            >>> net.remove_layer(1)
+            >>> net.sizes, tuple(net.weights[0].shape)
+            ((4, 2, 1), (1, 2, 4))
+        """
+        if not 0 < k < len(self.sizes) - 1:
+            raise ValueError(f"only hidden neuron layers (1..{len(self.sizes) - 2}) can be removed, got {k}")
+        w0 = self.weights[k - 1]
+        bridge = torch.zeros(self.population, self.capacity[k + 1], self.capacity[k - 1], dtype=w0.dtype, device=w0.device)
+        self.weights[k - 1 : k + 1] = [bridge.requires_grad_()]
+        self.biases[k - 1 : k + 1] = [self.biases[k].detach().clone().requires_grad_()]
+        self.masks[k - 1 : k + 1] = [torch.zeros_like(bridge, dtype=torch.bool)]
+        for births in (self.birth_epoch, self.birth_cycle):
+            births[k - 1 : k + 1] = [torch.zeros_like(bridge, dtype=torch.int32)]
+        del self.alive[k]
+        self.sizes = self.sizes[:k] + self.sizes[k + 1 :]
+        self.capacity = self.capacity[:k] + self.capacity[k + 1 :]
+        self._wmask[k - 1 : k + 1] = [None]
+        self._bmask[k - 1 : k + 1] = [None]
+        self.refresh([k - 1])
+
     def n_active(self) -> torch.Tensor:
         """Active connections per member. ``(P,)``"""
         return sum(m.sum(dim=(1, 2)) for m in self._wmask).long()
@@ -225,11 +256,16 @@ class Network:
             ``(P, B, n_out)``
         """
         act = self._act if activation is None else activation_fn(activation)
-        h = x
         last = self.n_layers - 1
+        if self.population == 1 and x.dim() == 2:
+            return self.forward_single(x, act).unsqueeze(0)  # (1, B, n_out)
+        h = x
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            P, n_out, n_in = w.shape
             if h.dim() == 2:
-                h = torch.matmul(h, w.transpose(1, 2)) + b[:, None, :]  # (P, B, out)
+                # shared inputs: one GEMM for all members
+                h = F.linear(h, w.reshape(P * n_out, n_in), b.reshape(P * n_out))  # (B, P*out)
+                h = h.view(h.shape[0], P, n_out).transpose(0, 1)  # (P, B, out)
             else:
                 h = torch.baddbmm(b[:, None, :], h, w.transpose(1, 2))  # (P, B, out)
             if l < last:
@@ -238,14 +274,25 @@ class Network:
 
     __call__ = forward
 
+    def forward_single(self, x: torch.Tensor, act=None) -> torch.Tensor:
+        """Outputs of a one-member network as plain linear layers (as fast as ``nn.Sequential``). ``(B, n_out)``"""
+        act = self._act if act is None else act
+        h, last = x, self.n_layers - 1
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = F.linear(h, w.view(w.shape[1], w.shape[2]), b.view(b.shape[1]))  # (B, out)
+            if l < last:
+                h = act(h)
+        return h
+
     def mask_grads(self) -> None:
         """Zero the gradients of inactive connections and neurons (keeps the invariant)."""
-        grads = [w.grad for w in self.weights if w.grad is not None]
-        if len(grads) == self.n_layers:
-            torch._foreach_mul_(grads, self._wmask)
-        bgrads = [b.grad for b in self.biases if b.grad is not None]
-        if len(bgrads) == self.n_layers:
-            torch._foreach_mul_(bgrads, self._bmask)
+        grads = [t.grad for t in self.weights + self.biases]
+        if all(g is not None for g in grads):
+            torch._foreach_mul_(grads, self._wmask + self._bmask)
+        else:
+            for t, m in zip(self.weights + self.biases, self._wmask + self._bmask):
+                if t.grad is not None:
+                    t.grad.mul_(m)
 
     def parameters(self) -> list[torch.Tensor]:
         """The trainable tensors, weights and biases interleaved by layer."""
@@ -266,10 +313,18 @@ class Network:
             "alive": cpu(self.alive), "birth_epoch": cpu(self.birth_epoch), "birth_cycle": cpu(self.birth_cycle),
         }  # fmt: skip
 
-    def load_state_dict(self, state: dict) -> None:
-        """Copy tensors from :meth:`state_dict` output (same layout) into this network."""
-        if list(state["capacity"]) != list(self.capacity) or len(state["seeds"]) != self.population:
+    def load_state_dict(self, state: dict, relayout: bool = False) -> None:
+        """Copy tensors from :meth:`state_dict` output (same layout) into this network.
+
+        ``relayout=True`` also accepts a state with other hidden layers (e.g. after
+        :meth:`remove_layer`): the network takes the state's layout, with new weight tensors.
+        """
+        same = list(state["capacity"]) == list(self.capacity)
+        ends = [state["capacity"][0], state["capacity"][-1]] == [self.capacity[0], self.capacity[-1]]
+        if len(state["seeds"]) != self.population or not (same or (relayout and ends)):
             raise ValueError("state does not match this network's layout")
+        if not same:
+            self._take_layout(state)
         with torch.no_grad():
             for l in range(self.n_layers):
                 self.weights[l].copy_(state["weights"][l])
@@ -282,6 +337,15 @@ class Network:
         self.sizes = tuple(state["sizes"])
         self.set_activation(state["activation"])
         self.refresh()
+
+    def _take_layout(self, state: dict) -> None:
+        """Adopt ``state``'s layer layout with zero tensors of its shapes (values are copied next)."""
+        dev = self.device
+        self.capacity = tuple(int(c) for c in state["capacity"])
+        self.weights = [torch.zeros_like(w, device=dev).requires_grad_() for w in state["weights"]]
+        self.biases = [torch.zeros_like(b, device=dev).requires_grad_() for b in state["biases"]]
+        self._wmask = [None] * self.n_layers
+        self._bmask = [None] * self.n_layers
 
     @classmethod
     def from_state_dict(cls, state: dict, device: str | torch.device | None = None) -> "Network":

@@ -65,6 +65,22 @@ class Optimizer:
                 if buf is not None:
                     buf.masked_fill_(sel.to(buf.device), 0.0)
 
+    def rebuild(self, keep_state: bool = True) -> None:
+        """Re-create the torch optimizer over the network's current tensors, same settings.
+
+        Needed when the network's layout changed (:meth:`Network.remove_layer`): tensors still
+        in the network keep their state when ``keep_state`` (a removed layer's state goes with
+        it); new ones start fresh. ``keep_state=False`` starts every tensor fresh, as for a
+        newly built model.
+        """
+        old = self.torch
+        settings = {k: v for k, v in old.param_groups[0].items() if k != "params"}
+        self.torch = type(old)(self.net.parameters(), **settings)
+        if keep_state:
+            for p in self.net.parameters():
+                if p in old.state:
+                    self.torch.state[p] = old.state[p]
+
     def state_dict(self) -> dict:
         return self.torch.state_dict()
 

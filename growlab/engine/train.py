@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from growlab.engine.losses import member_losses
+from growlab.engine.losses import mean_loss, member_losses
 from growlab.engine.network import Network
 from growlab.engine.optim import Optimizer
 
@@ -51,12 +51,18 @@ class Trainer:
         """One optimizer step on a batch: ``X`` ``(B, n_in)`` or ``(P, B, n_in)``. Returns losses ``(P,)``."""
         net, opt = self.net, self.optimizer
         opt.zero_grad()
-        losses = member_losses(net.forward(X), y, net.task)
-        losses.sum().backward()
+        if net.population == 1 and X.dim() == 2:  # the interactive case: keep it lean
+            loss = mean_loss(net.forward_single(X), y, net.task)
+            loss.backward()
+            losses = loss.detach().view(1)
+        else:
+            losses = member_losses(net.forward(X), y, net.task)
+            losses.sum().backward()
+            losses = losses.detach()
         net.mask_grads()
         opt.step()
         self.steps += 1
-        return losses.detach()
+        return losses
 
     def epoch(self, X: torch.Tensor, y: torch.Tensor) -> np.ndarray:
         """One pass over ``(X, y)``; returns each member's mean training loss ``(P,)``."""
@@ -68,7 +74,10 @@ class Trainer:
         total = torch.zeros(self.net.population, device=X.device)
         for start in range(0, n, bs):
             idx = order[:, start : start + bs]  # (P, b)
-            total += self.step(X[idx], y[idx]) * idx.shape[1]
+            if self.net.population == 1:
+                total += self.step(X[idx[0]], y[idx[0]]) * idx.shape[1]
+            else:
+                total += self.step(X[idx], y[idx]) * idx.shape[1]
         return (total / n).cpu().numpy()
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:

@@ -10,6 +10,7 @@ from growlab.methods.context import CycleContext
 from growlab.methods.events import EventLog
 from growlab.methods.params import Param
 from growlab.methods.presets import METHODS
+from growlab.methods import lottery, nest, odf2nna  # noqa: F401,E402  (register the phase methods)
 from growlab.methods.registry import Registry
 from growlab.methods.schedules import due
 

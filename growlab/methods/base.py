@@ -8,7 +8,9 @@ the next cycle.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
+
+import torch
 
 from growlab.methods.context import CycleContext
 from growlab.methods.params import Param, validate_all
@@ -26,6 +28,8 @@ class Parameterized:
         spec = self.param_specs()
         self.values: dict[str, Any] = {k: p.default for k, p in spec.items()}
         self.values.update(validate_all(spec, params, self._owner()))
+        #: per-member overrides of ``per_member`` parameters: name → ``(P,)`` tensor
+        self.member_values: dict[str, torch.Tensor] = {}
 
     @classmethod
     def param_specs(cls) -> dict[str, Param]:
@@ -43,11 +47,51 @@ class Parameterized:
         return validate_all(self.param_specs(), params, self._owner())
 
     def set_params(self, **params: Any) -> dict[str, Any]:
-        """Validate all, then apply all; returns the previous values of those changed."""
+        """Validate all, then apply all; returns the previous values of those changed.
+
+        A value set here applies to every member: it replaces any per-member values of it.
+        """
         new = self.validate(**params)
         old = {k: self.values[k] for k in new}
         self.values.update(new)
+        for k in new:
+            self.member_values.pop(k, None)
         return old
+
+    def set_member_values(self, **values: Sequence[float]) -> None:
+        """Give each member of a population its own value of ``per_member`` parameters.
+
+        An experiment that varies, say, the sparsity threshold can then train all its members
+        in one population instead of one population per value. All or nothing: a bad name or
+        element raises ``ValueError`` and nothing changes.
+
+        Example:
+            >>> from growlab.methods import make_method
+            >>> m = make_method("random")
+            >>> m.set_member_values(sparsity=[0.8, 0.9, 0.99])
+            >>> m.member_tensor("sparsity", 3).tolist()
+            [0.8, 0.9, 0.99]
+        """
+        spec, new = self.param_specs(), {}
+        for k, seq in values.items():
+            if k not in spec or not spec[k].per_member:
+                allowed = ", ".join(n for n, p in spec.items() if p.per_member) or "none"
+                raise ValueError(f"{self._owner()}: {k!r} cannot vary per member; these can: {allowed}")
+            vals = [spec[k].validate(v) for v in (seq.tolist() if torch.is_tensor(seq) else list(seq))]
+            dtype = torch.long if spec[k].kind == "int" else torch.float64
+            new[k] = torch.tensor(vals, dtype=dtype)
+        self.member_values.update(new)
+
+    def member_tensor(self, key: str, population: int, device: torch.device | str = "cpu") -> torch.Tensor:
+        """The value of ``key`` for each member ``(P,)`` (int64 for ints, float64 otherwise)."""
+        spec = self.param_specs()[key]
+        dtype = torch.long if spec.kind == "int" else torch.float64
+        if key in self.member_values:
+            t = self.member_values[key]
+            if t.numel() != population:
+                raise ValueError(f"{key} has {t.numel()} per-member values for a population of {population}")
+            return t.to(device)
+        return torch.full((population,), self.values[key], dtype=dtype, device=device)
 
     def __getattr__(self, key: str) -> Any:
         values = self.__dict__.get("values")
@@ -118,10 +162,13 @@ class Method(Parameterized):
 
     @classmethod
     def describe(cls) -> dict:
-        """Name, doc, source and parameter descriptions (what the UI and CLI build from)."""
+        """Name, doc, source and parameter descriptions (what the UI and CLI build from).
+
+        Parameters that are not form values (the ``core`` masks) are left out.
+        """
         return {
             "name": cls.name,
             "doc": cls.doc,
             "source": cls.source,
-            "params": {p.name: p.describe() for p in cls.PARAMS},
+            "params": {p.name: p.describe() for p in cls.PARAMS if p.form},
         }

@@ -6,7 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("float", "int", "choice", "bool")
+import torch
+
+KINDS = ("float", "int", "choice", "bool", "masks")
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,12 @@ class Param:
         choices: the valid values of a ``choice``.
         doc: one line for the form and ``--help``.
         live: whether it may change while a run trains.
+        per_member: whether a population may hold one value per member (numbers only; see
+            :meth:`~growlab.methods.base.Parameterized.set_member_values`).
+
+    The ``masks`` kind holds per-layer boolean connection masks (the ``core`` init). It is
+    not a form value: :attr:`form` is false, so ``available()``, the app and the CLI leave it
+    out, and only the Python API passes it.
 
     Example:
         >>> Param("sigma", 1.0, "float", low=0, low_open=True).validate(2)
@@ -38,6 +46,12 @@ class Param:
     choices: tuple = ()
     doc: str = ""
     live: bool = True
+    per_member: bool = False
+
+    @property
+    def form(self) -> bool:
+        """Whether forms and ``--help`` show it (every kind but ``masks``)."""
+        return self.kind != "masks"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -51,12 +65,16 @@ class Param:
             return "one of " + ", ".join(map(str, self.choices))
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "masks":
+            return "None, or one boolean (out, in) mask per weight layer"
         lo = "-∞" if self.low is None else f"{self.low:g}"
         hi = "∞" if self.high is None else f"{self.high:g}"
         return f"{'(' if self.low_open or self.low is None else '['}{lo}, {hi}{')' if self.high_open or self.high is None else ']'}"
 
     def validate(self, value: Any) -> Any:
         """Return ``value`` coerced to this parameter's type, or raise ``ValueError`` saying why."""
+        if self.kind == "masks":
+            return validate_masks(self.name, value)
         if self.kind == "choice":
             if value not in self.choices:
                 raise ValueError(f"{self.name} must be {self.range_text()}, got {value!r}")
@@ -91,14 +109,46 @@ class Param:
         return {
             "name": self.name, "default": self.default, "kind": self.kind, "low": self.low, "high": self.high,
             "low_open": self.low_open, "high_open": self.high_open, "choices": list(self.choices),
-            "range": self.range_text(), "doc": self.doc, "live": self.live,
+            "range": self.range_text(), "doc": self.doc, "live": self.live, "per_member": self.per_member,
         }  # fmt: skip
+
+
+def validate_masks(name: str, value: Any) -> list[torch.Tensor] | None:
+    """``None``, or per-layer masks as CPU bool tensors ``(out, in)`` or ``(P, out, in)``.
+
+    Accepts a sequence of tensors or arrays, or any object with a ``masks`` attribute
+    (a :class:`~growlab.engine.Network`, an analysis result). Shapes are checked against the
+    network when the method starts.
+
+    Example:
+        >>> [m.shape for m in validate_masks("core", [[[1, 0]], [[1]]])]
+        [torch.Size([1, 2]), torch.Size([1, 1])]
+    """
+    if value is None:
+        return None
+    value = getattr(value, "masks", value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(
+            f"{name} must be a non-empty list of boolean masks, one per weight layer, got {type(value).__name__}"
+        )
+    masks = []
+    for l, m in enumerate(value):
+        try:
+            t = torch.as_tensor(m.detach().cpu() if torch.is_tensor(m) else m)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"{name}: mask {l} is not an array of booleans") from None
+        if t.dim() not in (2, 3) or t.is_floating_point() and not bool(((t == 0) | (t == 1)).all()):
+            raise ValueError(
+                f"{name}: mask {l} must be a 2-D (out, in) or 3-D (P, out, in) array of 0/1, got shape {tuple(t.shape)}"
+            )
+        masks.append(t.bool())
+    return masks
 
 
 def validate_all(params: dict[str, Param], values: dict[str, Any], owner: str) -> dict[str, Any]:
     """Validate every value (all or nothing); unknown names raise ``ValueError`` listing valid ones."""
     unknown = sorted(set(values) - set(params))
     if unknown:
-        valid = ", ".join(params) or "none"
+        valid = ", ".join(k if p.form else f"{k} (Python API only)" for k, p in params.items()) or "none"
         raise ValueError(f"{owner} has no parameter {', '.join(unknown)}; its parameters: {valid}")
     return {k: params[k].validate(v) for k, v in values.items()}

@@ -27,6 +27,7 @@ def save_run(run, path) -> None:
             "X_train": data.X_train, "y_train": data.y_train, "X_val": data.X_val, "y_val": data.y_val,
             "feature_names": list(data.feature_names), "class_names": list(data.class_names),
             "task": data.task, "target_mean": data.target_mean, "target_std": data.target_std,
+            "feature_mean": list(data.feature_mean), "feature_std": list(data.feature_std),
         }  # fmt: skip
     archive = {
         "format": FORMAT,
@@ -95,7 +96,11 @@ def load_run(path, device: str | None = None):
             cfg["seed"], **{k: cfg[k] for k in train_keys if k in cfg}, **a["method"]["params"],
         )  # fmt: skip
         run.method.load_state_dict(a["method"]["state"])
-        run.network.load_state_dict(a["network"])
+        # a run may have lost whole layers since it started (ODF2NNA): take the saved layout
+        relayout = list(a["network"]["capacity"]) != list(run.network.capacity)
+        run.network.load_state_dict(a["network"], relayout=True)
+        if relayout:
+            run.optimizer.rebuild()
         run.optimizer.load_state_dict(a["optimizer"])
         run.trainer.load_state_dict(a["trainer"])
         run.generator.set_state(a["generator"])
@@ -123,4 +128,5 @@ def _dataset(d: dict) -> Dataset | None:
         name="csv", X_train=t["X_train"], y_train=t["y_train"], X_val=t["X_val"], y_val=t["y_val"],
         feature_names=tuple(t["feature_names"]), class_names=tuple(t["class_names"]), task=t["task"],
         options=spec, target_mean=t["target_mean"], target_std=t["target_std"],
+        feature_mean=tuple(t.get("feature_mean", ())), feature_std=tuple(t.get("feature_std", ())),
     )  # fmt: skip

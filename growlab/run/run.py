@@ -11,7 +11,8 @@ import torch
 
 from growlab.config import TRAIN_FIELDS, TrainConfig, check_memory, format_arch
 from growlab.data import Dataset, load_cached
-from growlab.engine import Network, Optimizer, Trainer, evaluate, probabilities
+from growlab.engine import Network, Optimizer, Trainer, evaluate, member_losses, probabilities
+from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method, Param
 
 #: Training settings that may change while a run trains (method parameters always may).
@@ -114,7 +115,7 @@ class Run:
             metrics += ["train_mse", "val_mse"]
         else:
             metrics += ["train_acc", "val_acc", "val_auc", "val_f1"]
-        return ["epoch", *metrics, "density", "active_params", "grown", "pruned"]
+        return ["epoch", *metrics, "density", "active_params", "grown", "pruned", "redundant"]
 
     def params(self) -> dict[str, Any]:
         """Current live-changeable values: the method's parameters and the learning rate."""
@@ -132,9 +133,11 @@ class Run:
         if self.done:
             self.status = "finished"
             return None
+        if self.status == "diverged":  # a lowered lr must apply before the retry, not after it
+            self._apply_pending()
         saved = self._save_state()
         losses = self.trainer.epoch(self.ctx.X_train, self.ctx.y_train)
-        if not np.isfinite(losses).all() or not self.network.is_finite():
+        if not np.isfinite(losses).all() or not self.network.is_finite() or not self._finite_loss():
             self._restore_state(saved)
             self._events.add(
                 self.epoch + 1, self.trainer.steps, "nan",
@@ -189,11 +192,31 @@ class Run:
         self.cycles += 1
         return {"grown": int(self.ctx.grown.sum()) - g0, "pruned": int(self.ctx.pruned.sum()) - p0}
 
+    def preview_epsilon(self, eps: float) -> list[tuple[int, int]]:
+        """ODF2NNA: the hidden units ``(neuron_layer, unit)`` that ε selection would remove now.
+
+        Changes nothing in the network; the method shows them as ``useless_units`` in its
+        overlays (drawn hollow) until the next epoch. ``run.cycle()`` applies the removal.
+        Raises ``ValueError`` for ε < 0 or a method without ε selection.
+        """
+        preview = getattr(self.method, "preview_epsilon", None)
+        if preview is None:
+            raise ValueError(f"preview_epsilon needs the 'odf2nna' method; this run uses {self.config.method!r}")
+        return preview(self.ctx, eps)
+
     def set(self, **params: Any) -> None:
         """Queue live parameter changes; they apply at the next cycle boundary (end of epoch).
 
         Every value is validated now: one bad value refuses the whole call with a
         ``ValueError`` and changes nothing. Applied changes are ``param`` events.
+        """
+        self._pending.update(self.check(**params))
+
+    def check(self, **params: Any) -> dict[str, Any]:
+        """Validate live changes without queueing them (reads only; safe from another thread).
+
+        Returns:
+            The coerced values. Raises ``ValueError`` saying why when any value is refused.
         """
         train = {k: LIVE_TRAIN_PARAMS[k].validate(v) for k, v in params.items() if k in LIVE_TRAIN_PARAMS}
         rest = {k: v for k, v in params.items() if k not in LIVE_TRAIN_PARAMS}
@@ -205,9 +228,13 @@ class Run:
         fixed = [k for k in rest if not specs[k].live]
         if fixed:
             raise ValueError(f"{', '.join(fixed)} only applies at the start; create a new run (or Reset) to change it")
-        method_vals = self.method.validate(**rest)
-        self._pending.update(train)
-        self._pending.update(method_vals)
+        return {**train, **self.method.validate(**rest)}
+
+    @torch.no_grad()
+    def _finite_loss(self) -> bool:
+        # weights can stay finite while outputs overflow: check the loss they give now
+        out = self.network.forward(self.ctx.X_train)
+        return bool(torch.isfinite(member_losses(out, self.ctx.y_train, self.data.task)).all())
 
     def _apply_pending(self) -> None:
         if not self._pending:
@@ -238,7 +265,8 @@ class Run:
                 val_auc=float(va["auc"][0]), val_f1=float(va["f1"][0]),
             )  # fmt: skip
         row.update(
-            density=float(net.density()[0]), active_params=int(net.n_params()[0]), grown=grown, pruned=pruned
+            density=float(net.density()[0]), active_params=int(net.n_params()[0]), grown=grown, pruned=pruned,
+            redundant=int(redundant_count(net)[0]),  # connections on no input→output path (DESIGN §5)
         )
         self._history.append(row)
         return row

@@ -1,0 +1,126 @@
+"""One grow/prune cycle on LeNet-300-100 (266k connections) as a ratio to one training epoch on
+``mnist5k`` (DESIGN §9 target: ≤ 10%).
+
+Times, on the same machine and process: a training epoch (4,000 rows, batch 128), each part
+alone (every grow part, every prune criterion × scope, each moving 1% of the connections) and a
+whole scheduled cycle of each named method, all as a single-member run with its event log on
+(the app's case). Best of a few repeats, wall and CPU time; prints the ratios.
+
+    python benchmarks/bench_cycle.py [--repeats 5] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+import growlab
+from growlab.methods.grow import GROWERS
+from growlab.methods.inits import random_sparse
+from growlab.methods.prune import CRITERIA, Pruner
+from growlab.methods.scores import batch_stats
+
+
+def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], None]) -> tuple[float, float]:
+    """Best wall time and best process CPU time of ``fn()`` over ``repeats`` calls (after a warm-up).
+
+    The best of several runs is the least disturbed by other work on the machine; CPU time
+    counts only this process's own work (on a busy machine the wall ratio is noisier).
+    """
+    fn()
+    sync()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        sync()
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return min(walls), min(cpus)
+
+
+def substrate(method: str, device: str | None, **params) -> growlab.Run:
+    """A LeNet-300-100 run on mnist5k after one epoch of training."""
+    run = growlab.Run("mnist5k", "lenet-300-100", method, epochs=100, seed=0, device=device, **params)
+    run.step()
+    return run
+
+
+def part_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[float, float]]:
+    """Seconds per call of each grow part and prune criterion × scope, 1% of connections each."""
+    run = substrate("gradient+prune", device, density=0.1, sparsity=0.5)  # 10% dense, room to grow
+    ctx, k = run.ctx, run.network.n_possible() // 100
+    out = {}
+    for name in GROWERS.names():
+        grower = GROWERS.make(name, **({"focal_junctures": k} if name == "strategic" else {"grow_per_cycle": k}))
+        room = torch.tensor([k])
+        plan = lambda g=grower: g.plan(ctx, room, batch_stats(ctx) if g.needs_gradients else None)  # noqa: E731
+        out[f"grow {name} (plan only)"] = timed(plan, repeats, sync)
+    for crit in CRITERIA.names():
+        for scope in ("global", "per_layer"):
+            pruner = Pruner(criterion=crit, scope=scope, min_age=0)
+            c = pruner.criterion
+            select = lambda p=pruner, c=c: p.select(  # noqa: E731
+                ctx, torch.tensor([k]), batch_stats(ctx, fisher=c.needs_fisher) if c.needs_gradients else None
+            )
+            out[f"prune {crit} {scope} (select only)"] = timed(select, repeats, sync)
+    return out
+
+
+def method_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[float, float]]:
+    """Seconds per forced cycle (``run.cycle()``: structure changes, events, optimizer resets).
+
+    Growing methods start from the same 10%-dense Erdős–Rényi structure (``core=``) and move 1%
+    of the connections per cycle; the last row is strategic+prune with its defaults from the
+    sub-network (what the app starts with).
+    """
+    net = growlab.Run("mnist5k", "lenet-300-100", "dense", epochs=1, device=device).network
+    core = random_sparse(net, 0.1, torch.Generator().manual_seed(0))  # one (out, in) mask per layer
+    k = net.n_possible() // 100
+    grow = dict(sparsity=0.5, core=core, grow_per_cycle=k)
+    setups = {
+        "prune steps (dense, 1%)": ("prune", {"sparsity": 0.9, "schedule": "steps", "prune_per_cycle": k}),
+        "random (1%)": ("random", grow),
+        "strategic (1%)": ("strategic", {**grow, "focal_junctures": k, "grow_per_cycle": None}),
+        "random+prune (1%)": ("random+prune", {**grow, "prune_per_cycle": k}),
+        "strategic+prune (1%)": ("strategic+prune", {**grow, "focal_junctures": k, "prune_per_cycle": k, "grow_per_cycle": None}),
+        "gradient+prune (1%)": ("gradient+prune", {**grow, "prune_per_cycle": k}),
+        "strategic+prune (defaults, sub-network)": ("strategic+prune", {}),
+    }
+    out = {}
+    for label, (method, params) in setups.items():
+        run = substrate(method, device, **{k: v for k, v in params.items() if v is not None})
+        out[label] = timed(run.cycle, repeats, sync)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 resists a busy machine best)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cuda = args.device.startswith("cuda")
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    run = substrate("dense", args.device)
+    train = lambda: run.trainer.epoch(run.ctx.X_train, run.ctx.y_train)  # noqa: E731
+    first = timed(train, args.repeats, sync)
+    rows = {**part_timings(args.repeats, args.device, sync), **method_timings(args.repeats, args.device, sync)}
+    last = timed(train, args.repeats, sync)  # epochs timed before and after the cycles, against drift
+    epoch = (min(first[0], last[0]), min(first[1], last[1]))
+    print(f"LeNet-300-100 on mnist5k, {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}")
+    print(f"one training epoch (4,000 rows, batch 128): wall {epoch[0] * 1e3:.1f} ms, cpu {epoch[1] * 1e3:.1f} ms\n")
+    print(f"{'one cycle of':<40} {'wall ms':>8} {'÷ epoch':>8} {'cpu ms':>8} {'÷ epoch':>8}")
+    for label, (wall, cpu) in rows.items():
+        flag = "" if wall <= 0.10 * epoch[0] else "  > 10%"
+        print(f"{label:<40} {wall * 1e3:8.1f} {wall / epoch[0]:8.1%} {cpu * 1e3:8.1f} {cpu / epoch[1]:8.1%}{flag}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Engine benchmarks (DESIGN §9), printed as ratios measured in one run.
+
+1. A masked engine step (P = 1, half the connections active) vs a plain dense
+   ``torch.nn.Sequential`` step of the same shapes: 27-16-8-1 full batch (242 rows) and
+   784-300-100-10 batch 128. Target: ≤ 1.15×.
+2. 350 heart models in one batched population vs a loop over 350 separate Sequentials,
+   per training step. Target: ≥ 10× faster.
+
+Run: ``python benchmarks/bench_engine.py [--device cuda]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from growlab.engine import Network, Optimizer, Trainer
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device, repeat: int) -> float:
+    """Median seconds per call over 5 rounds of ``repeat`` calls."""
+    for _ in range(max(3, repeat // 10)):
+        fn()
+    rounds = []
+    for _ in range(5):
+        _sync(device)
+        t = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        _sync(device)
+        rounds.append((time.perf_counter() - t) / repeat)
+    return statistics.median(rounds)
+
+
+def sequential(sizes, device):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers).to(device)
+
+
+def loss_fn(out, y, task):
+    return F.binary_cross_entropy_with_logits(out[:, 0], y) if task == "binary" else F.cross_entropy(out, y)
+
+
+def masked_vs_dense(sizes, batch, task, device, repeat):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(batch, sizes[0], generator=g).to(device)
+    y = (torch.rand(batch, generator=g) > 0.5).float() if task == "binary" else torch.randint(0, sizes[-1], (batch,), generator=g)
+    y = y.to(device)
+    net = Network(sizes, task=task, device=device)
+    for l in range(net.n_layers):
+        net.set_mask(l, torch.rand(net.masks[l].shape, generator=g) < 0.5)
+    trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
+    seq = sequential(sizes, device)
+    opt = torch.optim.Adam(seq.parameters(), lr=1e-3, foreach=True)
+
+    def dense_step():
+        opt.zero_grad(set_to_none=False)
+        loss_fn(seq(X), y, task).backward()
+        opt.step()
+
+    masked = lambda: trainer.step(X, y)  # noqa: E731
+    # interleave to share the machine's noise fairly
+    ratios = []
+    for _ in range(3):
+        ratios.append(timed(masked, device, repeat) / timed(dense_step, device, repeat))
+    return statistics.median(ratios)
+
+
+def population_vs_loop(P, device, repeat):
+    sizes = (27, 16, 8, 1)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(242, 27, generator=g).to(device)
+    y = (torch.rand(242, generator=g) > 0.5).float().to(device)
+    net = Network(sizes, population=P, seeds=range(P), device=device)
+    trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
+    models = [sequential(sizes, device) for _ in range(P)]
+    opts = [torch.optim.Adam(m.parameters(), lr=1e-3, foreach=True) for m in models]
+
+    def loop_step():
+        for m, o in zip(models, opts):
+            o.zero_grad(set_to_none=False)
+            loss_fn(m(X), y, "binary").backward()
+            o.step()
+
+    t_pop = timed(lambda: trainer.step(X, y), device, repeat)
+    t_loop = timed(loop_step, device, max(1, repeat // 20))
+    return t_pop, t_loop
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeat", type=int, default=200)
+    args = ap.parse_args()
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
+    r1 = masked_vs_dense((27, 16, 8, 1), 242, "binary", device, args.repeat)
+    print(f"masked step / dense Sequential step, 27-16-8-1 full batch (242): {r1:.3f}x  (target <= 1.15x)")
+    r2 = masked_vs_dense((784, 300, 100, 10), 128, "multiclass", device, max(20, args.repeat // 4))
+    print(f"masked step / dense Sequential step, 784-300-100-10 batch 128:   {r2:.3f}x  (target <= 1.15x)")
+    t_pop, t_loop = population_vs_loop(350, device, max(20, args.repeat // 4))
+    print(
+        f"350 heart models: population step {t_pop * 1e3:.2f} ms, loop of 350 models {t_loop * 1e3:.1f} ms: "
+        f"{t_loop / t_pop:.1f}x faster  (target >= 10x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Pruning: criteria (what to remove first), scope, and schedules (how many, when).
+
+A criterion scores every active connection's importance; the pruner removes the lowest-scoring
+eligible ones, over the whole network (``global``) or each layer in proportion to its active
+connections (``per_layer``). Eligible means active, at least ``min_age`` cycles old, and not
+the last incoming connection of an output unit (the pruner always keeps each output's most
+important incoming connection, so no output is ever cut off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from growlab.engine import Network
+from growlab.methods.base import Part
+from growlab.methods.context import CycleContext
+from growlab.methods.params import Param
+from growlab.methods.registry import Registry
+from growlab.methods.scores import BatchStats
+from growlab.methods.structure import active, flat, pick_top, unflat
+
+
+class Criterion(Part):
+    """Importance of each connection: the lowest is pruned first."""
+
+    label = "prune criterion"
+    #: whether it needs the empirical Fisher diagonal as well as gradients
+    needs_fisher: ClassVar[bool] = False
+
+    def scores(self, net: Network, stats: BatchStats | None) -> list[torch.Tensor]:
+        """One ``(P, out, in)`` importance tensor per layer."""
+        raise NotImplementedError
+
+
+CRITERIA: Registry[Criterion] = Registry("prune criterion")
+
+
+@CRITERIA.register("magnitude")
+class Magnitude(Criterion):
+    """|w|: the paper's criterion."""
+
+    def scores(self, net: Network, stats: BatchStats | None) -> list[torch.Tensor]:
+        return [w.detach().abs() for w in net.weights]
+
+
+@CRITERIA.register("taylor")
+class Taylor(Criterion):
+    """|w·∂L/∂w|: the first-order estimate of the loss change when w is set to 0."""
+
+    needs_gradients = True
+
+    def scores(self, net: Network, stats: BatchStats | None) -> list[torch.Tensor]:
+        return [(w.detach() * g).abs() for w, g in zip(net.weights, stats.grads)]
+
+
+@CRITERIA.register("obd")
+class OBD(Criterion):
+    """Optimal Brain Damage saliency ½·H_kk·w², with the Hessian diagonal H_kk approximated by
+    the empirical Fisher diagonal (the mean squared per-example gradient), not the true Hessian."""
+
+    needs_gradients = True
+    needs_fisher = True
+
+    def scores(self, net: Network, stats: BatchStats | None) -> list[torch.Tensor]:
+        return [0.5 * f * w.detach().square() for w, f in zip(net.weights, stats.fisher)]
+
+
+CRITERION_PARAMS = (
+    Param("criterion", "magnitude", "choice", choices=CRITERIA.names(),
+          doc="what is pruned first: smallest |w|, |w·∂L/∂w| (taylor) or ½·F·w² (obd, Fisher ≈ Hessian)"),
+    Param("scope", "global", "choice", choices=("global", "per_layer"),
+          doc="rank all layers together, or prune each layer in proportion to its active connections"),
+)  # fmt: skip
+MIN_AGE = Param(
+    "min_age", 1, "int", low=0, high=10_000, per_member=True,
+    doc="never prune a connection younger than this many cycles (a newborn is not removed at once)",
+)  # fmt: skip
+
+
+class Pruner(Part):
+    """Removes the least important eligible connections: ``prune(ctx, counts)``."""
+
+    label = "pruner"
+    PARAMS = (*CRITERION_PARAMS, MIN_AGE)
+
+    @property
+    def criterion(self) -> Criterion:
+        return CRITERIA.make(self.values["criterion"])
+
+    def select(self, ctx: CycleContext, counts: torch.Tensor, stats: BatchStats | None = None) -> list[torch.Tensor]:
+        """Which connections to prune, ``counts[p]`` per member at most. One ``(P, out, in)`` bool per layer."""
+        net = ctx.net
+        importance = self.criterion.scores(net, stats)
+        min_age = self.member_tensor("min_age", net.population, net.device)
+        keyed = []
+        for l, imp in enumerate(importance):
+            old = (ctx.cycle - net.birth_cycle[l]) >= min_age[:, None, None].to(torch.int32)
+            eligible = active(net, l) & old
+            if l == net.n_layers - 1:
+                eligible &= ~strongest_incoming(active(net, l), imp)
+            keyed.append(torch.where(eligible, -imp.float(), float("-inf")))  # pick_top takes the highest
+        counts = counts.to(net.device)
+        if self.values["scope"] == "global":
+            return unflat(net, pick_top(flat(keyed), counts))
+        shares = share(counts, torch.stack([active(net, l).sum(dim=(1, 2)) for l in range(net.n_layers)], dim=1))
+        return [pick_top(k.flatten(1), shares[:, l]).view_as(k) for l, k in enumerate(keyed)]
+
+    def prune(self, ctx: CycleContext, counts: torch.Tensor, stats: BatchStats | None = None) -> torch.Tensor:
+        """Prune through ``ctx`` (weights zeroed, moments reset, events). Returns counts ``(P,)``."""
+        cause = f"{self.values['criterion']} ({self.values['scope']})"
+        done = torch.zeros(ctx.net.population, dtype=torch.long, device=ctx.net.device)
+        for l, where in enumerate(self.select(ctx, counts, stats)):
+            if where.any():
+                done += ctx.prune(l, where, cause=cause)
+        return done
+
+
+def strongest_incoming(mask: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:
+    """Each unit's most important active incoming connection. Bool like ``mask`` ``(P, out, in)``."""
+    best = torch.where(mask, importance.float(), float("-inf")).argmax(dim=2, keepdim=True)  # (P, out, 1)
+    keep = torch.zeros_like(mask).scatter_(2, best, True)
+    return keep & mask.any(dim=2, keepdim=True)
+
+
+def share(counts: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """Split ``counts`` ``(P,)`` over layers in proportion to ``sizes`` ``(P, L)`` (largest remainder).
+
+    Example:
+        >>> share(torch.tensor([10]), torch.tensor([[432, 128, 8]])).tolist()
+        [[8, 2, 0]]
+    """
+    total = sizes.sum(dim=1, keepdim=True).clamp(min=1)
+    exact = counts[:, None].double() * sizes.double() / total  # (P, L)
+    base = exact.floor().long()
+    left = counts - base.sum(dim=1)  # (P,) at most L - 1
+    order = torch.argsort(exact - base, dim=1, descending=True, stable=True)
+    extra = (torch.arange(sizes.shape[1], device=sizes.device)[None, :] < left[:, None]).long()
+    return base + torch.zeros_like(base).scatter_(1, order, extra)
+
+
+# ---------------------------------------------------------------------------- schedules
+@dataclass
+class PruneNeed:
+    """What a schedule decides from: all per member ``(P,)`` except ``possible`` and ``progress``."""
+
+    active: torch.Tensor  # connections active now
+    possible: int  # connections of the dense network
+    target: torch.Tensor  # final sparsity T
+    initial: torch.Tensor  # sparsity when the run started (Zhu & Gupta's s_i)
+    per_cycle: torch.Tensor  # prune_per_cycle
+    progress: float  # (t - t0) / (nΔt) in [0, 1]: how far through the pruning window
+
+    def excess(self, sparsity: torch.Tensor) -> torch.Tensor:
+        """Connections above what sparsity ``sparsity`` allows (≥ 0)."""
+        keep = torch.floor((1 - sparsity.double()) * self.possible + 1e-6).long()
+        return (self.active - keep.to(self.active.device)).clamp(min=0)
+
+
+class PruneSchedule(Part):
+    """How many connections a pure-pruning cycle removes."""
+
+    label = "prune schedule"
+
+    def count(self, need: PruneNeed) -> torch.Tensor:
+        raise NotImplementedError
+
+
+PRUNE_SCHEDULES: Registry[PruneSchedule] = Registry("prune schedule")
+
+
+@PRUNE_SCHEDULES.register("constant")
+class ConstantSchedule(PruneSchedule):
+    """Jump to the target sparsity at the first cycle and hold it (TF-MOT ``ConstantSparsity``)."""
+
+    def count(self, need: PruneNeed) -> torch.Tensor:
+        return need.excess(need.target)
+
+
+@PRUNE_SCHEDULES.register("steps")
+class StepsSchedule(PruneSchedule):
+    """Remove ``prune_per_cycle`` connections per cycle until the target (the paper's constant pruning)."""
+
+    def count(self, need: PruneNeed) -> torch.Tensor:
+        return torch.minimum(need.excess(need.target), need.per_cycle.to(need.active.device))
+
+
+@PRUNE_SCHEDULES.register("polynomial")
+class PolynomialSchedule(PruneSchedule):
+    """Zhu & Gupta's cubic ramp from the starting sparsity to the target over the pruning window."""
+
+    def count(self, need: PruneNeed) -> torch.Tensor:
+        return need.excess(polynomial_sparsity(need.progress, need.initial, need.target))
+
+
+def polynomial_sparsity(progress: float, initial: torch.Tensor, final: torch.Tensor) -> torch.Tensor:
+    """Zhu & Gupta (2017): s_t = s_f + (s_i − s_f)·(1 − (t − t0)/(nΔt))³, with ``progress`` = (t − t0)/(nΔt).
+
+    Example:
+        >>> s = polynomial_sparsity(0.5, torch.zeros(1, dtype=torch.float64), torch.full((1,), 0.8, dtype=torch.float64))
+        >>> round(float(s), 6)  # 0.8 - 0.8 · 0.5³
+        0.7
+    """
+    p = min(max(float(progress), 0.0), 1.0)
+    return final + (initial - final) * (1 - p) ** 3

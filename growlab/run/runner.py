@@ -1,0 +1,476 @@
+"""``Runner``: drives one ``Run`` on a daemon worker thread and publishes immutable snapshots.
+
+The caller (a UI session, a notebook) sends commands — ``play``, ``pause``, ``step``,
+``cycle``, ``set``, ``reset``, ``stop`` — and reads :class:`Update` objects from :meth:`poll`;
+it never touches the run's tensors or the thread. Commands return at once; training, cycles
+and snapshots happen on the worker, one at a time, while it holds the run lock.
+
+Rules the worker keeps:
+- live parameter changes are validated in the caller (``ValueError``, nothing changes), kept
+  by the runner and handed to ``Run.set`` between epochs, so they apply at the next cycle;
+- an exception while training pauses the run with ``status="error"`` and the message in the
+  snapshot; the thread lives on, so the user can fix a setting and play again;
+- a server-wide :class:`~growlab.run.slots.TrainingSlots` caps runs training at once;
+- ``close()`` stops and joins the thread and gives the slot back.
+
+No panel or bokeh here: the UI polls snapshots on its own periodic callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import pandas as pd
+
+from growlab.run import queries
+from growlab.run.run import Run
+from growlab.run.slots import SLOTS, TrainingSlots
+from growlab.run.snapshot import Snapshot, snapshot_of
+from growlab.run.trace import WeightTrace
+
+log = logging.getLogger(__name__)
+
+#: Longest pause between ticks that ``speed`` accepts (seconds).
+MAX_DELAY = 10.0
+MAX_EPOCHS_PER_TICK = 1000
+_ids = itertools.count(1)
+_OPEN: "weakref.WeakSet[Runner]" = weakref.WeakSet()
+
+
+def open_runners() -> list["Runner"]:
+    """Runners of this process not closed yet (for a server's status page)."""
+    return [r for r in list(_OPEN) if not r.closed]
+
+
+@dataclass(frozen=True)
+class Update:
+    """What changed since the caller's last poll: the newest snapshot, new history rows and events.
+
+    ``rows`` and ``events`` end exactly where ``snapshot`` counts end, so curves, tables and
+    the diagram never disagree. ``fresh`` is true when the run was replaced (Reset): the caller
+    must clear what it drew and start from these rows.
+    """
+
+    snapshot: Snapshot
+    rows: list[dict]
+    events: pd.DataFrame
+    fresh: bool
+
+
+def build_run(spec: dict) -> Run:
+    """A new :class:`Run` from a plain spec (``Run``'s keyword arguments).
+
+    A CSV upload is loaded here (``dataset="csv"``, ``dataset_options={"data": bytes,
+    "target": ...}``) so the raw bytes do not end up in the run's config and archive.
+    """
+    spec = dict(spec)
+    if spec.get("dataset") == "csv":
+        from growlab.data import load_dataset
+
+        opts = dict(spec.pop("dataset_options", None) or {})
+        spec["dataset"] = load_dataset("csv", spec.get("split_seed", 0), **opts)
+    return Run(**spec)
+
+
+class Runner:
+    """Trains one run in the background; see the module docstring.
+
+    Args:
+        spec: ``Run`` keyword arguments (``dataset``, ``arch``, ``method``, ``epochs``, ``seed``,
+            training settings, method parameters); or
+        run: an existing run to drive instead.
+        slots: the training cap to use (default: the process-wide one).
+        delay: seconds between ticks while playing.
+        epochs_per_tick: epochs trained per tick.
+        publish_interval: while playing, at most one snapshot per this many seconds (a
+            snapshot costs a little; a UI polls a few times a second). Pauses, steps, cycles
+            and errors always publish.
+
+    Example:
+        >>> r = Runner({"dataset": "xor", "arch": "4", "epochs": 3})
+        >>> r.step(); r.wait(lambda s: s.epoch == 1)
+        True
+        >>> r.close()
+    """
+
+    def __init__(
+        self,
+        spec: dict | None = None,
+        *,
+        run: Run | None = None,
+        slots: TrainingSlots | None = None,
+        delay: float = 0.0,
+        epochs_per_tick: int = 1,
+        publish_interval: float = 0.1,
+    ):
+        self.id = next(_ids)
+        self.slots = SLOTS if slots is None else slots
+        self.spec = dict(spec or {})
+        self._run = run if run is not None else build_run(self.spec)
+        self._run_id = 1
+        self._trace = self._new_trace(self._run)
+        self._lock = threading.RLock()  # held while the run trains or is read whole
+        self._cv = threading.Condition()  # guards the fields below and wakes the worker
+        self._queue: deque[tuple[str, int]] = deque()
+        self._pending: dict[str, Any] = {}
+        self._playing = False
+        self._stopping = False
+        self._closed = False
+        self._status = "ready"
+        self._error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._version = 0
+        self._published: tuple[Snapshot, Run] | None = None
+        self._last_publish = 0.0
+        self.publish_interval = float(publish_interval)
+        self.speed(delay, epochs_per_tick)
+        with self._lock:
+            self._publish(self._run)
+        _OPEN.add(self)
+
+    # ------------------------------------------------------------------ commands
+    def play(self) -> None:
+        """Train continuously (``CapacityError`` when the server's cap is reached)."""
+        with self._cv:
+            self._check_open()
+            if self._run.done:
+                raise ValueError("the run is finished; press Reset to train again (or raise epochs)")
+            self.slots.acquire(self)
+            self._playing = True
+            self._status, self._error = "running", None
+            self._wake()
+
+    def pause(self) -> None:
+        """Stop after the current tick; a snapshot with ``status="paused"`` follows."""
+        with self._cv:
+            if self._playing:
+                self._playing = False
+                self._status = "paused"
+                self._queue.append(("publish", self._run_id))
+                self._wake()
+
+    def step(self) -> None:
+        """Pause, then train exactly one epoch."""
+        self._command("step")
+
+    def cycle(self) -> None:
+        """Pause, then run one grow/prune cycle now (outside the schedule)."""
+        self._command("cycle")
+
+    def _command(self, name: str) -> None:
+        with self._cv:
+            self._check_open()
+            if name == "step" and self._run.done:
+                raise ValueError("the run is finished; press Reset to train again")
+            self.slots.acquire(self)
+            self._playing = False
+            if self._status in ("error", "running"):
+                self._status, self._error = "paused", None
+            self._queue.append((name, self._run_id))
+            self._wake()
+
+    def set(self, **params: Any) -> dict[str, Any]:
+        """Queue live changes (method parameters, ``lr``) for the next cycle boundary.
+
+        Validated now: a bad value raises ``ValueError`` with the reason and nothing changes.
+
+        Returns:
+            The coerced values queued.
+        """
+        self._check_open()
+        values = self._run.check(**params)  # reads only; the worker may be mid-epoch
+        with self._cv:
+            self._pending.update(values)
+            self._queue.append(("publish", self._run_id))
+            self._wake()
+        return values
+
+    def speed(self, delay: float | None = None, epochs_per_tick: int | None = None) -> None:
+        """Seconds between ticks and epochs per tick (``ValueError`` when out of range)."""
+        if delay is not None:
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= MAX_DELAY:
+                raise ValueError(f"delay must be between 0 and {MAX_DELAY:g} seconds, got {delay!r}")
+            self.delay = float(delay)
+        if epochs_per_tick is not None:
+            ok = isinstance(epochs_per_tick, int) and not isinstance(epochs_per_tick, bool)
+            if not ok or not 1 <= epochs_per_tick <= MAX_EPOCHS_PER_TICK:
+                raise ValueError(f"epochs per tick must be a whole number in [1, {MAX_EPOCHS_PER_TICK}], got {epochs_per_tick!r}")
+            self.epochs_per_tick = int(epochs_per_tick)
+        with self._cv:
+            self._cv.notify_all()
+
+    def reset(self, spec: dict | None = None, **changes: Any) -> None:
+        """Replace the run with a new one from ``spec`` (default: the current spec) plus ``changes``.
+
+        The new run is built first: a bad setting raises ``ValueError`` and the current run
+        stays as it was. Pending live changes are dropped.
+        """
+        self._check_open()
+        new_spec = {**(self.spec if spec is None else spec), **changes}
+        run = build_run(new_spec)
+        trace = self._new_trace(run)
+        with self._cv:
+            self._playing = False
+            self._queue.clear()
+            self._pending.clear()
+        with self._lock:  # waits for the tick in progress, if any
+            with self._cv:
+                self.spec, self._run, self._trace = new_spec, run, trace
+                self._run_id += 1
+                self._status, self._error = "ready", None
+            self._publish(run, force=True)
+
+    def stop(self) -> None:
+        """Stop training and end the worker thread (the run stays; ``play`` starts a new worker)."""
+        with self._cv:
+            self._playing = False
+            self._stopping = True
+            if self._status == "running":
+                self._status = "paused"
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self._cv:
+            self._thread = None
+            self._stopping = False
+            self._playing = False  # a play() racing this stop found the old thread still alive
+            self._status = "paused" if self._status == "running" else self._status
+            self._queue.clear()
+        self.slots.release(self)
+        with self._lock:
+            self._publish(self._run, force=True)
+
+    def close(self) -> None:
+        """Stop the worker, join it and free the slot; later commands raise ``RuntimeError``."""
+        if self._closed:
+            return
+        self._closed = True  # first, so no command starts a new worker meanwhile
+        self.stop()
+        _OPEN.discard(self)
+
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def snapshot(self) -> Snapshot:
+        """The newest published snapshot."""
+        return self._published[0]
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """Live changes queued and not applied yet (held here or by the run until its next boundary)."""
+        with self._cv:
+            return {**dict(self._run._pending), **self._pending}  # dict() copies atomically under the GIL
+
+    def poll(self, version: int = -1, run_id: int | None = None, n_history: int = 0, n_events: int = 0) -> Update | None:
+        """What is new since snapshot ``version`` of run ``run_id`` (``None`` when nothing is).
+
+        Args:
+            version: the snapshot version the caller last drew (-1: none).
+            run_id: the run it belonged to; a different one means everything is new.
+            n_history, n_events: history rows and events the caller already has.
+        """
+        snap, run = self._published  # one atomic read: the snapshot and the run it describes
+        if snap.version == version and snap.run_id == run_id:
+            return None
+        fresh = snap.run_id != run_id
+        k_rows, k_events = (0, 0) if fresh else (min(n_history, snap.n_history), min(n_events, snap.n_events))
+        rows = [dict(r) for r in run._history[k_rows : snap.n_history]]
+        events = queries.events_frame(run.event_log.columns, k_events, snap.n_events)
+        return Update(snap, rows, events, fresh)
+
+    def history(self) -> pd.DataFrame:
+        """The whole history of the published run, as of the newest snapshot."""
+        snap, run = self._published
+        return pd.DataFrame(run._history[: snap.n_history], columns=run.history_columns())
+
+    def events(self, since: int = 0) -> pd.DataFrame:
+        """The event log of the published run from event ``since`` on."""
+        snap, run = self._published
+        return queries.events_frame(run.event_log.columns, since, snap.n_events)
+
+    def weight_history(self, layer: int, source: int, target: int) -> pd.DataFrame:
+        """``epoch, weight`` of one connection (see :class:`~growlab.run.trace.WeightTrace`)."""
+        return self._trace.edge(layer, source, target)
+
+    def neuron_history(self, layer: int, unit: int) -> pd.DataFrame:
+        """``epoch, bias, in_abs, out_abs`` of one neuron."""
+        return self._trace.neuron(layer, unit)
+
+    def watch(self, selection: dict | None) -> None:
+        """Record ``selection``'s weights from now on (large networks are not traced whole)."""
+        self._trace.watch(selection)
+
+    def call(self, fn: Callable[[Run], Any], publish: bool = False) -> Any:
+        """Run ``fn(run)`` while no step is in progress and return its (plain-data) result.
+
+        Waits for the current tick. ``publish=True`` publishes a snapshot afterwards (for
+        actions that change the run, e.g. :func:`~growlab.run.queries.prune_redundant_paths`).
+        """
+        self._check_open()
+        with self._lock:
+            run = self._run
+            self._hand_over_pending(run)
+            result = fn(run)
+            if publish:
+                self._publish(run, force=True)
+            return result
+
+    def archive_bytes(self) -> bytes:
+        """The run archive (``Run.save``) as bytes."""
+        return self.call(queries.archive_bytes)
+
+    def model_bytes(self) -> bytes:
+        """The compacted torch model as bytes (``growlab.analysis.save_export``)."""
+        return self.call(queries.model_bytes)
+
+    def prune_redundant(self) -> dict:
+        """Remove redundant paths now; returns what was removed and saved."""
+        return self.call(queries.prune_redundant_paths, publish=True)
+
+    def wait(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate(snapshot)`` holds (for tests and scripts); False on timeout."""
+        with self._cv:
+            return self._cv.wait_for(lambda: predicate(self._published[0]), timeout=timeout)
+
+    # ------------------------------------------------------------------ worker
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this runner is closed")
+
+    def _wake(self) -> None:
+        """Start the worker if needed and wake it (call holding ``_cv``)."""
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, name=f"growlab-runner-{self.id}", daemon=True)
+            self._thread.start()
+        self._cv.notify_all()
+
+    def _next(self) -> tuple[str, int] | None:
+        """The next command, waiting while idle; ``None`` when stopping."""
+        with self._cv:
+            while not (self._stopping or self._queue or self._playing):
+                self.slots.release(self)  # idle: training slots are for runs that train
+                self._cv.wait()
+            if self._stopping:
+                return None
+            return self._queue.popleft() if self._queue else ("tick", self._run_id)
+
+    def _loop(self) -> None:
+        while (cmd := self._next()) is not None:
+            self._execute(*cmd)
+            if cmd[0] == "tick" and self.delay > 0:
+                with self._cv:
+                    self._cv.wait_for(lambda: self._stopping or self._queue or not self._playing, self.delay)
+
+    def _execute(self, name: str, run_id: int) -> None:
+        with self._lock:
+            if run_id != self._run_id:  # queued before a Reset: meant for the old run
+                return
+            run = self._run
+            try:
+                self._hand_over_pending(run)
+                if name == "cycle":
+                    run.cycle()
+                elif name in ("step", "tick"):
+                    self._train(run, 1 if name == "step" else self.epochs_per_tick)
+                if name != "publish":  # a publish changes no state: a stale run status must not stop a new play()
+                    self._settle(run)
+            except Exception as e:  # the thread lives on; the user sees why it paused
+                log.exception("growlab runner %s: error while training", self.id)
+                with self._cv:
+                    self._playing = False
+                    self._status, self._error = "error", f"{type(e).__name__}: {e}"
+            with self._cv:
+                if not self._playing and not self._queue:  # idle now: free the slot before anyone sees "paused"
+                    self.slots.release(self)
+            self._publish(run, force=name != "tick" or self._status != "running")
+
+    def _train(self, run: Run, epochs: int) -> None:
+        for _ in range(epochs):
+            if run.step() is None:
+                return
+            self._trace.record(run.epoch, run.network)
+            if not self._playing and epochs > 1:  # paused mid-tick
+                return
+
+    def _settle(self, run: Run) -> None:
+        """Status after a command: diverged and finished runs stop playing."""
+        with self._cv:
+            if run.status == "diverged":
+                self._playing = False
+                cause = run.event_log.columns["cause"]
+                self._status, self._error = "diverged", (cause[-1] if cause else "non-finite loss")
+            elif run.done:
+                self._playing = False
+                self._status, self._error = "finished", None
+            else:
+                untouched = self._status == "ready" and not (run.epoch or run.cycles)
+                self._status = "running" if self._playing else ("ready" if untouched else "paused")
+
+    def _hand_over_pending(self, run: Run) -> None:
+        """Give queued live changes to the run (holding the run lock); they apply at its next boundary."""
+        with self._cv:
+            pending, self._pending = self._pending, {}
+        if pending:
+            run.set(**pending)
+
+    def _publish(self, run: Run, force: bool = True) -> None:
+        """Build and publish a snapshot (holding the run lock)."""
+        now = time.monotonic()
+        if not force and now - self._last_publish < self.publish_interval:
+            return
+        with self._cv:
+            status, error, pending = self._status, self._error, dict(self._pending)
+            version = self._version + 1
+        extra = {"pending": {**run._pending, **pending}, "cycles": run.cycles, "config": run.config.to_dict()}
+        try:
+            snap = snapshot_of(run, version, status, error, run_id=self._run_id, extra=extra)
+            snap.extra["analysis"] = queries.analysis_summary(run, snap.redundant)  # before anyone sees it
+        except Exception as e:  # keep the last picture, say what went wrong
+            log.exception("growlab runner %s: snapshot failed", self.id)
+            previous = self._published[0] if self._published else None
+            if previous is None:
+                raise
+            msg = f"snapshot failed: {type(e).__name__}: {e}"
+            snap = dataclasses.replace(previous, version=version, status="error", error=msg)
+        with self._cv:
+            self._version = version
+            self._published = (snap, run)
+            self._last_publish = now
+            self._cv.notify_all()
+
+    @staticmethod
+    def _new_trace(run: Run) -> WeightTrace:
+        trace = WeightTrace(run.network)
+        trace.record(run.epoch, run.network)
+        return trace
+
+    def __repr__(self) -> str:
+        return f"Runner(id={self.id}, status={self._status!r}, run={self._run!r})"

@@ -1,0 +1,173 @@
+"""Immutable CPU snapshots of a run: everything the UI draws, and nothing it can mutate.
+
+The worker thread builds a :class:`Snapshot` after each step; the UI reads the latest one on
+a periodic callback. Arrays are numpy copies, so reading them never races the trainer.
+History rows and events are append-only in the run; a snapshot carries their counts and the
+rows added recently, and the UI fetches what it lacks with ``history_since``/``events_since``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+#: Epochs a grown or pruned connection stays highlighted (fading) on the diagram.
+FADE_EPOCHS = 10
+#: Side of the decision-boundary grid for 2-D datasets.
+BOUNDARY_GRID = 60
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """What the UI needs from a single-member run at one moment.
+
+    Layer ``l`` arrays are ``(cap[l+1], cap[l])`` (target × source), neuron arrays ``(cap[k],)``.
+    """
+
+    version: int
+    epoch: int
+    epochs: int
+    step: int
+    status: str  # ready | running | paused | finished | diverged | error
+    error: str | None
+    dataset: str
+    method: str
+    task: str
+    sizes: tuple[int, ...]
+    capacity: tuple[int, ...]
+    feature_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, int] | None
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    masks: tuple[np.ndarray, ...]  # bool, active connections (edge mask and both ends alive)
+    alive: tuple[np.ndarray, ...]  # bool per neuron layer
+    birth_epoch: tuple[np.ndarray, ...]
+    redundant: tuple[np.ndarray, ...] | None  # bool like masks, when the analysis is available
+    recent: pd.DataFrame  # grow/prune events of the last FADE_EPOCHS epochs
+    overlays: dict[str, Any]
+    params: dict[str, Any]
+    n_history: int
+    n_events: int
+    last_row: dict
+    boundary: dict | None = None  # {"x": (G,), "y": (G,), "p": (G, G)} for 2-D datasets
+    extra: dict = field(default_factory=dict)
+    run_id: int = 0  # changes when a runner replaces its run (Reset): views clear per-run state
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+
+def _np(ts) -> tuple[np.ndarray, ...]:
+    return tuple(t[0].detach().cpu().numpy().copy() for t in ts)
+
+
+def _redundant(net) -> tuple[np.ndarray, ...] | None:
+    try:
+        from growlab.analysis import redundant_connections
+    except ImportError:  # analysis not available yet
+        return None
+    try:
+        result = redundant_connections(net)
+    except Exception:  # never let an analysis bug break the live view
+        return None
+    masks = result["masks"] if isinstance(result, dict) else getattr(result, "masks", None)
+    if masks is None:
+        return None
+    return tuple(np.asarray(m[0].cpu() if torch.is_tensor(m) else m[0], dtype=bool) for m in masks)
+
+
+@torch.no_grad()
+def _boundary(run) -> dict | None:
+    data = run.data
+    if data.n_inputs != 2 or data.task == "regression":
+        return None
+    X = torch.cat([data.X_train, data.X_val])
+    lo, hi = X.min(dim=0).values - 0.5, X.max(dim=0).values + 0.5
+    gx = torch.linspace(float(lo[0]), float(hi[0]), BOUNDARY_GRID)
+    gy = torch.linspace(float(lo[1]), float(hi[1]), BOUNDARY_GRID)
+    yy, xx = torch.meshgrid(gy, gx, indexing="ij")
+    grid = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    p = run.predict(grid)  # binary (G·G,), multiclass (G·G, C)
+    p = p.reshape(BOUNDARY_GRID, BOUNDARY_GRID, *p.shape[1:])
+    return {"x": gx.numpy(), "y": gy.numpy(), "p": p}
+
+
+def _points(run) -> dict:
+    """The data points a 2-D boundary is drawn over: ``{"points": {"x", "y", "label", "split"}}``.
+
+    Standardized coordinates (like the boundary grid); ``split`` is 0 for training rows and 1
+    for validation rows. Empty for other datasets.
+    """
+    data = run.data
+    if data.n_inputs != 2 or data.task == "regression":
+        return {}
+    X = torch.cat([data.X_train, data.X_val]).cpu().numpy()
+    label = torch.cat([data.y_train, data.y_val]).cpu().numpy().astype(np.int64)
+    split = np.repeat(np.array([0, 1], np.int8), [data.n_train, data.n_val])
+    return {"points": {"x": X[:, 0].copy(), "y": X[:, 1].copy(), "label": label, "split": split}}
+
+
+def snapshot_of(
+    run, version: int = 0, status: str | None = None, error: str | None = None, run_id: int = 0, extra: dict | None = None
+) -> Snapshot:
+    """Build a snapshot of ``run`` (call from the thread that trains it)."""
+    net, data = run.network, run.data
+    log = run.event_log.columns
+    n_events = len(log["epoch"])
+    # recent grow/prune events: scan back from the end (events are in epoch order), but not
+    # past a "bridge" (ODF2NNA removed a layer): earlier events index the old layer layout
+    start = n_events
+    while start > 0 and log["epoch"][start - 1] >= run.epoch - FADE_EPOCHS and log["kind"][start - 1] != "bridge":
+        start -= 1
+    recent = pd.DataFrame({c: v[start:n_events] for c, v in log.items()})
+    if len(recent):
+        recent = recent[recent["kind"].isin(["grow", "prune"])].reset_index(drop=True)
+    return Snapshot(
+        version=version,
+        epoch=run.epoch,
+        epochs=run.epochs,
+        step=run.trainer.steps,
+        status=status or run.status,
+        error=error,
+        dataset=data.name,
+        method=run.config.method,
+        task=data.task,
+        sizes=tuple(net.sizes),
+        capacity=tuple(net.capacity),
+        feature_names=tuple(data.feature_names),
+        class_names=tuple(data.class_names),
+        image_shape=data.image_shape,
+        weights=_np(net.weights),
+        biases=_np(net.biases),
+        masks=tuple(m[0].cpu().numpy().astype(bool) for m in net._wmask),
+        alive=_np(net.alive),
+        birth_epoch=_np(net.birth_epoch),
+        redundant=_redundant(net),
+        recent=recent,
+        overlays=dict(run.method.overlays()),
+        params=run.params(),
+        n_history=len(run._history),
+        n_events=n_events,
+        last_row=dict(run._history[-1]) if run._history else {},
+        boundary=_boundary(run),
+        extra={**_points(run), **(extra or {})},
+        run_id=run_id,
+    )
+
+
+def history_since(run, k: int) -> list[dict]:
+    """History rows after the first ``k`` (safe to call from another thread: append-only)."""
+    return [dict(r) for r in run._history[k:]]
+
+
+def events_since(run, k: int) -> pd.DataFrame:
+    """Events after the first ``k`` as a DataFrame (append-only lists; safe to read)."""
+    cols = run.event_log.columns
+    n = len(cols["cause"])  # the last column appended to, so every column has ≥ n entries
+    return pd.DataFrame({c: v[k:n] for c, v in cols.items()})

@@ -1,0 +1,64 @@
+"""The growlab app (Panel). Importing this imports panel; importing ``growlab`` does not.
+
+Example:
+    ``panel serve apps/growlab.py`` or ``growlab serve``; in Python, ``create_app().servable()``.
+"""
+
+from __future__ import annotations
+
+import panel as pn
+
+from growlab.run.slots import TrainingSlots
+from growlab.ui.app import PERIOD_MS, GrowlabApp
+from growlab.ui.model import SessionModel
+from growlab.ui.session import Session
+from growlab.ui.share import session_query
+
+TITLE = "growlab — grow and prune neural networks while they train"
+#: Header colour: dark enough for white text on a washed-out projector.
+ACCENT = "#1f4e5f"
+
+
+def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None = None, live: bool = True):
+    """One session's app: a template with the sidebar, the diagram, curves and tabs.
+
+    Args:
+        query: setup from a link (default: the browser request's query parameters).
+        slots: the training cap (default: the process-wide one, ``GROWLAB_MAX_RUNS``).
+        live: start the periodic refresh and stop the run when the session ends (set
+            ``False`` in tests that call ``template.growlab.refresh()`` themselves).
+
+    Returns:
+        A ``FastListTemplate``; its ``growlab`` attribute is the :class:`GrowlabApp`.
+    """
+    pn.extension("tabulator", notifications=True)
+    model = SessionModel()
+    problems = model.apply_query(session_query() if query is None else query)
+    session = Session(model=model, slots=slots)
+    app = GrowlabApp(session=session)
+    template = pn.template.FastListTemplate(
+        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=370,
+        accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
+        meta_description=TITLE,
+    )  # fmt: skip
+    template.growlab = app
+    if live:
+        _go_live(app, problems)
+    return template
+
+
+def _go_live(app: GrowlabApp, problems: list[str]) -> None:
+    session = app.session
+    pn.state.add_periodic_callback(app.refresh, period=PERIOD_MS)
+    pn.state.on_session_destroyed(lambda context: session.close())
+    pn.state.onload(lambda: _loaded(app, problems))
+
+
+def _loaded(app: GrowlabApp, problems: list[str]) -> None:
+    """The browser is connected: mark the page live and say what the link could not set."""
+    app.strip.live = True
+    for problem in problems:
+        app.session.notify("warning", problem)
+
+
+__all__ = ["GrowlabApp", "Session", "SessionModel", "create_app"]

@@ -1,0 +1,121 @@
+"""The growlab app: layout of one session and the periodic refresh that feeds every view.
+
+The refresh (every ``period`` ms on the session's event loop) asks the runner for what is new
+(:meth:`Runner.poll`) and hands it to the views: history rows to the curves, events to the
+table, the snapshot to the diagram, boundary, inspector, status strip, false-starts and
+export views. It is the only place Bokeh objects change in response to training, so they
+are only ever touched on the session's own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+import param
+
+from growlab.ui.curves import Curves
+from growlab.ui.events import EventsView
+from growlab.ui.export import ExportView
+from growlab.ui.false_starts import FalseStartsView
+from growlab.ui.session import Session
+from growlab.ui.share import ShareLink
+from growlab.ui.sidebar import Sidebar
+from growlab.ui.status import StatusStrip
+from growlab.ui.views import make_boundary, make_diagram, make_inspector
+
+log = logging.getLogger(__name__)
+
+#: Milliseconds between refreshes: fast enough to feel live, cheap when nothing changed.
+PERIOD_MS = 250
+EVENTS_TAB = 3  # index of the Events tab: its table is only fed while it is shown
+ANNOUNCE = {
+    "diverged": ("error", "Training diverged — {error}"),
+    "error": ("error", "Training stopped by an error: {error}"),
+    "finished": ("success", "Finished {epochs} epochs"),
+}
+
+
+class GrowlabApp(pn.viewable.Viewer):
+    """All views of one session; :meth:`refresh` moves the newest runner state into them."""
+
+    session = param.ClassSelector(class_=Session, doc="The session shown.")
+    drawn = param.Integer(default=-1, doc="Version of the newest snapshot drawn.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.session
+        self.sidebar = Sidebar(session=s)
+        self.strip = StatusStrip()
+        self.diagram = make_diagram()
+        self.inspector = make_inspector(s.runner, self.diagram)
+        self.boundary = make_boundary()
+        self.curves = Curves()
+        self.events = EventsView()
+        self.false_starts = FalseStartsView(session=s)
+        self.export = ExportView(session=s)
+        self.share = ShareLink(session=s)
+        self._seen = (-1, None, 0, 0)  # version, run_id, history rows, events
+        self._broken: set[str] = set()
+        self._last_status = s.runner.snapshot.status
+        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, e.new), "dirty")
+        self.refresh()
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self) -> bool:
+        """Draw whatever the runner published since the last call; returns whether anything was new."""
+        version, run_id, n_rows, n_events = self._seen
+        update = self.session.runner.poll(version, run_id, n_rows, n_events)
+        if update is None:
+            return False
+        snap = update.snapshot
+        self._seen = (snap.version, snap.run_id, snap.n_history, snap.n_events)
+        for name, view, arg in (
+            ("curves", self.curves, update), ("events", self.events, update),
+            ("diagram", self.diagram, snap), ("boundary", self.boundary, snap), ("inspector", self.inspector, snap),
+            ("false starts", self.false_starts, snap), ("export", self.export, snap),
+        ):  # fmt: skip
+            self._draw(name, view, arg)
+        self.strip.update(snap, self.session.dirty)
+        self._announce(snap)
+        self.session.status = snap.status
+        self.drawn = snap.version
+        return True
+
+    def _draw(self, name: str, view, arg) -> None:
+        """Update one view; a failing view is reported once and the others still update."""
+        try:
+            view.update(arg)
+        except Exception as e:
+            log.exception("updating the %s view failed", name)
+            if name not in self._broken:
+                self._broken.add(name)
+                self.session.notify("error", f"The {name} view failed: {type(e).__name__}: {e}")
+
+    def _announce(self, snap) -> None:
+        """Say so once when the run finishes, diverges or fails."""
+        previous, self._last_status = self._last_status, snap.status
+        if snap.status != previous and snap.status in ANNOUNCE:
+            level, text = ANNOUNCE[snap.status]
+            self.session.notify(level, text.format(error=snap.error, epochs=snap.epoch))
+
+    # ------------------------------------------------------------------ layout
+    def main(self) -> list:
+        """The main area: status strip, diagram beside the curves, then the tabs."""
+        top = pn.FlexBox(
+            pn.Column(self.diagram, styles={"flex": "3 1 560px"}, sizing_mode="stretch_width", min_width=420),
+            pn.Column(self.curves, styles={"flex": "2 1 420px"}, sizing_mode="stretch_width", min_width=380),
+            flex_wrap="wrap", sizing_mode="stretch_width",
+        )  # fmt: skip
+        self.tabs = tabs = pn.Tabs(
+            ("Inspector", self.inspector), ("Decision boundary", self.boundary),
+            ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
+            dynamic=False, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
+        )  # fmt: skip
+        self.events.active = tabs.active == EVENTS_TAB
+        tabs.param.watch(lambda e: setattr(self.events, "active", e.new == EVENTS_TAB), "active")
+        return [self.strip, top, tabs]
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.sidebar, width=360), pn.Column(*self.main(), sizing_mode="stretch_width"),
+                      sizing_mode="stretch_width")  # fmt: skip

@@ -1,0 +1,131 @@
+"""Training curves: quality, loss, size and grown/pruned per epoch, with parameter-change markers.
+
+New history rows are appended with ``ColumnDataSource.stream``; a new run (``fresh``) clears
+the sources with one ``.data`` assignment. ``param`` events become markers: a dashed
+vertical span on every plot and a hoverable triangle (with the change) on the top plot.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import panel as pn
+import param
+from bokeh.layouts import gridplot
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearAxis, Range1d
+
+from growlab.ui.theme import AUC, DENSITY, GROWN, MARKER, PARAMS, PRUNED, TRAIN, VAL, new_figure, style_figure
+
+#: Columns of the curve source (one row per epoch).
+COLUMNS = ("epoch", "val_q", "train_q", "val_auc", "val_loss", "train_loss", "density", "active_params",
+           "grown", "minus_pruned")  # fmt: skip
+
+
+def _nan(x) -> float:
+    return float("nan") if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def curve_rows(rows: list[dict], task: str) -> dict[str, list]:
+    """History rows → columns of the curve source (quality = accuracy, or MSE for regression)."""
+    q = "mse" if task == "regression" else "acc"
+    out = {c: [] for c in COLUMNS}
+    for r in rows:
+        out["epoch"].append(r["epoch"])
+        out["val_q"].append(_nan(r.get(f"val_{q}")))
+        out["train_q"].append(_nan(r.get(f"train_{q}")))
+        out["val_auc"].append(_nan(r.get("val_auc")))
+        out["val_loss"].append(_nan(r.get("val_loss")))
+        out["train_loss"].append(_nan(r.get("train_loss")))
+        out["density"].append(_nan(r.get("density")))
+        out["active_params"].append(_nan(r.get("active_params")))
+        out["grown"].append(int(r.get("grown", 0)))
+        out["minus_pruned"].append(-int(r.get("pruned", 0)))
+    return out
+
+
+def marker_rows(events: pd.DataFrame) -> dict[str, list]:
+    """``param`` events → marker columns ``epoch, cause``."""
+    if events.empty:
+        return {"epoch": [], "cause": []}
+    p = events[events["kind"] == "param"]
+    return {"epoch": [int(e) for e in p["epoch"]], "cause": [str(c) for c in p["cause"]]}
+
+
+class Curves(pn.viewable.Viewer):
+    """Four linked plots of the run's history; call :meth:`update` with each runner update."""
+
+    task = param.String(default="binary", doc="Task of the run shown (decides accuracy vs MSE).")
+    n_rows = param.Integer(default=0, doc="History rows drawn.")
+    n_markers = param.Integer(default=0, doc="Parameter-change markers drawn.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.source = ColumnDataSource({c: [] for c in COLUMNS}, name="growlab-curves")
+        self.markers = ColumnDataSource({"epoch": [], "cause": []}, name="growlab-markers")
+        self.figures = self._figures()
+        self._pane = pn.pane.Bokeh(
+            gridplot(self.figures, ncols=2, sizing_mode="stretch_width", merge_tools=True, toolbar_location="right"),
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        return self._pane
+
+    # ------------------------------------------------------------------ building
+    def _figures(self):
+        src, x = self.source, DataRange1d(start=0, min_interval=5)
+        quality = new_figure("Accuracy & AUC", x, Range1d(0, 1.08))
+        self._q_lines = [
+            quality.line("epoch", "val_q", source=src, color=VAL, line_width=3, legend_label="val acc"),
+            quality.line("epoch", "train_q", source=src, color=TRAIN, line_width=2, line_dash="dashed", legend_label="train acc"),
+            quality.line("epoch", "val_auc", source=src, color=AUC, line_width=2, legend_label="val AUC"),
+        ]  # fmt: skip
+        tri = quality.scatter("epoch", 1.04, source=self.markers, marker="inverted_triangle", size=13, color=MARKER)
+        quality.add_tools(HoverTool(renderers=[tri], tooltips=[("epoch", "@epoch"), ("change", "@cause")]))
+        loss = new_figure("Loss", x)
+        loss.line("epoch", "val_loss", source=src, color=VAL, line_width=3, legend_label="val")
+        loss.line("epoch", "train_loss", source=src, color=TRAIN, line_width=2, line_dash="dashed", legend_label="train")
+        size = new_figure("Size", x, Range1d(0, 1.05))
+        size.line("epoch", "density", source=src, color=DENSITY, line_width=3, legend_label="density")
+        size.extra_y_ranges = {"params": DataRange1d(start=0)}
+        p = size.line("epoch", "active_params", source=src, color=PARAMS, line_width=2, y_range_name="params",
+                      legend_label="active params")  # fmt: skip
+        size.extra_y_ranges["params"].renderers = [p]
+        size.add_layout(LinearAxis(y_range_name="params", axis_label="active parameters"), "right")
+        changes = new_figure("Grown ↑ / pruned ↓", x)
+        changes.vbar("epoch", top="grown", width=0.9, source=src, color=GROWN, legend_label="grown")
+        changes.vbar("epoch", top="minus_pruned", width=0.9, source=src, color=PRUNED, legend_label="pruned")
+        figs = [quality, loss, size, changes]
+        for f in figs:
+            f.vspan("epoch", source=self.markers, line_color=MARKER, line_dash="dashed", line_width=2)
+            style_figure(f)
+        self._quality = quality
+        return figs
+
+    # ------------------------------------------------------------------ updating
+    def update(self, update) -> None:
+        """Draw a runner :class:`~growlab.run.runner.Update` (new rows, new events)."""
+        task = update.snapshot.task
+        if update.fresh or task != self.task:
+            self.reset(task)
+        if update.rows:
+            self.source.stream(curve_rows(update.rows, task))
+            self.n_rows += len(update.rows)
+        new = marker_rows(update.events)
+        if new["epoch"]:
+            self.markers.stream(new)
+            self.n_markers += len(new["epoch"])
+
+    def reset(self, task: str) -> None:
+        """Clear everything (a new run); relabel for its task."""
+        self.source.data = {c: [] for c in COLUMNS}
+        self.markers.data = {"epoch": [], "cause": []}
+        self.param.update(task=task, n_rows=0, n_markers=0)
+        regression = task == "regression"
+        q = self._quality
+        q.title.text = "Error (MSE)" if regression else "Accuracy & AUC"
+        q.y_range = DataRange1d(start=0) if regression else Range1d(0, 1.08)
+        self._q_lines[2].visible = not regression
+        for line, label in zip(q.legend[0].items, ("val MSE", "train MSE") if regression else ("val acc", "train acc")):
+            line.label = {"value": label}

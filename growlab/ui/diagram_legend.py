@@ -1,0 +1,69 @@
+"""The diagram's legend: a static strip of small drawings that explain every encoding."""
+
+from __future__ import annotations
+
+from growlab.run.snapshot import FADE_EPOCHS
+from growlab.ui import palette
+
+_W, _H = 46, 18
+
+
+def _line(color: str, width: float, dash: str = "", halo: str = "", alpha: float = 1.0) -> str:
+    halo_svg = (
+        f'<line x1="5" y1="9" x2="{_W - 5}" y2="9" stroke="{palette.FOCAL_RIM}" stroke-width="{width + 9}" '
+        'stroke-linecap="round"/>'
+        f'<line x1="5" y1="9" x2="{_W - 5}" y2="9" stroke="{halo}" stroke-width="{width + 6}" '
+        'stroke-linecap="round"/>'
+        if halo
+        else ""
+    )
+    dash_attr = f'stroke-dasharray="{dash}"' if dash else ""
+    return (
+        f'<svg width="{_W}" height="{_H}">{halo_svg}<line x1="4" y1="9" x2="{_W - 4}" y2="9" '
+        f'stroke="{color}" stroke-width="{width}" stroke-opacity="{alpha}" {dash_attr}/></svg>'
+    )
+
+
+def _dot(fill: str, stroke: str, stroke_width: float = 1.0, opacity: float = 1.0) -> str:
+    return (
+        f'<svg width="22" height="{_H}"><circle cx="11" cy="9" r="7" fill="{fill}" fill-opacity="{opacity}" '
+        f'stroke="{stroke}" stroke-width="{stroke_width}"/></svg>'
+    )
+
+
+def _widths() -> str:
+    """Thin to thick: width grows with |w|."""
+    lines = "".join(
+        f'<line x1="{4 + 14 * i}" y1="9" x2="{16 + 14 * i}" y2="9" stroke="{palette.MUTED}" stroke-width="{w}"/>'
+        for i, w in enumerate((1, 3, 6))
+    )
+    return f'<svg width="{_W}" height="{_H}">{lines}</svg>'
+
+
+def items() -> list[tuple[str, str]]:
+    """(drawing, explanation) pairs, in reading order."""
+    return [
+        (_line(palette.POSITIVE, 4), "positive weight"),
+        (_line(palette.NEGATIVE, 4), "negative weight"),
+        (_widths(), "width ∝ |weight|"),
+        (_line(palette.GROWN, 3.5), f"grown (green fades to its sign over {FADE_EPOCHS} epochs)"),
+        (_line(palette.PRUNED, 2.5, dash="2 3"), "pruned (red ghost, fades)"),
+        (_line(palette.REDUNDANT, 2, dash="7 4"), "redundant: carries nothing to an output"),
+        (_line(palette.NEGATIVE, 2, halo=palette.FOCAL), "focal juncture"),
+        (_dot(palette.NEURON, palette.NEURON), "neuron"),
+        (_dot("#ffffff", palette.NEURON, 2.5), "ε-useless unit"),
+        (_dot(palette.DORMANT, palette.DORMANT, 1, 0.3), "dormant capacity"),
+    ]
+
+
+def legend_html() -> str:
+    """The legend as one HTML block (wraps on narrow screens)."""
+    cells = "".join(
+        f'<span style="display:inline-flex;align-items:center;gap:6px;margin:2px 16px 2px 0;'
+        f'white-space:nowrap">{svg}<span>{text}</span></span>'
+        for svg, text in items()
+    )
+    return (
+        f'<div style="font-size:14px;color:{palette.INK};display:flex;flex-wrap:wrap;align-items:center">'
+        f"{cells}</div>"
+    )

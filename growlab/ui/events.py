@@ -1,0 +1,82 @@
+"""The event log as a filterable table: newest first, filter by kind, layer or text."""
+
+from __future__ import annotations
+
+import pandas as pd
+import panel as pn
+import param
+
+from growlab.methods.events import COLUMNS, KINDS
+
+#: At most this many events are kept in the table (a LeNet prune cycle logs thousands).
+MAX_ROWS = 20_000
+
+
+#: Column types of the table (what ``Runner.events`` returns); streaming casts to them.
+DTYPES = {"epoch": "int64", "step": "int64", "kind": "object", "layer": "Int64", "source": "Int64",
+          "target": "Int64", "weight": "float64", "cause": "object"}  # fmt: skip
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in COLUMNS})
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    return df.astype({c: DTYPES[c] for c in COLUMNS if c in df})
+
+
+class EventsView(pn.viewable.Viewer):
+    """A Tabulator of the run's events, fed with :meth:`update`."""
+
+    kinds = param.ListSelector(default=[], objects=list(KINDS), doc="Show only these kinds (none = all).")
+    n_events = param.Integer(default=0, doc="Events received for this run.")
+    active = param.Boolean(default=True, doc="Shown now; while hidden, events wait and go to the table in one go.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.table = pn.widgets.Tabulator(
+            _empty(), pagination="remote", page_size=12, show_index=False, disabled=True, layout="fit_data_stretch",
+            sizing_mode="stretch_width", sorters=[{"field": "step", "dir": "desc"}],
+            header_filters={"cause": {"type": "input", "func": "like", "placeholder": "search"},
+                            "layer": {"type": "number", "func": "="}},
+            formatters={"weight": {"type": "money", "precision": 4, "symbol": ""}},
+            stylesheets=[":host .tabulator { font-size: 14px; }"],
+        )  # fmt: skip
+        self.kind_filter = pn.widgets.MultiChoice.from_param(
+            self.param.kinds, name="Kinds", placeholder="all kinds", sizing_mode="stretch_width"
+        )
+        self.table.add_filter(self.param.kinds, "kind")
+        self.summary = pn.pane.Markdown("No events yet.", margin=(0, 10))
+        self._waiting: list[pd.DataFrame] = []
+        self.param.watch(lambda e: e.new and self._flush(), "active")
+
+    def update(self, update) -> None:
+        """Take the update's new events (clearing on a new run); drawn now if shown, else later."""
+        if update.fresh:
+            self._waiting.clear()
+            self.table.value = _empty()
+            self.n_events = 0
+        if not update.events.empty:
+            self._waiting.append(update.events)
+            self.n_events += len(update.events)
+        if self.active:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Send waiting events to the table (streaming costs about as much for one row as for many)."""
+        if not self._waiting:
+            return
+        new = _typed(pd.concat(self._waiting, ignore_index=True))
+        self._waiting.clear()
+        if len(self.table.value) + len(new) > MAX_ROWS:  # keep the newest; one assignment
+            self.table.value = pd.concat([self.table.value, new], ignore_index=True).iloc[-MAX_ROWS:]
+        else:
+            self.table.stream(new, follow=False)
+        counts = self.table.value["kind"].value_counts()
+        self.summary.object = " · ".join(f"**{k}** {n:,}" for k, n in counts.items()) + (
+            f" (newest {MAX_ROWS:,} kept of {self.n_events:,})" if self.n_events > MAX_ROWS else ""
+        )
+
+    def __panel__(self):
+        return pn.Column(pn.Row(self.kind_filter, self.summary, sizing_mode="stretch_width"), self.table,
+                         sizing_mode="stretch_width")  # fmt: skip

@@ -1,0 +1,211 @@
+"""The session model: everything the user chose, as ``param`` state (no widgets, no run).
+
+``SessionModel`` holds the setup (dataset and its options, architecture, method, the method's
+own parameters, training settings, seed, speed) and turns it into a runner spec
+(:meth:`SessionModel.spec`) and a URL query (:meth:`SessionModel.query`), and back
+(:meth:`SessionModel.apply_query`). The method's parameters live in a separate
+``Parameterized`` built from ``growlab.methods.available()``, swapped when the method changes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import param
+
+from growlab.config import ACTIVATIONS, OPTIMIZERS, format_arch, parse_arch
+from growlab.data import DATASETS
+from growlab.data import options as dataset_options
+from growlab.methods import available as available_methods
+
+#: Architecture presets offered next to the text box (DESIGN §7).
+ARCH_PRESETS = {"paper 16-8": "16-8", "lenet-300-100": "300-100", "playground 4-2": "4-2"}
+CUSTOM = "custom"
+#: Learning rates offered (TensorFlow Playground's list, plus Adam's default 0.003).
+LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+#: speed name → (seconds between ticks, epochs per tick)
+SPEEDS = {"slow": (0.5, 1), "normal": (0.1, 1), "fast": (0.0, 1), "fastest": (0.0, 10)}
+#: Method parameters shown under "schedule & details" instead of at the top.
+ADVANCED = {"interval", "start", "stop", "offset", "prune_interval", "prune_offset", "min_age", "scope",
+            "center", "init_weight", "criterion"}  # fmt: skip
+TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
+#: Settings the URL carries besides the method's parameters.
+URL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed")
+
+
+def method_specs(method: str) -> dict[str, dict]:
+    """The method's parameter descriptions (``Param.describe()``), by name."""
+    return dict(available_methods()[method]["params"])
+
+
+def _param_for(spec: dict) -> param.Parameter:
+    """A ``param`` parameter for one method parameter; ranges are checked by the run, not here,
+    so a refused value reaches the runner and the user sees its message."""
+    kw = {"default": spec["default"], "doc": f"{spec['doc']} — {spec['range']}", "label": spec["name"].replace("_", " ")}
+    if spec["kind"] == "float":
+        return param.Number(**kw)
+    if spec["kind"] == "int":
+        return param.Integer(**kw)
+    if spec["kind"] == "choice":
+        return param.Selector(objects=list(spec["choices"]), **kw)
+    return param.Boolean(**kw)
+
+
+def method_params(method: str, values: dict | None = None) -> param.Parameterized:
+    """A fresh ``Parameterized`` holding ``method``'s parameters (defaults, then ``values``)."""
+    specs = method_specs(method)
+    attrs = {name: _param_for(spec) for name, spec in specs.items()}
+    cls = type("MethodParams_" + "".join(c if c.isalnum() else "_" for c in method), (param.Parameterized,), attrs)
+    obj = cls(name=method)
+    obj.specs = specs  # plain attribute: the views read ranges and the live flag from here
+    if values:
+        obj.param.update(**{k: v for k, v in values.items() if k in specs})
+    return obj
+
+
+class SessionModel(param.Parameterized):
+    """What one browser session has chosen. Changing it never trains anything by itself."""
+
+    dataset = param.Selector(default="heart", objects=list(DATASETS), doc="Dataset to learn (toys are 2-D).")
+    noise = param.Number(default=0.1, bounds=(0, 1), step=0.05, doc="Label noise of the 2-D toy datasets.")
+    csv_data = param.Bytes(default=None, allow_None=True, doc="The uploaded CSV file's bytes.")
+    csv_name = param.String(default="", doc="The uploaded CSV file's name.")
+    csv_columns = param.List(default=[], item_type=str, doc="Columns of the uploaded CSV.")
+    target = param.Selector(default=None, objects=[], allow_None=True, doc="Column of the CSV to predict.")
+    arch = param.String(default="16-8", doc="Hidden widths, e.g. 16-8 (two hidden layers of 16 and 8 neurons).")
+    preset = param.Selector(default="paper 16-8", objects=[CUSTOM, *ARCH_PRESETS], doc="Architecture preset.")
+    method = param.Selector(default="dense", objects=list(available_methods()), doc="Grow/prune method.")
+    method_params = param.ClassSelector(class_=param.Parameterized, doc="The chosen method's own parameters.")
+    epochs = param.Integer(default=200, bounds=(1, 100_000), doc="Epochs to train.")
+    lr = param.Selector(default=0.003, objects=list(LEARNING_RATES), check_on_set=False, doc="Learning rate (live).")
+    optimizer = param.Selector(default="adam", objects=list(OPTIMIZERS), doc="Optimizer.")
+    batch_size = param.Integer(default=0, bounds=(0, 1_000_000), doc="Rows per step; 0 = full batch (≤ 1,024 rows).")
+    activation = param.Selector(default="relu", objects=list(ACTIVATIONS), doc="Hidden activation.")
+    seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Seed of weights, batch order and method.")
+    speed = param.Selector(default="normal", objects=list(SPEEDS), doc="How fast training runs.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        if self.method_params is None or self.method_params.name != self.method:
+            self.method_params = method_params(self.method)
+
+    @param.depends("method", watch=True)
+    def _new_method(self) -> None:
+        self.method_params = method_params(self.method)
+
+    @param.depends("preset", watch=True)
+    def _preset_to_arch(self) -> None:
+        if self.preset in ARCH_PRESETS:
+            self.arch = ARCH_PRESETS[self.preset]
+
+    @param.depends("arch", watch=True)
+    def _arch_to_preset(self) -> None:
+        text = self.arch.strip()
+        self.preset = next((name for name, a in ARCH_PRESETS.items() if a == text), CUSTOM)
+
+    def set_csv(self, data: bytes, name: str, columns: list[str]) -> None:
+        """Take an uploaded CSV (already read for its header) and pick its last column as target."""
+        self.param.target.objects = list(columns)
+        self.param.update(csv_data=data, csv_name=name, csv_columns=list(columns), target=columns[-1])
+
+    # ------------------------------------------------------------------ conversions
+    def method_values(self) -> dict[str, Any]:
+        """The method's parameter values by name."""
+        mp = self.method_params
+        return {name: getattr(mp, name) for name in mp.specs}
+
+    def spec(self) -> dict:
+        """Keyword arguments for a new ``Run`` (``ValueError`` when the setup cannot run)."""
+        parse_arch(self.arch)  # fail early, with the config's own message
+        spec = {
+            "dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "epochs": self.epochs,
+            "seed": self.seed, "lr": float(self.lr), "optimizer": self.optimizer, "activation": self.activation,
+            "batch_size": self.batch_size or None, **self.method_values(),
+        }  # fmt: skip
+        if self.dataset in TOYS:
+            spec["dataset_options"] = {"noise": float(self.noise)}
+        elif self.dataset == "csv":
+            if self.csv_data is None or self.target is None:
+                raise ValueError("upload a CSV file and choose its target column first")
+            spec["dataset_options"] = {"data": self.csv_data, "target": self.target}
+        return spec
+
+    def query(self) -> dict[str, str]:
+        """The setup as URL query parameters (no CSV contents: uploads are not shareable)."""
+        q = {"dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "seed": str(self.seed)}
+        if self.dataset in TOYS:
+            q["noise"] = f"{self.noise:g}"
+        defaults = {k: self.param[k].default for k in ("epochs", "lr", "optimizer", "batch_size", "activation")}
+        for key, default in defaults.items():
+            value = getattr(self, key)
+            if value != default:
+                q[key] = f"{value:g}" if isinstance(value, float) else str(value)
+        specs = self.method_params.specs
+        for name, value in self.method_values().items():
+            if value != specs[name]["default"]:
+                q[name] = f"{value:g}" if isinstance(value, float) else str(value)
+        return q
+
+    def apply_query(self, query: dict[str, str]) -> list[str]:
+        """Set the model from URL query parameters; returns messages for values refused.
+
+        Unknown or bad values are skipped (each with a message), so a stale link still opens.
+        """
+        problems: list[str] = []
+        updates: dict[str, Any] = {}
+        for key in URL_KEYS:
+            if key in query:
+                try:
+                    updates[key] = self._coerce(key, query[key])
+                except ValueError as e:
+                    problems.append(f"link: {e}")
+        if updates.get("dataset") == "csv":
+            problems.append("link: CSV uploads are not part of links; upload the file again")
+            updates.pop("dataset")
+        self.param.update(**updates)
+        method_keys = {k: v for k, v in query.items() if k not in URL_KEYS}
+        specs = self.method_params.specs
+        for key, text in method_keys.items():
+            if key not in specs:
+                problems.append(f"link: {self.method!r} has no parameter {key!r}; ignored")
+                continue
+            try:
+                setattr(self.method_params, key, _coerce_spec(specs[key], text))
+            except ValueError as e:
+                problems.append(f"link: {e}")
+        return problems
+
+    def _coerce(self, key: str, text: str) -> Any:
+        p = self.param[key]
+        if key == "arch":
+            return format_arch(parse_arch(text))
+        if isinstance(p, param.Selector) and key != "lr":
+            if text not in p.objects:
+                raise ValueError(f"{key} must be one of {', '.join(map(str, p.objects))}, got {text!r}")
+            return text
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{key} must be a number, got {text!r}") from None
+        if key == "lr":
+            if not (value > 0 and math.isfinite(value)):
+                raise ValueError(f"lr must be a positive number, got {text!r}")
+            return value
+        if isinstance(p, param.Integer):
+            if value != int(value):
+                raise ValueError(f"{key} must be a whole number, got {text!r}")
+            value = int(value)
+        lo, hi = p.bounds or (None, None)
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise ValueError(f"{key} must be in [{lo}, {hi}], got {text!r}")
+        return value
+
+
+def _coerce_spec(spec: dict, text: str) -> Any:
+    """URL text → a method parameter's type (range checks are the run's job)."""
+    from growlab.methods import Param
+
+    p = Param(spec["name"], spec["default"], spec["kind"], spec["low"], spec["high"], spec["low_open"],
+              spec["high_open"], tuple(spec["choices"]), spec["doc"], spec["live"])  # fmt: skip
+    return p.validate(text)

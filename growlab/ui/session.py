@@ -1,0 +1,219 @@
+"""One browser session: its model, its runner, and the rules that link the two.
+
+The session turns model changes into runner commands:
+- a change to the setup (dataset, architecture, method, non-live parameters, epochs, seed…)
+  rebuilds the run at once while it is untouched (epoch 0), and otherwise waits for Reset
+  (``dirty`` says so) — a trained run is never thrown away behind the user's back;
+- a live parameter (the method's live ones, the learning rate) on a trained run goes to
+  ``runner.set``; a refused value is reported and the control goes back to its old value.
+
+Every failure becomes a message (``notify``) and the session goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Callable
+
+import pandas as pd
+import panel as pn
+import param
+
+from growlab.config import parse_arch
+from growlab.run.runner import Runner
+from growlab.run.slots import CapacityError, TrainingSlots
+from growlab.ui.model import SPEEDS, SessionModel
+
+log = logging.getLogger(__name__)
+
+#: Model parameters whose change needs a new run.
+SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "optimizer", "batch_size",
+         "activation", "seed")  # fmt: skip
+#: Largest CSV upload accepted from the browser.
+MAX_UPLOAD_BYTES = 10 * 2**20
+#: Errors a command may raise that the user should read (anything else is a bug, logged).
+USER_ERRORS = (ValueError, CapacityError, RuntimeError)
+
+
+def panel_notify(level: str, text: str) -> None:
+    """Show a toast in the browser (no-op outside a server session)."""
+    notifications = pn.state.notifications
+    if notifications is not None:
+        getattr(notifications, level)(text, duration=8000 if level == "error" else 4000)
+
+
+class Session(param.Parameterized):
+    """The model and runner of one session, and the commands the sidebar sends."""
+
+    model = param.ClassSelector(class_=SessionModel, doc="What the user has chosen.")
+    dirty = param.Boolean(default=False, doc="The setup changed since the run was built; Reset applies it.")
+    status = param.String(default="ready", doc="The run's status as of the latest snapshot drawn.")
+    message = param.String(default="", doc="The last message shown to the user.")
+    level = param.Selector(default="info", objects=["info", "success", "warning", "error"], doc="Its level.")
+
+    def __init__(
+        self,
+        model: SessionModel | None = None,
+        slots: TrainingSlots | None = None,
+        notify: Callable[[str, str], None] = panel_notify,
+        **params,
+    ):
+        super().__init__(model=model or SessionModel(), **params)
+        self._notify = notify
+        self._reverting = False
+        self.runner = self._first_runner(slots)
+        self.runner.speed(*SPEEDS[self.model.speed])
+        self.model.param.watch(self._setup_changed, list(SETUP))
+        self.model.param.watch(self._lr_changed, "lr")
+        self.model.param.watch(lambda e: self.runner.speed(*SPEEDS[e.new]), "speed")
+        self.model.param.watch(self._watch_method_params, "method_params")
+        self._watch_method_params()
+
+    def _first_runner(self, slots) -> Runner:
+        try:
+            return Runner(self.model.spec(), slots=slots)
+        except ValueError as e:  # e.g. a link with a bad combination: fall back to the defaults
+            self.notify("error", f"could not build that setup ({e}); showing the default instead")
+            self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
+            return Runner(SessionModel().spec(), slots=slots)
+
+    # ------------------------------------------------------------------ messages
+    def notify(self, level: str, text: str) -> None:
+        """Tell the user something (a toast in the browser; kept in ``message`` for tests)."""
+        self.param.update(message=text, level=level)
+        try:
+            self._notify(level, text)
+        except Exception:  # a notification must never break a command
+            log.exception("notification failed")
+
+    def guard(self, what: str, fn: Callable, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as e:
+            if isinstance(e, CapacityError):
+                self.notify("warning", f"{what}: {e}")
+                return None
+            self.notify("error", f"{what}: {e}")
+        except Exception as e:  # a bug: say so, keep the session alive
+            log.exception("%s failed", what)
+            self.notify("error", f"{what} failed unexpectedly: {type(e).__name__}: {e}")
+        finally:
+            self.status = self.runner.status  # the buttons answer at once, not at the next refresh
+        return None
+
+    # ------------------------------------------------------------------ commands
+    @property
+    def untouched(self) -> bool:
+        """The run has not trained or cycled yet (rebuilding it loses nothing)."""
+        s = self.runner.snapshot
+        return s.epoch == 0 and not s.extra.get("cycles") and s.status in ("ready", "error")
+
+    def play(self) -> None:
+        if self.dirty and self.untouched:
+            self.reset()
+        self.guard("Play", self.runner.play)
+
+    def pause(self) -> None:
+        self.guard("Pause", self.runner.pause)
+
+    def toggle(self) -> None:
+        """Play when not running, pause when running."""
+        self.pause() if self.runner.status == "running" else self.play()
+
+    def step(self) -> None:
+        self.guard("Step", self.runner.step)
+
+    def cycle(self) -> None:
+        self.guard("Cycle now", self.runner.cycle)
+
+    def reset(self) -> bool:
+        """Build a new run from the model; returns whether it worked."""
+        try:
+            self.runner.reset(self.model.spec())
+        except USER_ERRORS as e:
+            csv = self.model.dataset == "csv" and self.model.csv_name
+            self.notify("error", f"CSV {self.model.csv_name}: {e}" if csv else f"Reset: {e}")
+            return False
+        self.dirty = False
+        return True
+
+    def close(self) -> None:
+        """Stop the worker and free everything (the session is gone)."""
+        self.runner.close()
+
+    # ------------------------------------------------------------------ watchers
+    def _setup_changed(self, *events) -> None:
+        if self._reverting:
+            return
+        if "arch" in {e.name for e in events}:
+            try:
+                parse_arch(self.model.arch)
+            except ValueError as e:
+                self.notify("error", f"Architecture: {e}")
+                return
+        if self.model.dataset == "csv" and self.model.csv_data is None:
+            self.dirty = True
+            self.notify("info", "Upload a CSV file (and pick its target column) to use it")
+            return
+        self._rebuild_or_mark()
+
+    def _rebuild_or_mark(self) -> None:
+        if self.untouched:
+            self.reset()
+        elif not self.dirty:
+            self.dirty = True
+            self.notify("info", "Setup changed: press Reset to start a new run with it")
+
+    def _lr_changed(self, event) -> None:
+        self._live_change(self.model, event)
+
+    def _watch_method_params(self, *_) -> None:
+        mp = self.model.method_params
+        if mp.specs:
+            mp.param.watch(lambda *events: [self._live_change(mp, e) for e in events], list(mp.specs))
+
+    def _live_change(self, owner, event) -> None:
+        """A live-capable value changed: rebuild an untouched run, else queue it on the runner."""
+        if self._reverting or owner not in (self.model, self.model.method_params):
+            return  # a reverted value, or the parameters of a method no longer chosen
+        name = event.name
+        live = owner is self.model or owner.specs[name]["live"]
+        if self.untouched:
+            if not self.reset():
+                self._revert(owner, name, event.old)
+        elif not live:
+            self._rebuild_or_mark()
+        else:
+            try:
+                self.runner.set(**{name: event.new})
+            except USER_ERRORS as e:
+                self.notify("error", f"Refused: {e}")
+                self._revert(owner, name, event.old)
+
+    def upload_csv(self, data: bytes, filename: str) -> None:
+        """Take an uploaded file: read its header for the target picker, then use it."""
+        if not data:
+            self.notify("error", f"CSV {filename}: the file is empty")
+            return
+        if len(data) > MAX_UPLOAD_BYTES:
+            self.notify("error", f"CSV {filename} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // 2**20} MiB")
+            return
+        try:
+            columns = [str(c) for c in pd.read_csv(io.BytesIO(data), nrows=0).columns]
+        except Exception as e:  # any parser complaint is a problem with the file
+            self.notify("error", f"CSV {filename}: cannot read it ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+            return
+        if len(columns) < 2:
+            self.notify("error", f"CSV {filename}: needs at least two columns (features and a target)")
+            return
+        with param.parameterized.batch_call_watchers(self.model):
+            self.model.set_csv(data, filename, columns)
+            self.model.dataset = "csv"
+
+    def _revert(self, owner, name: str, old) -> None:
+        self._reverting = True
+        try:
+            setattr(owner, name, old)
+        finally:
+            self._reverting = False

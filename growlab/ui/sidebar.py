@@ -1,0 +1,169 @@
+"""The sidebar: run controls on top, then data, network, method, training and sharing.
+
+Every widget is built with ``from_param`` on the session model (or the method's parameter
+object), so the model stays the single source of truth; buttons call session commands.
+"""
+
+from __future__ import annotations
+
+import math
+
+import panel as pn
+import param
+
+from growlab.methods import available as available_methods
+from growlab.ui.model import ADVANCED, TOYS
+from growlab.ui.session import Session
+from growlab.ui.theme import button_args
+
+BUTTON_CSS = [":host { font-size: 15px; } .bk-btn { font-weight: 600; }"]
+
+
+def _soft_range(spec: dict) -> tuple[float, float]:
+    """A slider range around the default; the text box beside it accepts the full range."""
+    low, high, default = spec["low"], spec["high"], spec["default"]
+    start = low if low is not None else min(0.0, default)
+    roomy = max(5 * abs(default), 5.0) if spec["kind"] == "float" else max(10 * abs(default), 20)
+    end = high if high is not None and high - start <= roomy * 4 else start + roomy
+    return start, end
+
+
+def param_widget(obj: param.Parameterized, name: str, spec: dict):
+    """The widget for one method parameter: a slider with a text box for numbers."""
+    p = obj.param[name]
+    label = spec["name"].replace("_", " ") + ("" if spec["live"] else " (at start)")
+    common = {"name": label, "sizing_mode": "stretch_width", "css_classes": [f"gl-param-{name}"]}
+    if spec["kind"] == "choice":
+        return pn.widgets.Select.from_param(p, description=f"{spec['doc']}; {spec['range']}", **common)
+    if spec["kind"] == "bool":
+        return pn.widgets.Checkbox.from_param(p, name=label, css_classes=[f"gl-param-{name}"])
+    start, end = _soft_range(spec)
+    if spec["kind"] == "int":
+        return pn.widgets.EditableIntSlider.from_param(
+            p, start=int(start), end=int(end), step=1, fixed_start=spec["low"], fixed_end=spec["high"], **common
+        )
+    step = 10 ** math.floor(math.log10((end - start) / 100)) if end > start else 0.01
+    if spec["low_open"] and start == spec["low"]:
+        start += step  # the slider cannot offer a refused value; the text box still can
+    if spec["high_open"] and end == spec["high"]:
+        end -= step
+    return pn.widgets.EditableFloatSlider.from_param(
+        p, start=start, end=end, step=step, fixed_start=spec["low"], fixed_end=spec["high"], **common
+    )
+
+
+def method_widgets(method_params: param.Parameterized) -> pn.Column:
+    """Only the chosen method's parameters: the main ones, then the schedule in a closed card."""
+    specs = method_params.specs
+    main = [param_widget(method_params, n, s) for n, s in specs.items() if n not in ADVANCED]
+    more = [param_widget(method_params, n, s) for n, s in specs.items() if n in ADVANCED]
+    doc = available_methods()[method_params.name]["doc"]
+    parts = [pn.pane.Markdown(f"*{doc}*", margin=(0, 10), styles={"font-size": "13px", "color": "#555"}), *main]
+    if not specs:
+        parts.append(pn.pane.Markdown("No parameters.", margin=(0, 10)))
+    if more:
+        parts.append(pn.Card(*more, title="Schedule & details", collapsed=True, sizing_mode="stretch_width"))
+    return pn.Column(*parts, sizing_mode="stretch_width")
+
+
+class Sidebar(pn.viewable.Viewer):
+    """Controls and setup of one session."""
+
+    session = param.ClassSelector(class_=Session, doc="The session the controls act on.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s = self.session
+        self.play = pn.widgets.Button(**button_args("Play", "success"), stylesheets=BUTTON_CSS, sizing_mode="stretch_width")
+        self.step = pn.widgets.Button(**button_args("Step"), description="Train one epoch", stylesheets=BUTTON_CSS)
+        self.cycle = pn.widgets.Button(**button_args("Cycle now"), description="Run one grow/prune cycle now",
+                                       stylesheets=BUTTON_CSS)  # fmt: skip
+        self.reset = pn.widgets.Button(**button_args("Reset"), description="Start a new run with the setup below",
+                                       stylesheets=BUTTON_CSS)  # fmt: skip
+        self.play.on_click(lambda e: s.toggle())
+        self.step.on_click(lambda e: s.step())
+        self.cycle.on_click(lambda e: s.cycle())
+        self.reset.on_click(lambda e: s.reset())
+        self.upload = pn.widgets.FileInput(accept=".csv,text/csv", multiple=False, sizing_mode="stretch_width")
+        self.upload.param.watch(self._uploaded, "value")
+        s.param.watch(self._show_status, ["status", "dirty"])
+        self._show_status()
+
+    def _uploaded(self, event) -> None:
+        if event.new:
+            self.session.upload_csv(event.new, self.upload.filename or "upload.csv")
+
+    def _show_status(self, *_) -> None:
+        running = self.session.status == "running"
+        self.play.param.update(**button_args("Pause" if running else "Play", "warning" if running else "success"))
+        self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
+
+    def __panel__(self):
+        m = self.session.model
+        wide = {"sizing_mode": "stretch_width"}
+        controls = pn.Column(
+            self.play,
+            pn.Row(self.step, self.cycle, self.reset, **wide),
+            pn.widgets.RadioButtonGroup.from_param(m.param.speed, **button_args(color="light"), **wide),
+            pn.pane.Markdown(
+                "Setup changed — **Reset** starts a new run with it.", visible=self.session.param.dirty,
+                styles={"color": "#b26a00", "font-size": "13px"}, margin=(0, 10),
+            ),  # fmt: skip
+            **wide,
+        )
+        data = pn.Column(
+            pn.widgets.Select.from_param(m.param.dataset, name="Dataset", **wide),
+            pn.widgets.FloatSlider.from_param(m.param.noise, name="Noise", visible=m.param.dataset.rx().rx.in_(TOYS), **wide),
+            pn.Column(
+                self.upload,
+                pn.widgets.Select.from_param(m.param.target, name="Target column", **wide),
+                visible=m.param.dataset.rx() == "csv", **wide,
+            ),
+            **wide,
+        )  # fmt: skip
+        network = pn.Row(
+            pn.widgets.TextInput.from_param(
+                m.param.arch, name="Hidden layers", placeholder="e.g. 16-8", width=120, css_classes=["gl-arch"]
+            ),
+            pn.widgets.Select.from_param(m.param.preset, name="Preset", **wide),
+            **wide,
+        )
+        method = pn.Column(
+            pn.widgets.Select.from_param(m.param.method, name="Method", **wide),
+            pn.bind(method_widgets, m.param.method_params),
+            **wide,
+        )
+        training = pn.Column(
+            pn.Row(
+                pn.widgets.IntInput.from_param(m.param.epochs, name="Epochs", width=110),
+                pn.widgets.Select.from_param(m.param.lr, name="Learning rate (live)", **wide),
+                **wide,
+            ),
+            pn.Row(
+                pn.widgets.Select.from_param(m.param.optimizer, name="Optimizer", width=110),
+                pn.widgets.Select.from_param(m.param.activation, name="Activation", **wide),
+                **wide,
+            ),
+            pn.Row(
+                pn.widgets.IntInput.from_param(m.param.batch_size, name="Batch (0 = full)", width=110),
+                pn.widgets.IntInput.from_param(m.param.seed, name="Seed", **wide),
+                **wide,
+            ),
+            **wide,
+        )
+        return pn.Column(
+            controls,
+            _heading("Data"), data,
+            _heading("Network"), network,
+            _heading("Method"), method,
+            _heading("Training"), training,
+            **wide,
+        )  # fmt: skip
+
+
+def _heading(text: str) -> pn.pane.HTML:
+    return pn.pane.HTML(
+        f"<div style='font-size:13px;font-weight:700;letter-spacing:.06em;color:#455a64;"
+        f"text-transform:uppercase;border-bottom:1px solid #cfd8dc;padding-bottom:2px'>{text}</div>",
+        margin=(12, 10, 2, 10), sizing_mode="stretch_width",
+    )  # fmt: skip

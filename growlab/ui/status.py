@@ -1,0 +1,77 @@
+"""The status strip above the diagram: state, epoch and the headline numbers, large."""
+
+from __future__ import annotations
+
+import html
+
+import panel as pn
+import param
+
+from growlab.ui.theme import STATUS
+
+CSS = """
+.gl-strip { display:flex; flex-wrap:wrap; gap:6px 22px; align-items:baseline; font-size:15px; color:#263238; }
+.gl-badge { color:white; border-radius:4px; padding:2px 10px; font-weight:700; font-size:15px; }
+.gl-k { color:#607d8b; font-size:13px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
+.gl-v { font-size:22px; font-weight:700; font-variant-numeric: tabular-nums; }
+.gl-note { flex-basis:100%; font-size:14px; }
+"""
+
+
+def _fmt(value, pct: bool = False) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:.1%}" if pct else f"{value:,.4g}" if isinstance(value, float) else f"{value:,}"
+
+
+def strip_html(snap, dirty: bool = False) -> str:
+    """The strip's HTML for one snapshot."""
+    label, colour = STATUS.get(snap.status, (snap.status, "#546e7a"))
+    row = snap.last_row or {}
+    items = [("epoch", f"{snap.epoch} / {snap.epochs}")]
+    if snap.task == "regression":
+        items.append(("val MSE", _fmt(row.get("val_mse"))))
+    else:
+        items += [("val acc", _fmt(row.get("val_acc"), True)), ("AUC", _fmt(row.get("val_auc"), True))]
+    density = row.get("density")
+    items += [("density", _fmt(density, True)), ("params", _fmt(row.get("active_params"))),
+              ("cycles", _fmt(snap.extra.get("cycles", 0)))]  # fmt: skip
+    cells = "".join(f"<span><span class='gl-k'>{k}</span><span class='gl-v'>{v}</span></span>" for k, v in items)
+    notes = []
+    if snap.error:
+        notes.append(f"<span style='color:{colour}'>⚠ {html.escape(snap.error)}</span>")
+    pending = snap.extra.get("pending") or {}
+    if pending:
+        text = ", ".join(f"{k} → {v:g}" if isinstance(v, float) else f"{k} → {v}" for k, v in pending.items())
+        notes.append(f"<span style='color:#6a1b9a'>applies at the next cycle: {html.escape(text)}</span>")
+    if dirty:
+        notes.append("<span style='color:#b26a00'>setup changed: Reset to apply</span>")
+    note = f"<div class='gl-note'>{' · '.join(notes)}</div>" if notes else ""
+    return (
+        f"<div class='gl-strip'><span class='gl-badge' style='background:{colour}'>{label}</span>"
+        f"<span style='font-size:14px;color:#455a64'>{html.escape(snap.dataset)} · {html.escape(snap.method)} · "
+        f"{'-'.join(map(str, snap.sizes))}</span>{cells}{note}</div>"
+    )
+
+
+class StatusStrip(pn.viewable.Viewer):
+    """Status, epoch, accuracy/AUC (or MSE), density, parameters, cycles and pending changes."""
+
+    text = param.String(default="", doc="The HTML shown.")
+    live = param.Boolean(default=False, doc="The browser is connected (marks the strip for tests and scripts).")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._pane = pn.pane.HTML(self.param.text, stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
+
+    def update(self, snap, dirty: bool = False) -> None:
+        self._last = (snap, dirty)
+        self.text = strip_html(snap, dirty).replace("class='gl-strip'", f"class='gl-strip{' gl-live' if self.live else ''}'", 1)
+
+    @param.depends("live", watch=True)
+    def _redraw(self) -> None:
+        if getattr(self, "_last", None):
+            self.update(*self._last)
+
+    def __panel__(self):
+        return self._pane

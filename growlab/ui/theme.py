@@ -1,0 +1,88 @@
+"""Look of the app's own plots and text: readable on a projector and on a laptop.
+
+Grown/pruned colours come from the diagram's palette so a green edge on the diagram and a
+green bar on the curves mean the same thing.
+"""
+
+from __future__ import annotations
+
+from bokeh.plotting import figure
+
+from growlab.ui.palette import GROWN, PRUNED  # noqa: F401  (re-exported for the curves)
+
+VAL = "#0877bd"  # validation: the diagram's positive blue, drawn solid
+TRAIN = "#0877bd"  # training: same hue, dashed
+AUC = "#f59322"
+DENSITY = "#37474f"
+PARAMS = "#8e6bbf"
+MARKER = "#c2185b"  # parameter changes: magenta, unlike any curve
+FONT = "14px"
+TITLE_FONT = "15px"
+
+#: Status → (label, colour) for the status badge.
+STATUS = {
+    "ready": ("Ready", "#546e7a"),
+    "running": ("Training", "#2e7d32"),
+    "paused": ("Paused", "#ef6c00"),
+    "finished": ("Finished", "#1565c0"),
+    "diverged": ("Diverged", "#c62828"),
+    "error": ("Error", "#c62828"),
+}
+
+
+def new_figure(title: str, x_range, y_range=None):
+    """A curve plot with the app's sizes and tools."""
+    kw = {"y_range": y_range} if y_range is not None else {}
+    return figure(
+        title=title, x_range=x_range, height=230, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
+        active_scroll=None, x_axis_label="epoch", **kw,  # canvas: a few hundred points need no WebGL context
+    )  # fmt: skip
+
+
+def style_figure(fig) -> None:
+    """Large fonts, light grid, compact legend that can hide lines."""
+    fig.title.text_font_size = TITLE_FONT
+    fig.title.text_font_style = "bold"
+    for axis in (*fig.xaxis, *fig.yaxis):
+        axis.axis_label_text_font_size = FONT
+        axis.major_label_text_font_size = "13px"
+        axis.axis_label_text_font_style = "normal"
+    fig.grid.grid_line_alpha = 0.35
+    fig.toolbar.logo = None
+    fig.min_border_left = 50
+    if fig.legend:  # above the plot, in one row: small plots have no room to cover
+        legend = fig.legend[0]
+        fig.center.remove(legend)
+        fig.add_layout(legend, "above")
+        legend.orientation = "horizontal"
+        legend.click_policy = "hide"
+        legend.label_text_font_size = "12px"
+        legend.glyph_width = 16
+        legend.padding = 0
+        legend.spacing = 6
+        legend.margin = 0
+        legend.border_line_alpha = 0
+
+
+def _new_button_api() -> bool:
+    import panel as pn
+
+    return "color" in pn.widgets.Button.param  # Panel 1.9 renamed name/button_type to label/color
+
+
+NEW_BUTTONS = _new_button_api()
+
+
+def button_args(label: str | None = None, color: str | None = None) -> dict:
+    """Keyword arguments for a button's text and colour in this Panel version."""
+    out = {}
+    if label is not None:
+        out["label" if NEW_BUTTONS else "name"] = label
+    if color is not None:
+        out["color" if NEW_BUTTONS else "button_type"] = color
+    return out
+
+
+def button_label(button) -> str:
+    """The text a button shows."""
+    return button.label if NEW_BUTTONS else button.name

@@ -1,0 +1,54 @@
+"""The diagram, inspector and decision-boundary views, or stand-ins while they are missing.
+
+Those views are written separately (``diagram.py``, ``inspector.py``, ``boundary.py``); the
+app builds them through these factories so it runs, and says what is missing, without them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import panel as pn
+import param
+
+log = logging.getLogger(__name__)
+
+
+class Placeholder(pn.viewable.Viewer):
+    """Stands in for a view that is not available; accepts and ignores updates."""
+
+    title = param.String(default="", doc="What would be shown here.")
+    selected = param.Dict(default=None, allow_None=True, doc="Mirrors the diagram's selection param.")
+
+    def update(self, snapshot) -> None:
+        """Nothing to draw."""
+
+    def __panel__(self):
+        return pn.pane.Alert(f"{self.title} is not available in this build.", alert_type="secondary")
+
+
+def make_diagram():
+    try:
+        from growlab.ui.diagram import NetworkDiagram
+    except ImportError as e:
+        log.warning("network diagram unavailable: %s", e)
+        return Placeholder(title="The network diagram")
+    return NetworkDiagram(height=560, sizing_mode="stretch_width")
+
+
+def make_inspector(runner, diagram):
+    try:
+        from growlab.ui.inspector import Inspector
+    except ImportError as e:
+        log.warning("inspector unavailable: %s", e)
+        return Placeholder(title="The inspector")
+    return Inspector(runner=runner, diagram=diagram)
+
+
+def make_boundary():
+    try:
+        from growlab.ui.boundary import DecisionBoundary
+    except ImportError as e:
+        log.warning("decision boundary unavailable: %s", e)
+        return Placeholder(title="The decision boundary")
+    return DecisionBoundary(height=420)

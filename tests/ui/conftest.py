@@ -1,0 +1,112 @@
+"""Browser-test fixtures: the app served on a free loopback port, driven by Debian's Chromium.
+
+Playwright's own browser download is not used: install Chromium with
+``apt-get install -y chromium`` (the tests skip with that hint when it is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from growlab.ui.serve import STATUS_PATH, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 120.0
+
+
+class Server:
+    """A ``growlab serve`` subprocess and helpers to talk to it."""
+
+    def __init__(self, port: int, proc: subprocess.Popen, log: Path):
+        self.port, self.proc, self.log = port, proc, log
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def status(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{STATUS_PATH}", timeout=5) as r:
+            return json.loads(r.read())
+
+    def wait_status(self, predicate, timeout: float = 30.0) -> dict:
+        """Poll the status page until ``predicate(status)``; fails with the last status."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status()
+            if predicate(status) or time.monotonic() > deadline:
+                assert predicate(status), f"server status never matched: {status}"
+                return status
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The app on a free loopback port; closed tabs are freed after eight seconds."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    cmd = [sys.executable, "-m", "growlab.cli", "serve", "--port", str(port), "--max-runs", "4", "--session-lifetime", "8"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    srv = Server(port, proc, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            srv.status()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"growlab serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+    yield srv
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
+        pytest.skip("Debian's Chromium is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser, server):
+    """``open_page(query="", width=1600, height=1000)`` → a loaded page of the app (closed after the test)."""
+    contexts = []
+
+    def _open(query: str = "", width: int = 1600, height: int = 1000):
+        ctx = browser.new_context(viewport={"width": width, "height": height})
+        ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url.rstrip("/"))
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url + (f"?{query}" if query else ""))
+        page.locator(".gl-strip.gl-live").wait_for()  # the server session is connected, clicks count
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                               "Bokeh.documents[0].get_model_by_name('growlab-curves') !== null")  # fmt: skip
+        return page
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()
