@@ -13,6 +13,7 @@ Examples:
   growlab train                                   # dense 27-16-8-1 on heart, 200 epochs
   growlab train --dataset moons --arch 8-8 --epochs 100 --save moons.growlab
   growlab train --method dense --lr 0.01 --optimizer sgd
+  growlab serve                                   # the app on http://127.0.0.1:5006/
 """
 
 #: subcommand name → function that adds its parser (``sub.add_parser``) and sets ``func``

@@ -45,8 +45,8 @@ _SEED_SALT = 0x9E57
 SEED_PARAMS = (
     Param("seed_ratio", 0.5, "float", low=0, high=1, low_open=True, live=False,
           doc="seed widths as a fraction of the configured hidden widths"),
-    Param("seed_density", 0.3, "float", low=0, high=1, low_open=True, live=False,
-          doc="fraction of the seed's possible connections active at the start (every neuron keeps one in and one out)"),
+    Param("seed_density", 0.1, "float", low=0, high=1, low_open=True, live=False,
+          doc="fraction of the seed's possible connections active at the start (the paper's 10%; every neuron keeps one in and one out)"),
 )  # fmt: skip
 
 

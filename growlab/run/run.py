@@ -218,6 +218,10 @@ class Run:
         Returns:
             The coerced values. Raises ``ValueError`` saying why when any value is refused.
         """
+        if "learning_rate" in params:  # the long spelling some users (and the issue) use
+            if "lr" in params:
+                raise ValueError("give lr or learning_rate, not both")
+            params = {("lr" if k == "learning_rate" else k): v for k, v in params.items()}
         train = {k: LIVE_TRAIN_PARAMS[k].validate(v) for k, v in params.items() if k in LIVE_TRAIN_PARAMS}
         rest = {k: v for k, v in params.items() if k not in LIVE_TRAIN_PARAMS}
         specs = self.method.param_specs()

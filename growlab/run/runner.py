@@ -25,12 +25,10 @@ import threading
 import time
 import weakref
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Callable
-
-import pandas as pd
+from typing import Any
 
 from growlab.run import queries
+from growlab.run.reading import RunnerReads, Update
 from growlab.run.run import Run
 from growlab.run.slots import SLOTS, TrainingSlots
 from growlab.run.snapshot import Snapshot, snapshot_of
@@ -44,25 +42,12 @@ MAX_EPOCHS_PER_TICK = 1000
 _ids = itertools.count(1)
 _OPEN: "weakref.WeakSet[Runner]" = weakref.WeakSet()
 
+__all__ = ["Runner", "Update", "build_run", "open_runners"]
+
 
 def open_runners() -> list["Runner"]:
     """Runners of this process not closed yet (for a server's status page)."""
     return [r for r in list(_OPEN) if not r.closed]
-
-
-@dataclass(frozen=True)
-class Update:
-    """What changed since the caller's last poll: the newest snapshot, new history rows and events.
-
-    ``rows`` and ``events`` end exactly where ``snapshot`` counts end, so curves, tables and
-    the diagram never disagree. ``fresh`` is true when the run was replaced (Reset): the caller
-    must clear what it drew and start from these rows.
-    """
-
-    snapshot: Snapshot
-    rows: list[dict]
-    events: pd.DataFrame
-    fresh: bool
 
 
 def build_run(spec: dict) -> Run:
@@ -80,7 +65,7 @@ def build_run(spec: dict) -> Run:
     return Run(**spec)
 
 
-class Runner:
+class Runner(RunnerReads):
     """Trains one run in the background; see the module docstring.
 
     Args:
@@ -262,102 +247,6 @@ class Runner:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    # ------------------------------------------------------------------ reading
-    @property
-    def snapshot(self) -> Snapshot:
-        """The newest published snapshot."""
-        return self._published[0]
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @property
-    def alive(self) -> bool:
-        """Whether the worker thread is running."""
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def pending(self) -> dict[str, Any]:
-        """Live changes queued and not applied yet (held here or by the run until its next boundary)."""
-        with self._cv:
-            return {**dict(self._run._pending), **self._pending}  # dict() copies atomically under the GIL
-
-    def poll(self, version: int = -1, run_id: int | None = None, n_history: int = 0, n_events: int = 0) -> Update | None:
-        """What is new since snapshot ``version`` of run ``run_id`` (``None`` when nothing is).
-
-        Args:
-            version: the snapshot version the caller last drew (-1: none).
-            run_id: the run it belonged to; a different one means everything is new.
-            n_history, n_events: history rows and events the caller already has.
-        """
-        snap, run = self._published  # one atomic read: the snapshot and the run it describes
-        if snap.version == version and snap.run_id == run_id:
-            return None
-        fresh = snap.run_id != run_id
-        k_rows, k_events = (0, 0) if fresh else (min(n_history, snap.n_history), min(n_events, snap.n_events))
-        rows = [dict(r) for r in run._history[k_rows : snap.n_history]]
-        events = queries.events_frame(run.event_log.columns, k_events, snap.n_events)
-        return Update(snap, rows, events, fresh)
-
-    def history(self) -> pd.DataFrame:
-        """The whole history of the published run, as of the newest snapshot."""
-        snap, run = self._published
-        return pd.DataFrame(run._history[: snap.n_history], columns=run.history_columns())
-
-    def events(self, since: int = 0) -> pd.DataFrame:
-        """The event log of the published run from event ``since`` on."""
-        snap, run = self._published
-        return queries.events_frame(run.event_log.columns, since, snap.n_events)
-
-    def weight_history(self, layer: int, source: int, target: int) -> pd.DataFrame:
-        """``epoch, weight`` of one connection (see :class:`~growlab.run.trace.WeightTrace`)."""
-        return self._trace.edge(layer, source, target)
-
-    def neuron_history(self, layer: int, unit: int) -> pd.DataFrame:
-        """``epoch, bias, in_abs, out_abs`` of one neuron."""
-        return self._trace.neuron(layer, unit)
-
-    def watch(self, selection: dict | None) -> None:
-        """Record ``selection``'s weights from now on (large networks are not traced whole)."""
-        self._trace.watch(selection)
-
-    def call(self, fn: Callable[[Run], Any], publish: bool = False) -> Any:
-        """Run ``fn(run)`` while no step is in progress and return its (plain-data) result.
-
-        Waits for the current tick. ``publish=True`` publishes a snapshot afterwards (for
-        actions that change the run, e.g. :func:`~growlab.run.queries.prune_redundant_paths`).
-        """
-        self._check_open()
-        with self._lock:
-            run = self._run
-            self._hand_over_pending(run)
-            result = fn(run)
-            if publish:
-                self._publish(run, force=True)
-            return result
-
-    def archive_bytes(self) -> bytes:
-        """The run archive (``Run.save``) as bytes."""
-        return self.call(queries.archive_bytes)
-
-    def model_bytes(self) -> bytes:
-        """The compacted torch model as bytes (``growlab.analysis.save_export``)."""
-        return self.call(queries.model_bytes)
-
-    def prune_redundant(self) -> dict:
-        """Remove redundant paths now; returns what was removed and saved."""
-        return self.call(queries.prune_redundant_paths, publish=True)
-
-    def wait(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> bool:
-        """Block until ``predicate(snapshot)`` holds (for tests and scripts); False on timeout."""
-        with self._cv:
-            return self._cv.wait_for(lambda: predicate(self._published[0]), timeout=timeout)
 
     # ------------------------------------------------------------------ worker
     def _check_open(self) -> None:

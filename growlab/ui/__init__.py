@@ -37,7 +37,7 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     session = Session(model=model, slots=slots)
     app = GrowlabApp(session=session)
     template = pn.template.FastListTemplate(
-        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=370,
+        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=340,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
         meta_description=TITLE,
     )  # fmt: skip

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 #: Milliseconds between refreshes: fast enough to feel live, cheap when nothing changed.
 PERIOD_MS = 250
+BOUNDARY_TAB = 1
 EVENTS_TAB = 3  # index of the Events tab: its table is only fed while it is shown
 ANNOUNCE = {
     "diverged": ("error", "Training diverged — {error}"),
@@ -70,6 +71,8 @@ class GrowlabApp(pn.viewable.Viewer):
             return False
         snap = update.snapshot
         self._seen = (snap.version, snap.run_id, snap.n_history, snap.n_events)
+        if update.fresh and snap.boundary is not None and getattr(self, "tabs", None) and self.tabs.active == 0:
+            self.tabs.active = BOUNDARY_TAB  # a 2-D toy: show its decision boundary, as Playground does
         for name, view, arg in (
             ("curves", self.curves, update), ("events", self.events, update),
             ("diagram", self.diagram, snap), ("boundary", self.boundary, snap), ("inspector", self.inspector, snap),
@@ -103,8 +106,8 @@ class GrowlabApp(pn.viewable.Viewer):
     def main(self) -> list:
         """The main area: status strip, diagram beside the curves, then the tabs."""
         top = pn.FlexBox(
-            pn.Column(self.diagram, styles={"flex": "3 1 560px"}, sizing_mode="stretch_width", min_width=420),
-            pn.Column(self.curves, styles={"flex": "2 1 420px"}, sizing_mode="stretch_width", min_width=380),
+            pn.Column(self.diagram, styles={"flex": "3 1 520px"}, sizing_mode="stretch_width", min_width=420),
+            pn.Column(self.curves, styles={"flex": "2 1 330px"}, sizing_mode="stretch_width", min_width=300),
             flex_wrap="wrap", sizing_mode="stretch_width",
         )  # fmt: skip
         self.tabs = tabs = pn.Tabs(
@@ -112,6 +115,8 @@ class GrowlabApp(pn.viewable.Viewer):
             ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
             dynamic=False, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
         )  # fmt: skip
+        if self.session.runner.snapshot.boundary is not None:
+            tabs.active = BOUNDARY_TAB
         self.events.active = tabs.active == EVENTS_TAB
         tabs.param.watch(lambda e: setattr(self.events, "active", e.new == EVENTS_TAB), "active")
         return [self.strip, top, tabs]

@@ -65,7 +65,7 @@ class Curves(pn.viewable.Viewer):
         self.markers = ColumnDataSource({"epoch": [], "cause": []}, name="growlab-markers")
         self.figures = self._figures()
         self._pane = pn.pane.Bokeh(
-            gridplot(self.figures, ncols=2, sizing_mode="stretch_width", merge_tools=True, toolbar_location="right"),
+            gridplot(self.figures, ncols=1, sizing_mode="stretch_width", merge_tools=True, toolbar_location="right"),
             sizing_mode="stretch_width",
         )
 
@@ -93,7 +93,7 @@ class Curves(pn.viewable.Viewer):
                       legend_label="active params")  # fmt: skip
         size.extra_y_ranges["params"].renderers = [p]
         size.add_layout(LinearAxis(y_range_name="params", axis_label="active parameters"), "right")
-        changes = new_figure("Grown ↑ / pruned ↓", x)
+        changes = new_figure("Grown ↑ / pruned ↓", x, x_label="epoch")
         changes.vbar("epoch", top="grown", width=0.9, source=src, color=GROWN, legend_label="grown")
         changes.vbar("epoch", top="minus_pruned", width=0.9, source=src, color=PRUNED, legend_label="pruned")
         figs = [quality, loss, size, changes]

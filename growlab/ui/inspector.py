@@ -92,8 +92,9 @@ class Inspector(pn.viewable.Viewer):
             pd.DataFrame(columns=TABLE_COLUMNS), disabled=True, show_index=False, height=170,
             sizing_mode="stretch_width", layout="fit_data_stretch",
         )  # fmt: skip
-        self._view = pn.Column(self.header, pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), self.table,
-                               sizing_mode="stretch_width")  # fmt: skip
+        # a Column toggles visibility: a hidden Bokeh pane hides its figure and does not show it again
+        self.plot = pn.Column(pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+        self._view = pn.Column(self.header, self.plot, self.table, sizing_mode="stretch_width")
         if diagram is not None:
             diagram.param.watch(lambda e: setattr(self, "selected", e.new), "selected")
             self.selected = diagram.selected
@@ -192,6 +193,7 @@ class Inspector(pn.viewable.Viewer):
         sel, snap = self.selected, self.snapshot
         ok = snap is not None and _valid(snap, sel)
         self.header.object = _header(snap, sel) if ok else _EMPTY
+        self.plot.visible = self.table.visible = ok  # nothing selected: just the hint
         frame = self.history_frame() if ok else pd.DataFrame(columns=["epoch"])
         data = {c: frame[c].to_numpy(float) if c in frame else np.full(len(frame), np.nan) for c in ("epoch", *_LINES)}
         if not _same(self.history.data, data):

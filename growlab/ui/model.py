@@ -32,6 +32,8 @@ ADVANCED = {"interval", "start", "stop", "offset", "prune_interval", "prune_offs
 TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
 #: Settings the URL carries besides the method's parameters.
 URL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed")
+#: Query parameters that belong to the page, not the setup (the template's colour theme).
+PAGE_KEYS = {"theme"}
 
 
 def method_specs(method: str) -> dict[str, dict]:
@@ -164,7 +166,7 @@ class SessionModel(param.Parameterized):
             problems.append("link: CSV uploads are not part of links; upload the file again")
             updates.pop("dataset")
         self.param.update(**updates)
-        method_keys = {k: v for k, v in query.items() if k not in URL_KEYS}
+        method_keys = {k: v for k, v in query.items() if k not in URL_KEYS and k not in PAGE_KEYS}
         specs = self.method_params.specs
         for key, text in method_keys.items():
             if key not in specs:

@@ -86,7 +86,13 @@ def serve(
     if session_lifetime < MIN_LIFETIME:  # a session must outlive its page's first load, or it is freed unseen
         raise ValueError(f"session lifetime must be at least {MIN_LIFETIME:g} seconds, got {session_lifetime:g}")
     port = port or free_port(address)
+    import torch
+
     from growlab.ui import create_app
+
+    # Sessions train side by side on their own threads; intra-op threads on top of that only
+    # oversubscribe the cores (OpenMP workers spin) and stall the server's event loop.
+    torch.set_num_threads(1)
 
     host = f"[{address}]" if ":" in address else address
     print(f"growlab: serving http://{host}:{port}/  (at most {SLOTS.max_runs} runs train at once; Ctrl+C stops)", flush=True)

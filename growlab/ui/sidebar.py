@@ -39,17 +39,23 @@ def param_widget(obj: param.Parameterized, name: str, spec: dict):
         return pn.widgets.Checkbox.from_param(p, name=label, css_classes=[f"gl-param-{name}"])
     start, end = _soft_range(spec)
     if spec["kind"] == "int":
-        return pn.widgets.EditableIntSlider.from_param(
+        return _compact(pn.widgets.EditableIntSlider.from_param(
             p, start=int(start), end=int(end), step=1, fixed_start=spec["low"], fixed_end=spec["high"], **common
-        )
+        ))
     step = 10 ** math.floor(math.log10((end - start) / 100)) if end > start else 0.01
     if spec["low_open"] and start == spec["low"]:
         start += step  # the slider cannot offer a refused value; the text box still can
     if spec["high_open"] and end == spec["high"]:
         end -= step
-    return pn.widgets.EditableFloatSlider.from_param(
+    return _compact(pn.widgets.EditableFloatSlider.from_param(
         p, start=start, end=end, step=step, fixed_start=spec["low"], fixed_end=spec["high"], **common
-    )
+    ))
+
+
+def _compact(slider):
+    """Label and value box side by side, the box only as wide as a number (Panel stretches it)."""
+    slider._value_edit.param.update(width=110, sizing_mode="fixed")
+    return slider
 
 
 def method_widgets(method_params: param.Parameterized) -> pn.Column:

@@ -30,12 +30,16 @@ STATUS = {
 }
 
 
-def new_figure(title: str, x_range, y_range=None):
-    """A curve plot with the app's sizes and tools."""
+#: Height of one curve plot: four stacked fit beside the diagram on a 720-pixel-high projector.
+CURVE_HEIGHT = 165
+
+
+def new_figure(title: str, x_range, y_range=None, x_label: str | None = None):
+    """A curve plot with the app's sizes and tools (canvas: a few hundred points need no WebGL)."""
     kw = {"y_range": y_range} if y_range is not None else {}
     return figure(
-        title=title, x_range=x_range, height=230, sizing_mode="stretch_width", tools="pan,wheel_zoom,box_zoom,reset,save",
-        active_scroll=None, x_axis_label="epoch", **kw,  # canvas: a few hundred points need no WebGL context
+        title=title, x_range=x_range, height=CURVE_HEIGHT + (22 if x_label else 0), sizing_mode="stretch_width",
+        tools="pan,wheel_zoom,box_zoom,reset,save", active_scroll=None, x_axis_label=x_label, **kw,
     )  # fmt: skip
 
 
@@ -49,7 +53,9 @@ def style_figure(fig) -> None:
         axis.axis_label_text_font_style = "normal"
     fig.grid.grid_line_alpha = 0.35
     fig.toolbar.logo = None
-    fig.min_border_left = 50
+    fig.min_border_left = 56
+    fig.min_border_right = 56  # the size plot's second axis; the same on all keeps their x axes aligned
+    fig.yaxis.ticker.desired_num_ticks = 4
     if fig.legend:  # above the plot, in one row: small plots have no room to cover
         legend = fig.legend[0]
         fig.center.remove(legend)

@@ -134,3 +134,25 @@ def test_population_keeps_a_layer_other_members_still_use():
     assert int(net.alive[1][0].sum()) == 1 and removal.kept and removal.kept[0][:2] == (0, 1)
     assert int(net.alive[1][1].sum()) == 4
     train(ctx, 2)  # the kept layout still trains
+
+
+def test_remove_layer_relayouts_in_place_and_the_optimizer_follows():
+    net = Network((4, 5, 6, 2), population=2, seeds=[0, 1], device="cpu")
+    ctx = phase_ctx(net)
+    train(ctx, 2)
+    first, state = net.weights[0], ctx.optimizer.torch.state[net.weights[0]]["exp_avg"].clone()
+    net.remove_layer(2)  # 5 → 6 → 2 becomes 5 → 2
+    assert net.sizes == (4, 5, 2) and net.weights[0] is first and not net.masks[1].any()
+    net.set_mask(1, torch.ones_like(net.masks[1]), torch.full_like(net.weights[1].detach(), 0.1))
+    ctx.optimizer.rebuild()
+    assert torch.equal(ctx.optimizer.torch.state[first]["exp_avg"], state)  # surviving layer keeps its moments
+    assert net.weights[1] not in ctx.optimizer.torch.state  # the bridge starts fresh
+    X = torch.randn(7, 4)
+    for p in range(2):  # the oracle: the member as a plain torch.nn.Sequential
+        assert torch.allclose(net.forward(X)[p], net.to_sequential(p)(X), atol=1e-6)
+    train(ctx, 1)
+    other = Network((4, 5, 6, 2), population=2, seeds=[0, 1], device="cpu")
+    with pytest.raises(ValueError, match="layout"):
+        other.load_state_dict(net.state_dict())
+    other.load_state_dict(net.state_dict(), relayout=True)
+    assert other.sizes == (4, 5, 2) and torch.equal(other.forward(X), net.forward(X))

@@ -230,3 +230,12 @@ def test_a_population_member_equals_the_run_with_its_seed(heart):
         trainer.epoch(heart.X_train, heart.y_train)
     acc = evaluate(net, heart.X_val, heart.y_val)["acc"][1]
     assert acc == pytest.approx(run.history["val_acc"].iloc[-1])
+
+
+def test_learning_rate_is_accepted_as_the_long_spelling_of_lr():
+    run = Run(epochs=3)
+    run.set(learning_rate=0.02)
+    run.step()
+    assert run.optimizer.lr == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="not both"):
+        run.set(lr=0.1, learning_rate=0.1)

@@ -26,9 +26,9 @@ def test_follows_the_diagram_and_records_the_selected_weight_each_epoch():
     snap = snapshot_of(run)
     d.update(snap)
     ins.update(snap)
-    assert "Click a connection" in ins.header.object
+    assert "Click a connection" in ins.header.object and not ins.plot.visible
     d.selected = {"kind": "edge", "layer": 1, "source": 2, "target": 3}
-    assert ins.selected == d.selected
+    assert ins.selected == d.selected and ins.plot.visible and ins.table.visible
     seen = [float(snap.weights[1][3, 2])]
     for _ in range(3):
         run.step()

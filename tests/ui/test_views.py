@@ -114,6 +114,7 @@ def test_changing_the_method_swaps_its_parameters(app):
 def test_a_live_slider_mid_run_becomes_a_param_event_and_a_marker():
     template = create_app(query={**FAST, "method": "strategic+prune", "epochs": "20"}, slots=TrainingSlots(2), live=False)
     app = template.growlab
+    app.tabs.active = 0
     try:
         app.session.step()
         wait_epoch(app, 1)
@@ -127,6 +128,8 @@ def test_a_live_slider_mid_run_becomes_a_param_event_and_a_marker():
         events = app.session.runner.events()
         assert "sigma: 1.0 → 2.5" in set(events[events["kind"] == "param"]["cause"])
         assert app.curves.n_markers == 1 and app.curves.markers.data["epoch"] == [2]
+        assert app.events.table.value.empty and app.events.n_events > 0  # the Events tab is hidden
+        app.tabs.active = 3  # show it: the waiting events arrive in one go
         assert (app.events.table.value["kind"] == "param").sum() == 1
     finally:
         app.session.close()

@@ -1,0 +1,129 @@
+"""Train one :class:`~growlab.experiment.plan.Group` as one population, as a ``Run`` trains one member.
+
+The loop mirrors :meth:`growlab.Run.step` (train an epoch, then let the method cycle, then
+measure) for all P members at once; nothing in it loops over members. Each member keeps its
+own initial weights and structure (from its seed: members sharing a seed start alike in every
+group), its own batch order and its own threshold. The method's random source (random and
+strategic growth) is one generator for the whole population, so a grown member draws other
+numbers than the same member trained alone; members that draw nothing at random (``dense``,
+``prune``, ``subnet``) match a lone ``Run`` to float tolerance.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from growlab.analysis import FalseStarts, false_start_from, redundant_count
+from growlab.config import TrainConfig
+from growlab.data import Dataset
+from growlab.engine import Network, Optimizer, Trainer, binary_auc, macro_ovr_auc, probabilities
+from growlab.experiment.plan import Group
+from growlab.methods import CycleContext, Method, make_method
+
+
+@dataclass
+class GroupResult:
+    """What one group's training leaves: curves, final structure figures and verdicts.
+
+    Attributes:
+        group: what was trained.
+        val_acc: validation accuracy after every epoch ``(P, E)``.
+        val_auc: validation ROC AUC after every epoch ``(P, E)``.
+        density: final active connections / dense connections ``(P,)``.
+        active: final active connections ``(P,)``.
+        redundant: final redundant connections (on no input → output path) ``(P,)``.
+        false_starts: per-member verdicts (:func:`growlab.analysis.false_start_from`).
+        network: the final population (CPU copy) for similarity analyses.
+        seconds: wall-clock time spent training this group.
+    """
+
+    group: Group
+    val_acc: np.ndarray
+    val_auc: np.ndarray
+    density: np.ndarray
+    active: np.ndarray
+    redundant: np.ndarray
+    false_starts: FalseStarts
+    network: Network
+    seconds: float
+
+
+def build(group: Group, data: Dataset, config: TrainConfig) -> tuple[Method, CycleContext]:
+    """The method, population and cycle context of ``group``, set up as a ``Run`` would be.
+
+    Example:
+        >>> from growlab.data import load_cached
+        >>> g = Group("dense", {}, (0, 0, 1), (None,) * 3)
+        >>> _, ctx = build(g, load_cached("heart"), TrainConfig())
+        >>> torch.equal(ctx.net.weights[0][0], ctx.net.weights[0][1])
+        True
+    """
+    method = make_method(group.method, **group.params)
+    if group.uses_threshold:
+        method.set_member_values(sparsity=list(group.thresholds))
+    sizes = (data.n_inputs, *config.arch, data.n_outputs)
+    net = Network(
+        sizes, population=group.population, capacity=method.capacity(sizes), activation=config.activation,
+        task=data.task, seeds=list(group.seeds), device=config.device,
+    )  # fmt: skip
+    opt = Optimizer(net, config.optimizer, lr=config.lr, momentum=config.momentum)
+    trainer = Trainer(net, opt, batch_size=config.batch_size)
+    dev = net.device
+    ctx = CycleContext(
+        net, opt, trainer, data.X_train.to(dev), data.y_train.to(dev), data.X_val.to(dev), data.y_val.to(dev),
+        torch.Generator().manual_seed(group.generator_seed), epoch=0, epochs=config.epochs, events=None,
+    )  # fmt: skip
+    method.setup(ctx)
+    return method, ctx
+
+
+@torch.no_grad()
+def val_metrics(net: Network, X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Validation accuracy and ROC AUC of every member, ``(P,)`` each (what ``evaluate`` gives, less the rest)."""
+    probs = probabilities(net.forward(X), net.task).cpu().numpy()  # (P, B) or (P, B, C)
+    labels = y.long().cpu().numpy()
+    if net.task == "binary":
+        return ((probs > 0.5) == labels).mean(axis=1), binary_auc(probs, labels)
+    return (probs.argmax(axis=2) == labels).mean(axis=1), macro_ovr_auc(probs, labels)
+
+
+def train_group(
+    group: Group, data: Dataset, config: TrainConfig, on_epoch: Callable[[int], None] | None = None
+) -> GroupResult:
+    """Train every member of ``group`` for ``config.epochs`` epochs; ``on_epoch(e)`` after each.
+
+    ``on_epoch`` reports progress and may raise to stop (e.g. :class:`~growlab.experiment.grid.Cancelled`).
+
+    Example:
+        >>> from growlab.data import load_cached
+        >>> g = Group("prune", {"schedule": "steps"}, (0, 1), (0.9, 0.9))
+        >>> r = train_group(g, load_cached("heart"), TrainConfig(epochs=3))
+        >>> r.val_acc.shape
+        (2, 3)
+    """
+    if data.task == "regression":
+        raise ValueError(f"experiments compare accuracy and AUC; {data.name!r} is a regression dataset")
+    t0 = time.perf_counter()
+    method, ctx = build(group, data, config)
+    net, E = ctx.net, config.epochs
+    acc = np.empty((group.population, E))  # (P, E)
+    auc = np.empty((group.population, E))
+    cycles = 0
+    for epoch in range(1, E + 1):
+        ctx.trainer.epoch(ctx.X_train, ctx.y_train)
+        ctx.epoch, ctx.cycle = epoch, cycles + 1
+        if method.after_epoch(ctx):
+            cycles += 1
+        acc[:, epoch - 1], auc[:, epoch - 1] = val_metrics(net, ctx.X_val, ctx.y_val)
+        if on_epoch is not None:
+            on_epoch(epoch)
+    verdicts = false_start_from(acc, data.majority_rate, net, epochs=E)
+    return GroupResult(
+        group, acc, auc, net.density().cpu().numpy(), net.n_active().cpu().numpy(),
+        redundant_count(net).cpu().numpy(), verdicts, net.cpu(), time.perf_counter() - t0,
+    )  # fmt: skip

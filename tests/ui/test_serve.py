@@ -1,0 +1,46 @@
+"""``growlab serve`` without starting a server: arguments, origins, ports, the panel-free import."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from growlab.cli import build_parser
+from growlab.ui.serve import free_port, serve, websocket_origins
+
+
+def test_serve_arguments_and_defaults():
+    args = build_parser().parse_args(["serve"])
+    assert (args.port, args.address, args.show, args.max_runs) == (5006, "127.0.0.1", False, None)
+    args = build_parser().parse_args(["serve", "--port", "0", "--address", "0.0.0.0", "--show", "--max-runs", "3"])
+    assert (args.port, args.address, args.show, args.max_runs) == (0, "0.0.0.0", True, 3)
+
+
+def test_loopback_origins_are_only_local():
+    assert websocket_origins("127.0.0.1", 5006) == ["127.0.0.1:5006", "localhost:5006"]
+    assert websocket_origins("10.0.0.5", 80, ["proxy.example"]) == ["10.0.0.5:80", "proxy.example:80"]
+    wide = websocket_origins("0.0.0.0", 5006)
+    assert "localhost:5006" in wide and f"{socket.gethostname()}:5006" in wide and "*" not in "".join(wide)
+
+
+def test_free_port_is_free():
+    port = free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # nobody holds it
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"port": 70000}, "port"), ({"max_runs": 0}, "max_runs"), ({"session_lifetime": 1}, "at least 5"),
+])  # fmt: skip
+def test_bad_serve_settings_are_refused_before_serving(kw, message):
+    with pytest.raises(ValueError, match=message):
+        serve(**kw)
+
+
+def test_importing_growlab_does_not_import_panel():
+    code = "import sys, growlab, growlab.run.runner, growlab.cli; growlab.cli.build_parser(); print('panel' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
