@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from growlab.engine import Network, Optimizer, Trainer
+from growlab.engine.optim import _fused_or_foreach
 
 
 def _sync(device):
@@ -64,7 +65,8 @@ def masked_vs_dense(sizes, batch, task, device, repeat):
         net.set_mask(l, torch.rand(net.masks[l].shape, generator=g) < 0.5)
     trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
     seq = sequential(sizes, device)
-    opt = torch.optim.Adam(seq.parameters(), lr=1e-3, foreach=True)
+    # the same (fused where available) Adam as the engine, so the ratio measures the masking
+    opt = _fused_or_foreach(torch.optim.Adam, list(seq.parameters()), lr=1e-3)
 
     def dense_step():
         opt.zero_grad(set_to_none=False)
@@ -87,7 +89,7 @@ def population_vs_loop(P, device, repeat):
     net = Network(sizes, population=P, seeds=range(P), device=device)
     trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
     models = [sequential(sizes, device) for _ in range(P)]
-    opts = [torch.optim.Adam(m.parameters(), lr=1e-3, foreach=True) for m in models]
+    opts = [_fused_or_foreach(torch.optim.Adam, list(m.parameters()), lr=1e-3) for m in models]
 
     def loop_step():
         for m, o in zip(models, opts):

@@ -14,6 +14,7 @@ Examples:
   growlab train --dataset moons --arch 8-8 --epochs 100 --save moons.growlab
   growlab train --method dense --lr 0.01 --optimizer sgd
   growlab serve                                   # the app on http://127.0.0.1:5006/
+  growlab experiment paper                        # the synthesis-and-pruning paper's protocol, report in paper-000-report/
 """
 
 #: subcommand name → function that adds its parser (``sub.add_parser``) and sets ``func``
@@ -208,6 +209,13 @@ def _serve(args, extra: dict) -> int:
 
     serve(args.port, args.address, args.show, args.max_runs, args.allow_websocket_origin, args.session_lifetime)
     return 0
+
+
+@command("experiment")
+def _experiment_parser(sub) -> None:
+    from growlab.experiment.cli import add_parser
+
+    add_parser(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:

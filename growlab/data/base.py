@@ -123,9 +123,10 @@ def split_and_standardize(
     ydtype = torch.int64 if task == "multiclass" else torch.float32
     return Dataset(
         name=name,
-        X_train=torch.as_tensor(Xtr, dtype=torch.float32),
+        # row-major: training gathers rows, and pandas hands out column-major blocks
+        X_train=torch.as_tensor(np.ascontiguousarray(Xtr), dtype=torch.float32).contiguous(),
         y_train=torch.as_tensor(np.asarray(ytr, dtype=np.float64), dtype=ydtype),
-        X_val=torch.as_tensor(Xva, dtype=torch.float32),
+        X_val=torch.as_tensor(np.ascontiguousarray(Xva), dtype=torch.float32).contiguous(),
         y_val=torch.as_tensor(np.asarray(yva, dtype=np.float64), dtype=ydtype),
         feature_names=tuple(str(c) for c in X.columns),
         class_names=tuple(class_names),

@@ -144,17 +144,21 @@ class Network:
         if not hasattr(self, "_wmask"):
             self._wmask = [None] * self.n_layers
             self._bmask = [None] * self.n_layers
+            self._emask = [None] * self.n_layers
+        self._full = None  # which masks are all ones: recomputed lazily by mask_grads
         with torch.no_grad():
             for l in range(self.n_layers) if layers is None else layers:
-                eff = self.masks[l] & self.alive[l + 1][:, :, None] & self.alive[l][:, None, :]
-                self._wmask[l] = eff.to(self.weights[l].dtype)
-                self._bmask[l] = self.alive[l + 1].to(self.biases[l].dtype)
+                eff = (self.masks[l] & self.alive[l + 1][:, :, None] & self.alive[l][:, None, :]).contiguous()
+                self._emask[l] = eff
+                # bool → float through uint8: the same 0/1 values, several times faster on the CPU
+                self._wmask[l] = eff.view(torch.uint8).to(self.weights[l].dtype)
+                self._bmask[l] = self.alive[l + 1].view(torch.uint8).to(self.biases[l].dtype)
                 self.weights[l].mul_(self._wmask[l])
                 self.biases[l].mul_(self._bmask[l])
 
     def effective_mask(self, layer: int) -> torch.Tensor:
         """Active connections of ``layer``: edge mask and both ends alive. ``(P, out, in)`` bool."""
-        return self._wmask[layer].bool()
+        return self._emask[layer].clone()
 
     def set_mask(
         self,
@@ -186,6 +190,65 @@ class Network:
         self.masks[layer] = new_mask
         self.refresh([layer])
         return removed, added
+
+    def set_edges(
+        self,
+        layer: int,
+        index: torch.Tensor,
+        on: bool,
+        values: torch.Tensor | None = None,
+        epoch: int = 0,
+        cycle: int = 0,
+    ) -> None:
+        """Switch the connections at ``index`` of ``layer`` on (with weights ``values``) or off.
+
+        The same result as :meth:`set_mask`, touching only those connections instead of
+        recomputing the layer: a grow/prune cycle on a large network changes a few thousand
+        connections out of hundreds of thousands. ``index`` holds positions in the flattened
+        ``(P, out, in)`` layer of connections whose edge mask is now the opposite of ``on``;
+        ``values`` ``(n,)`` are their initial weights. Births are stamped on switching on; a
+        connection to a dead neuron keeps weight 0, as with :meth:`set_mask`.
+
+        Example:
+            >>> net = Network((2, 1))
+            >>> net.set_edges(0, torch.tensor([1]), on=False)
+            >>> net.masks[0].tolist(), net.weights[0][0, 0, 1].item()
+            ([[[True, False]]], 0.0)
+        """
+        # a new mask tensor, as set_mask gives (callers may hold the old one); the caches and
+        # weights are contiguous, so flat positions index them through views
+        mask = self.masks[layer].clone(memory_format=torch.contiguous_format)
+        mask.view(-1)[index] = on
+        self._full = None
+        self.masks[layer] = mask
+        w, wmask, emask = self.weights[layer], self._wmask[layer].view(-1), self._emask[layer].view(-1)
+        with torch.no_grad():
+            if on:
+                if values is None:
+                    raise ValueError("values are required for added connections")
+                live = self._both_alive(layer, index)  # (n,) or None: every neuron is alive
+                scale = 1.0 if live is None else live.to(w.dtype)
+                w.view(-1)[index] = values.to(device=w.device, dtype=w.dtype) * scale
+                wmask[index] = scale
+                emask[index] = True if live is None else live
+                self.birth_epoch[layer].view(-1)[index] = epoch
+                self.birth_cycle[layer].view(-1)[index] = cycle
+            else:
+                w.view(-1)[index] = 0.0
+                wmask[index] = 0.0
+                emask[index] = False
+            w.mul_(self._wmask[layer])  # restore the invariant everywhere, as refresh does (cheap)
+            self.biases[layer].mul_(self._bmask[layer])
+
+    def _both_alive(self, layer: int, index: torch.Tensor) -> torch.Tensor | None:
+        """Whether both ends of the connections at flat ``index`` of ``layer`` are alive ``(n,)``;
+        ``None`` when every neuron of both layers is."""
+        alive_out, alive_in = self.alive[layer + 1], self.alive[layer]
+        if bool(alive_out.all()) and bool(alive_in.all()):
+            return None
+        n_out, n_in = self.masks[layer].shape[1:]
+        member, rest = index // (n_out * n_in), index % (n_out * n_in)
+        return alive_out[member, rest // n_in] & alive_in[member, rest % n_in]
 
     def set_alive(self, k: int, alive: torch.Tensor) -> None:
         """Replace the neuron mask of neuron layer ``k`` (hidden layers only)."""
@@ -221,8 +284,8 @@ class Network:
         del self.alive[k]
         self.sizes = self.sizes[:k] + self.sizes[k + 1 :]
         self.capacity = self.capacity[:k] + self.capacity[k + 1 :]
-        self._wmask[k - 1 : k + 1] = [None]
-        self._bmask[k - 1 : k + 1] = [None]
+        for cache in (self._wmask, self._bmask, self._emask):
+            cache[k - 1 : k + 1] = [None]
         self.refresh([k - 1])
 
     def n_active(self) -> torch.Tensor:
@@ -286,13 +349,16 @@ class Network:
 
     def mask_grads(self) -> None:
         """Zero the gradients of inactive connections and neurons (keeps the invariant)."""
-        grads = [t.grad for t in self.weights + self.biases]
-        if all(g is not None for g in grads):
-            torch._foreach_mul_(grads, self._wmask + self._bmask)
-        else:
-            for t, m in zip(self.weights + self.biases, self._wmask + self._bmask):
-                if t.grad is not None:
-                    t.grad.mul_(m)
+        masks = self._wmask + self._bmask
+        if getattr(self, "_full", None) is None:  # once per structure change, not per step
+            self._full = [bool(m.all()) for m in masks]
+        grads, keep = [], []
+        for t, m, full in zip(self.weights + self.biases, masks, self._full):
+            if t.grad is not None and not full:
+                grads.append(t.grad)
+                keep.append(m)
+        if grads:
+            torch._foreach_mul_(grads, keep)
 
     def parameters(self) -> list[torch.Tensor]:
         """The trainable tensors, weights and biases interleaved by layer."""
@@ -346,6 +412,7 @@ class Network:
         self.biases = [torch.zeros_like(b, device=dev).requires_grad_() for b in state["biases"]]
         self._wmask = [None] * self.n_layers
         self._bmask = [None] * self.n_layers
+        self._emask = [None] * self.n_layers
 
     @classmethod
     def from_state_dict(cls, state: dict, device: str | torch.device | None = None) -> "Network":

@@ -26,9 +26,9 @@ class Optimizer:
         self.net, self.kind = net, kind
         params = net.parameters()
         if kind == "adam":
-            self.torch = torch.optim.Adam(params, lr=lr, foreach=True)
+            self.torch = _fused_or_foreach(torch.optim.Adam, params, lr=lr)
         else:
-            self.torch = torch.optim.SGD(params, lr=lr, momentum=momentum, foreach=True)
+            self.torch = _fused_or_foreach(torch.optim.SGD, params, lr=lr, momentum=momentum)
 
     @property
     def lr(self) -> float:
@@ -65,6 +65,17 @@ class Optimizer:
                 if buf is not None:
                     buf.masked_fill_(sel.to(buf.device), 0.0)
 
+    def reset_at(self, layer: int, index: torch.Tensor) -> None:
+        """:meth:`reset` for the connections at ``index`` of ``layer`` (positions in the flattened
+        ``(P, out, in)`` weights), without a pass over the whole layer (what a cycle uses)."""
+        state = self.torch.state.get(self.net.weights[layer])
+        if not state:
+            return
+        for key in ("exp_avg", "exp_avg_sq", "momentum_buffer"):
+            buf = state.get(key)
+            if buf is not None:
+                buf.view(-1)[index] = 0.0
+
     def rebuild(self, keep_state: bool = True) -> None:
         """Re-create the torch optimizer over the network's current tensors, same settings.
 
@@ -86,3 +97,16 @@ class Optimizer:
 
     def load_state_dict(self, state: dict) -> None:
         self.torch.load_state_dict(state)
+
+
+def _fused_or_foreach(cls, params, **settings):
+    """The fused implementation where this torch has it (one kernel per tensor), else foreach.
+
+    Fused matters beyond speed-ups elsewhere: a masked network's Adam moments are exactly
+    zero at inactive connections, and the vectorised ``sqrt`` of the foreach path is ~40×
+    slower on zeros than on normal numbers on common x86 CPUs.
+    """
+    try:
+        return cls(params, fused=True, **settings)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(params, foreach=True, **settings)

@@ -21,7 +21,7 @@ import torch
 from growlab.analysis import FalseStarts, false_start_from, redundant_count
 from growlab.config import TrainConfig
 from growlab.data import Dataset
-from growlab.engine import Network, Optimizer, Trainer, binary_auc, macro_ovr_auc, probabilities
+from growlab.engine import Network, Optimizer, Trainer, macro_ovr_auc, probabilities
 from growlab.experiment.plan import Group
 from growlab.methods import CycleContext, Method, make_method
 
@@ -84,12 +84,36 @@ def build(group: Group, data: Dataset, config: TrainConfig) -> tuple[Method, Cyc
 
 @torch.no_grad()
 def val_metrics(net: Network, X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Validation accuracy and ROC AUC of every member, ``(P,)`` each (what ``evaluate`` gives, less the rest)."""
-    probs = probabilities(net.forward(X), net.task).cpu().numpy()  # (P, B) or (P, B, C)
-    labels = y.long().cpu().numpy()
+    """Validation accuracy and ROC AUC of every member, ``(P,)`` each (``evaluate``'s, less the rest).
+
+    Binary AUC is counted pairwise in torch, P(score of a positive > score of a negative) with
+    ties counting half: the Mann–Whitney statistic that ``evaluate``'s average ranks give, about
+    four times cheaper than ranking every member's scores every epoch.
+    """
+    probs = probabilities(net.forward(X), net.task)  # (P, B) or (P, B, C)
     if net.task == "binary":
-        return ((probs > 0.5) == labels).mean(axis=1), binary_auc(probs, labels)
+        pos = y.bool()
+        acc = ((probs > 0.5) == pos).double().mean(dim=1)
+        return acc.cpu().numpy(), pairwise_auc(probs, pos)
+    labels = y.long().cpu().numpy()
+    probs = probs.cpu().numpy()
     return (probs.argmax(axis=2) == labels).mean(axis=1), macro_ovr_auc(probs, labels)
+
+
+def pairwise_auc(scores: torch.Tensor, positive: torch.Tensor) -> np.ndarray:
+    """ROC AUC of each row of ``scores`` ``(P, n)`` against bool labels ``(n,)``; nan with one class.
+
+    Example:
+        >>> pairwise_auc(torch.tensor([[0.1, 0.4, 0.4, 0.8]]), torch.tensor([False, False, True, True]))
+        array([0.875])
+    """
+    s_pos, s_neg = scores[:, positive], scores[:, ~positive]  # (P, n_pos), (P, n_neg)
+    if s_pos.shape[1] == 0 or s_neg.shape[1] == 0:
+        return np.full(scores.shape[0], np.nan)
+    # sign: +1 a win, 0 a tie, -1 a loss; (wins + ties/2) / n = 1/2 + Σ sign / 2n, exact in float32
+    signs = torch.sign(s_pos[:, :, None] - s_neg[:, None, :]).sum(dim=(1, 2))  # (P,)
+    n = s_pos.shape[1] * s_neg.shape[1]
+    return (0.5 + signs.double() / (2 * n)).cpu().numpy()
 
 
 def train_group(

@@ -15,6 +15,10 @@ import torch
 
 from growlab.engine import Network, Optimizer, Trainer
 from growlab.methods.events import EventLog
+from growlab.methods.structure import flat_nonzero
+
+#: largest training set :meth:`CycleContext.train_rows` copies to row-major layout
+ROW_COPY_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -48,6 +52,7 @@ class CycleContext:
     events: EventLog | None = None
     grown: torch.Tensor = field(default=None)  # (P,) connections grown this cycle
     pruned: torch.Tensor = field(default=None)  # (P,) connections pruned this cycle
+    _rows: tuple | None = field(default=None, init=False, repr=False)  # (X_train, its row-major copy)
 
     def __post_init__(self) -> None:
         self.reset_counts()
@@ -73,13 +78,18 @@ class CycleContext:
             Connections pruned per member ``(P,)``.
         """
         net = self.net
-        where = where.to(net.device) & net.masks[layer]
-        weights = net.weights[layer].detach().clone() if self.events is not None else None
-        removed, _ = net.set_mask(layer, net.masks[layer] & ~where, epoch=self.epoch, cycle=self.cycle)
-        self.optimizer.reset(layer, removed)
-        counts = removed.sum(dim=(1, 2))
+        return self.prune_at(layer, flat_nonzero(where.to(net.device) & net.masks[layer]), cause)
+
+    def prune_at(self, layer: int, index: torch.Tensor, cause: str | None = None) -> torch.Tensor:
+        """:meth:`prune` for the active connections at ``index``: ascending positions in the
+        flattened ``(P, out, in)`` layer. Returns connections pruned per member ``(P,)``."""
+        net = self.net
+        weights = net.weights[layer].detach().reshape(-1)[index] if self._recording(index) else None
+        net.set_edges(layer, index, False, epoch=self.epoch, cycle=self.cycle)
+        self.optimizer.reset_at(layer, index)
+        counts = self._per_member(layer, index)
         self.pruned += counts
-        self._record("prune", layer, removed, weights, cause)
+        self._record("prune", layer, index, weights, cause)
         return counts
 
     def grow(
@@ -102,16 +112,28 @@ class CycleContext:
             Connections grown per member ``(P,)``.
         """
         net = self.net
-        where = where.to(net.device)
+        shape = net.masks[layer].shape
+        index = flat_nonzero(where.to(net.device).expand(shape))  # positions in (P, out, in)
+        dormant = ~net.masks[layer].reshape(-1)[index]  # (n,): already-active picks are skipped
         if causes is not None and not isinstance(causes, str):
-            keep = (~net.masks[layer])[where]  # drop causes of already-active picks
-            causes = [c for c, k in zip(causes, keep.tolist()) if k]
-        where = where & ~net.masks[layer]
-        _, added = net.set_mask(layer, net.masks[layer] | where, values=values, epoch=self.epoch, cycle=self.cycle)
-        self.optimizer.reset(layer, added)
-        counts = added.sum(dim=(1, 2))
+            causes = [c for c, k in zip(causes, dormant.tolist()) if k]
+        if not bool(dormant.all()):
+            index = index[dormant]
+        return self.grow_at(layer, index, values.to(net.device).expand(shape).reshape(-1)[index], causes)
+
+    def grow_at(
+        self, layer: int, index: torch.Tensor, values: torch.Tensor, causes: Sequence[str | None] | str | None = None
+    ) -> torch.Tensor:
+        """:meth:`grow` for the dormant connections at ``index`` (ascending positions in the
+        flattened ``(P, out, in)`` layer) with initial weights ``values`` ``(n,)`` and ``causes``
+        in the same order. Returns connections grown per member ``(P,)``."""
+        net = self.net
+        net.set_edges(layer, index, True, values=values, epoch=self.epoch, cycle=self.cycle)
+        self.optimizer.reset_at(layer, index)
+        counts = self._per_member(layer, index)
         self.grown += counts
-        self._record("grow", layer, added, net.weights[layer].detach(), causes)
+        if self._recording(index):
+            self._record("grow", layer, index, net.weights[layer].detach().reshape(-1)[index], causes)
         return counts
 
     def set_units(self, k: int, alive: torch.Tensor, kind: str = "unit_remove", cause: str | None = None) -> None:
@@ -127,6 +149,17 @@ class CycleContext:
             for unit in changed[0].nonzero().flatten().tolist():
                 self.events.add(self.epoch, self.step, kind, layer=k, source=unit, cause=cause)
 
+    def train_rows(self) -> torch.Tensor:
+        """``X_train`` with contiguous rows, for drawing row samples: the tensor itself, or a
+        row-major copy made once when it is stored column by column (gathering rows from that
+        strides through memory, several times slower) and takes at most 64 MB."""
+        X = self.X_train
+        if X.is_contiguous() or X.numel() * X.element_size() > ROW_COPY_BYTES:
+            return X
+        if self._rows is None or self._rows[0] is not X:
+            self._rows = (X, X.contiguous())
+        return self._rows[1]
+
     def gradients(self, X: torch.Tensor | None = None, y: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Dense ∂L/∂W per layer on ``(X, y)`` (default: the whole training set)."""
         X = self.X_train if X is None else X
@@ -138,11 +171,21 @@ class CycleContext:
         if self.events is not None:
             self.events.add(self.epoch, self.step, kind, layer=layer, cause=cause)
 
-    def _record(self, kind: str, layer: int, changed: torch.Tensor, weights, causes) -> None:
-        if self.events is None or self.net.population != 1 or not changed.any():
+    def _recording(self, index: torch.Tensor) -> bool:
+        """Whether changes at ``index`` become events (single-member runs with a log)."""
+        return self.events is not None and self.net.population == 1 and len(index) > 0
+
+    def _per_member(self, layer: int, index: torch.Tensor) -> torch.Tensor:
+        """How many of the flat positions ``index`` of ``layer`` each member holds ``(P,)``."""
+        net = self.net
+        if net.population == 1:
+            return torch.full((1,), len(index), dtype=torch.long, device=net.device)
+        return torch.bincount(index // net.masks[layer][0].numel(), minlength=net.population)
+
+    def _record(self, kind: str, layer: int, index: torch.Tensor, weights, causes) -> None:
+        """One event per connection at flat ``index`` (member 0's, row-major), ``weights`` ``(n,)``."""
+        if not self._recording(index):
             return
-        idx = changed[0].nonzero()  # (n, 2): target, source
-        w = weights[0][changed[0]].tolist()
-        self.events.extend(
-            self.epoch, self.step, kind, layer, idx[:, 1].tolist(), idx[:, 0].tolist(), w, causes
-        )
+        n_in = self.net.masks[layer].shape[2]
+        sources, targets = (index % n_in).tolist(), (index // n_in).tolist()
+        self.events.extend(self.epoch, self.step, kind, layer, sources, targets, weights.tolist(), causes)

@@ -18,7 +18,7 @@ from growlab.methods.context import CycleContext
 from growlab.methods.params import Param
 from growlab.methods.registry import Registry
 from growlab.methods.scores import BatchStats
-from growlab.methods.structure import dormant, flat, pick_top, unflat
+from growlab.methods.structure import any_true, dormant, flat, pick_top, unflat
 
 
 @dataclass
@@ -89,7 +89,7 @@ class RandomGrower(Grower):
         scores = [torch.rand(m.shape, generator=ctx.generator).to(net.device) for m in net.masks]
         picks = by_score(ctx, scores, budget(self, ctx, room))
         return [
-            Growth(l, w, net.sample_init(l, ctx.generator), "random") for l, w in enumerate(picks) if w.any()
+            Growth(l, w, net.sample_init(l, ctx.generator), "random") for l, w in enumerate(picks) if any_true(w)
         ]
 
 
@@ -108,4 +108,4 @@ class GradientGrower(Grower):
         net = ctx.net
         picks = by_score(ctx, [g.abs() for g in stats.grads], budget(self, ctx, room))
         zeros = [torch.zeros_like(w) for w in net.weights]
-        return [Growth(l, w, zeros[l], "gradient") for l, w in enumerate(picks) if w.any()]
+        return [Growth(l, w, zeros[l], "gradient") for l, w in enumerate(picks) if any_true(w)]

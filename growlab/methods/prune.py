@@ -20,7 +20,7 @@ from growlab.methods.context import CycleContext
 from growlab.methods.params import Param
 from growlab.methods.registry import Registry
 from growlab.methods.scores import BatchStats
-from growlab.methods.structure import active, flat, pick_top, unflat
+from growlab.methods.structure import active, any_true, flat, pick_top, unflat
 
 
 class Criterion(Part):
@@ -95,17 +95,19 @@ class Pruner(Part):
         net = ctx.net
         importance = self.criterion.scores(net, stats)
         min_age = self.member_tensor("min_age", net.population, net.device)
-        keyed = []
+        born_by = (ctx.cycle - min_age).to(torch.int32)[:, None, None]  # (P, 1, 1): old enough if born by then
+        keyed, acts = [], []
         for l, imp in enumerate(importance):
-            old = (ctx.cycle - net.birth_cycle[l]) >= min_age[:, None, None].to(torch.int32)
-            eligible = active(net, l) & old
+            act = active(net, l)
+            eligible = act & (net.birth_cycle[l] <= born_by)
             if l == net.n_layers - 1:
-                eligible &= ~strongest_incoming(active(net, l), imp)
+                eligible &= ~strongest_incoming(act, imp)
             keyed.append(torch.where(eligible, -imp.float(), float("-inf")))  # pick_top takes the highest
+            acts.append(act)
         counts = counts.to(net.device)
         if self.values["scope"] == "global":
             return unflat(net, pick_top(flat(keyed), counts))
-        shares = share(counts, torch.stack([active(net, l).sum(dim=(1, 2)) for l in range(net.n_layers)], dim=1))
+        shares = share(counts, torch.stack([a.sum(dim=(1, 2)) for a in acts], dim=1))
         return [pick_top(k.flatten(1), shares[:, l]).view_as(k) for l, k in enumerate(keyed)]
 
     def prune(self, ctx: CycleContext, counts: torch.Tensor, stats: BatchStats | None = None) -> torch.Tensor:
@@ -113,7 +115,7 @@ class Pruner(Part):
         cause = f"{self.values['criterion']} ({self.values['scope']})"
         done = torch.zeros(ctx.net.population, dtype=torch.long, device=ctx.net.device)
         for l, where in enumerate(self.select(ctx, counts, stats)):
-            if where.any():
+            if any_true(where):
                 done += ctx.prune(l, where, cause=cause)
         return done
 

@@ -15,11 +15,14 @@ Each cycle:
 3. The new weight is the juncture's (``copy``, the paper's choice), the juncture's times the
    Gaussian factor exp(−(|k − β| − μ)²/(2σ²)) of the chosen distance (``gaussian``), or a draw
    from the layer's initializer (``random``).
+
+The terminus draw of step 2 lives in :mod:`growlab.methods.termini`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import ClassVar
 
 import torch
@@ -30,8 +33,7 @@ from growlab.methods.grow import GROWERS, Grower, Growth
 from growlab.methods.params import Param
 from growlab.methods.scores import BatchStats
 from growlab.methods.structure import active, flat, locate
-
-SIGMA_FLOOR = 1e-6
+from growlab.methods.termini import SIGMA_FLOOR, logits_at, sample_near, sample_termini, terminus_logits  # noqa: F401
 
 STRATEGIC_PARAMS = (
     Param("focal_junctures", 4, "int", low=0, high=100_000, per_member=True,
@@ -82,52 +84,16 @@ def focal_junctures(net: Network, n: torch.Tensor) -> Junctures:
         >>> len(focal_junctures(net, torch.tensor([2])).rank)
         2
     """
-    scores = flat([torch.where(active(net, l), w.detach().abs(), -1.0) for l, w in enumerate(net.weights)])
+    weights = flat([w.detach() for w in net.weights])  # (P, total)
+    scores = torch.where(flat([active(net, l) for l in range(net.n_layers)]), weights.abs(), -1.0)
     k = min(int(n.max()) if n.numel() else 0, scores.shape[1])
     vals, idx = scores.topk(k, dim=1)  # (P, k), strongest first
     rank = torch.arange(k, device=scores.device).expand_as(idx)
     valid = (vals >= 0) & (rank < n.to(scores.device)[:, None])
     member = torch.arange(net.population, device=scores.device)[:, None].expand_as(idx)[valid]
-    layer, target, source = locate(net, idx[valid])
-    weight = torch.zeros(len(member), dtype=net.weights[0].dtype, device=scores.device)
-    for l, w in enumerate(net.weights):  # signed weights of the junctures, layer by layer
-        sel = layer == l
-        weight[sel] = w.detach()[member[sel], target[sel], source[sel]]
-    return Junctures(member, layer, target, source, weight, rank[valid])
-
-
-def terminus_logits(beta: torch.Tensor, n_out: int, sigma: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
-    """Log of the unnormalised eq. 2 weight of every terminus: −(|k − β| − μ)² / (2σ²). ``(M, n_out)``."""
-    k = torch.arange(n_out, dtype=torch.float64, device=beta.device)
-    dist = (k[None, :] - beta.double()[:, None]).abs()
-    sigma = sigma.double().clamp(min=SIGMA_FLOOR)[:, None]
-    return -((dist - mu.double()[:, None]) ** 2) / (2 * sigma**2)
-
-
-def sample_termini(
-    logits: torch.Tensor, candidates: torch.Tensor, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One terminus per row with probability ∝ exp(logits) among ``candidates``.
-
-    Returns:
-        ``(choice, has)``: chosen index ``(M,)`` and whether the row had any candidate ``(M,)``
-        (a row without one returns index 0; ignore it).
-
-    Example:
-        >>> logits = torch.tensor([[0.0, -1.0, -1e9]], dtype=torch.float64)
-        >>> sample_termini(logits, torch.tensor([[False, True, True]]), torch.Generator())[0].tolist()
-        [1]
-    """
-    has = candidates.any(dim=1)
-    masked = torch.where(candidates, logits, float("-inf"))
-    best = masked.max(dim=1, keepdim=True).values.nan_to_num(neginf=0.0)  # (M, 1)
-    # relative to each row's best, so a tiny σ cannot underflow every candidate; below e^-200 a
-    # candidate's chance is nil anyway, and clamping there keeps exp fast (no denormals)
-    probs = torch.where(candidates, torch.exp((masked - best).clamp(min=-200.0)), 0.0)
-    cdf = probs.cumsum(dim=1)  # (M, n_out); inverse-CDF sampling, one uniform per row
-    u = torch.rand(len(has), 1, generator=generator, dtype=cdf.dtype).to(cdf.device) * cdf[:, -1:]
-    choice = torch.searchsorted(cdf, u, right=True)[:, 0].clamp(max=max(cdf.shape[1] - 1, 0))
-    return choice, has
+    index = idx[valid]
+    layer, target, source = locate(net, index)
+    return Junctures(member, layer, target, source, weights[member, index], rank[valid])
 
 
 @GROWERS.register("strategic")
@@ -140,6 +106,26 @@ class StrategicGrower(Grower):
     PARAMS: ClassVar[tuple[Param, ...]] = STRATEGIC_PARAMS
 
     def plan(self, ctx: CycleContext, room: torch.Tensor, stats: BatchStats | None = None) -> list[Growth]:
+        out = []
+        for layer, index, values, causes in self._picks(ctx, room):
+            shape = ctx.net.masks[layer].shape
+            where = torch.zeros(shape, dtype=torch.bool, device=index.device)
+            where.view(-1)[index] = True
+            full = torch.zeros(shape, dtype=values.dtype, device=index.device)
+            full.view(-1)[index] = values
+            out.append(Growth(layer, where, full, causes))
+        return out
+
+    def grow(self, ctx: CycleContext, room: torch.Tensor, stats: BatchStats | None = None) -> torch.Tensor:
+        """:meth:`plan` and grow it, without building whole-layer masks (the same result)."""
+        done = torch.zeros(ctx.net.population, dtype=torch.long, device=ctx.net.device)
+        for layer, index, values, causes in self._picks(ctx, room):
+            done += ctx.grow_at(layer, index, values, causes)
+        return done
+
+    def _picks(self, ctx: CycleContext, room: torch.Tensor) -> list[tuple]:
+        """Per layer with growth: ``(layer, index, values, causes)``; ``index`` ascending flat
+        positions in the layer's ``(P, out, in)``, ``values`` in the weights' dtype."""
         net = ctx.net
         P, dev = net.population, net.device
         self.junctures = J = focal_junctures(net, self.member_tensor("focal_junctures", P, dev))
@@ -149,22 +135,21 @@ class StrategicGrower(Grower):
         p, l, k, i, rank, value, cause = _first_and_within(net, room.to(dev), p, l, k, i, rank, value, cause)
         out = []
         for layer in range(net.n_layers):
-            sel = l == layer
-            if not sel.any():
+            sel = (l == layer).nonzero().flatten()
+            if not len(sel):
                 continue
-            where = torch.zeros_like(net.masks[layer])
-            where[p[sel], k[sel], i[sel]] = True
-            values = torch.zeros_like(net.weights[layer], dtype=net.weights[layer].dtype)
-            values[p[sel], k[sel], i[sel]] = value[sel].to(values.dtype)
+            _, n_out, n_in = net.masks[layer].shape
+            index = (p[sel] * n_out + k[sel]) * n_in + i[sel]  # ascending: picks are sorted by (p, l, k, i)
             causes = None
             if ctx.events is not None and P == 1:
-                causes = [juncture_cause(layer, int(src), int(tgt)) for src, tgt in _pairs(J, cause[sel])]
-            out.append(Growth(layer, where, values, causes))
+                src, tgt = J.source[cause[sel]].tolist(), J.target[cause[sel]].tolist()
+                causes = list(map(juncture_cause, repeat(layer), src, tgt))
+            out.append((layer, index, value[sel].to(net.weights[layer].dtype), causes))
         return out
 
     def _layer_picks(self, ctx: CycleContext, J: Junctures, l: int, sigma: torch.Tensor, mu: torch.Tensor):
         """Sampled termini of layer ``l``'s junctures: (member, layer, k, i, rank, value, juncture index)."""
-        net = ctx.net
+        net, dev = ctx.net, ctx.net.device
         idx = (J.layer == l).nonzero().flatten()
         p, i, j, w, rank = J.member[idx], J.source[idx], J.target[idx], J.weight[idx], J.rank[idx]
         n_in, n_out = net.capacity[l], net.capacity[l + 1]
@@ -174,23 +159,17 @@ class StrategicGrower(Grower):
             beta = i.double() * (n_out - 1) / (n_in - 1)
         else:  # a single origin sits level with the middle of the next layer
             beta = torch.full_like(i, n_out - 1, dtype=torch.float64) / 2
-        logits = terminus_logits(beta, n_out, sigma[p], mu[p])  # (M, n_out)
-        alive_i = net.alive[l][p, i][:, None]  # (M, 1)
-        candidates = ~net.masks[l][p, :, i] & net.alive[l + 1][p] & alive_i  # (M, n_out): dormant termini
-        k, has = sample_termini(logits, candidates, ctx.generator)
+        u = torch.rand(len(idx), 1, generator=ctx.generator, dtype=torch.float64).to(dev)  # one per juncture
+        key = p * n_in + i if self.values["center"] == "origin" else (p * n_in + i) * n_out + j  # same key, same draw
+        k, has = sample_near(net, l, p, i, beta, sigma[p], mu[p], u, key)
         if self.values["init_weight"] == "copy":
             value = w.double()
         elif self.values["init_weight"] == "gaussian":
-            value = w.double() * torch.gather(logits, 1, k[:, None])[:, 0].exp()
+            value = w.double() * logits_at(k.double()[:, None], beta, sigma[p], mu[p])[:, 0].exp()
         else:
             value = net.sample_init(l, ctx.generator)[p, k, i].double()
-        keep = has
+        keep = slice(None) if bool(has.all()) else has
         return p[keep], torch.full_like(p[keep], l), k[keep], i[keep], rank[keep], value[keep], idx[keep]
-
-
-def _pairs(J: Junctures, index: torch.Tensor) -> list[tuple[int, int]]:
-    """``(source, target)`` of the junctures at ``index``."""
-    return list(zip(J.source[index].tolist(), J.target[index].tolist()))
 
 
 def _first_and_within(net: Network, room: torch.Tensor, p, l, k, i, rank, value, cause):
@@ -198,15 +177,18 @@ def _first_and_within(net: Network, room: torch.Tensor, p, l, k, i, rank, value,
     ``room[p]``; the result is sorted by (member, layer, target, source), ``nonzero()`` order."""
     L, n_out, n_in = net.n_layers, max(net.capacity), max(net.capacity)
     key = ((p * L + l) * n_out + k) * n_in + i
-    order = torch.argsort(rank, stable=True)
-    order = order[torch.argsort(key[order], stable=True)]  # by key, then rank
+    span = int(rank.max()) + 1 if len(rank) else 1  # ranks are distinct within a member
+    if len(key) and int(key.max()) >= 2**62 // span:  # too large to combine: sort twice, stably
+        order = torch.argsort(rank, stable=True)
+        order = order[torch.argsort(key[order], stable=True)]
+    else:
+        order = torch.argsort(key * span + rank)  # by key, then rank (distinct: no ties to break)
     key_sorted = key[order]
     first = torch.ones_like(key_sorted, dtype=torch.bool)
     first[1:] = key_sorted[1:] != key_sorted[:-1]
     order = order[first]
     # within each member, junctures by rank: keep the first room[p]
-    by_rank = order[torch.argsort(rank[order], stable=True)]
-    by_rank = by_rank[torch.argsort(p[by_rank], stable=True)]
+    by_rank = order[torch.argsort(p[order] * span + rank[order])]
     members = p[by_rank]
     start = torch.searchsorted(members, members, right=False)
     pos = torch.arange(len(members), device=members.device) - start

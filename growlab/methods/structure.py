@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from growlab.engine import Network
 
 #: float tolerance when turning a sparsity threshold into a connection count
 _EPS = 1e-6
+
+
+def flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
+    """Positions of the true entries of ``mask.flatten()``, ascending (row-major ``nonzero`` order).
+
+    On the CPU through a NumPy view, several times faster than torch for a 266k mask (a cycle
+    finds the connections it changes this way, so it stays a small fraction of an epoch).
+
+    Example:
+        >>> flat_nonzero(torch.tensor([[False, True], [True, True]])).tolist()
+        [1, 2, 3]
+    """
+    if mask.device.type != "cpu":
+        return mask.flatten().nonzero().flatten()
+    return torch.from_numpy(np.flatnonzero(mask.numpy()).astype(np.int64, copy=False))
+
+
+def any_true(mask: torch.Tensor) -> bool:
+    """``bool(mask.any())``, through a NumPy view on the CPU (torch's bool reduction is slow there)."""
+    return bool(mask.numpy().any()) if mask.device.type == "cpu" else bool(mask.any())
 
 
 def active(net: Network, layer: int) -> torch.Tensor:
@@ -23,8 +44,10 @@ def active(net: Network, layer: int) -> torch.Tensor:
 
 def dormant(net: Network, layer: int) -> torch.Tensor:
     """Connections of ``layer`` that growth may activate: edge mask off, both neurons alive."""
-    alive = net.alive[layer + 1][:, :, None] & net.alive[layer][:, None, :]
-    return ~net.masks[layer] & alive  # (P, out, in)
+    off = ~net.masks[layer]  # (P, out, in)
+    if not (bool(net.alive[layer + 1].all()) and bool(net.alive[layer].all())):  # else skip two passes
+        off &= net.alive[layer + 1][:, :, None] & net.alive[layer][:, None, :]
+    return off
 
 
 def max_active(net: Network, sparsity: torch.Tensor) -> torch.Tensor:
@@ -73,17 +96,24 @@ def pick_top(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     Scores are finite or ``-inf`` (never chosen).
 
     Ties at the cut keep the lower indices, so the same scores always pick the same set. Runs
-    in one ``topk`` of the largest count plus linear passes (no full sort: a cycle on a 266k
-    connection network must stay a small fraction of an epoch).
+    in one selection of the ``counts[p]``-th best value plus linear passes (no full sort: a
+    cycle on a 266k connection network must stay a small fraction of an epoch).
 
     Example:
         >>> pick_top(torch.tensor([[3.0, 1.0, -float("inf"), 2.0]]), torch.tensor([2])).tolist()
         [[True, False, False, True]]
     """
     counts = counts.to(scores.device).clamp(min=0, max=scores.shape[1])
-    k = int(counts.max()) if counts.numel() else 0
-    if k == 0:
+    if counts.numel() == 0 or int(counts.max()) == 0:
         return torch.zeros_like(scores, dtype=torch.bool)
+    if scores.device.type == "cpu" and len(scores) == 1:  # a single run (the app): NumPy is faster
+        return torch.from_numpy(_pick_top_numpy(scores.detach().numpy(), counts.numpy()))
+    return _pick_top_torch(scores, counts)
+
+
+def _pick_top_torch(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """:func:`pick_top` in torch ops (any device; ``counts`` clamped to ``[0, n]``, not all 0)."""
+    k = int(counts.max())
     top = scores.topk(k, dim=1).values  # (P, k), descending
     cut = torch.gather(top, 1, (counts - 1).clamp(min=0)[:, None])  # (P, 1): the counts[p]-th best
     above = scores > cut  # (P, n); when cut is -inf (too few finite scores) this is every finite one
@@ -94,6 +124,74 @@ def pick_top(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     else:
         picked = above | (ties & (ties.cumsum(dim=1) <= need[:, None]))
     return picked & (counts > 0)[:, None]
+
+
+def _pick_top_numpy(scores: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`pick_top` on NumPy arrays: the same picks, several times faster on the CPU (the
+    counts[p]-th best value comes from a partial partition instead of ``topk``)."""
+    cut = kth_largest(scores, np.maximum(counts, 1))[:, None]  # (P, 1): the counts[p]-th best
+    if np.isfinite(cut).all():  # the usual case: no ties to split at the cut, one pass
+        picked = scores >= cut
+        if (_row_counts(picked) <= counts).all():
+            return picked
+    above = scores > cut
+    ties = scores == cut
+    need = np.where(np.isfinite(cut[:, 0]) & (counts > 0), counts - _row_counts(above), 0)
+    if (_row_counts(ties) <= need).all():
+        picked = above | ties
+    else:
+        picked = above | (ties & (np.cumsum(ties, axis=1) <= need[:, None]))
+    if not (counts > 0).all():
+        picked &= (counts > 0)[:, None]
+    return picked
+
+
+#: rows up to this long take a plain partition; longer ones bracket the value first
+_SHORT_ROW = 16_384
+
+
+def kth_largest(scores: np.ndarray, ks: np.ndarray) -> np.ndarray:
+    """The ``ks[p]``-th largest value of each row of ``scores`` ``(P, n)`` (``1 ≤ ks[p] ≤ n``). ``(P,)``
+
+    Example:
+        >>> kth_largest(np.array([[3.0, 1.0, -np.inf, 2.0]]), np.array([2])).tolist()
+        [2.0]
+    """
+    n = scores.shape[1]
+    if n <= _SHORT_ROW:
+        pos = n - ks  # ascending positions
+        return np.partition(scores, np.unique(pos), axis=1)[np.arange(len(scores)), pos]
+    return np.array([_kth_largest_row(row, int(k)) for row, k in zip(scores, ks)], dtype=scores.dtype)
+
+
+def _kth_largest_row(a: np.ndarray, k: int):
+    """The k-th largest value of a long row, bracketed from a strided sample.
+
+    ``np.partition`` alone slows tenfold when a large block of equal values (the ``-inf`` of
+    every ineligible connection, or exact zeros) lies below the wanted position; a sample's
+    quantiles bracket the value instead, and only the few values inside the bracket are
+    partitioned. Falls back to a plain partition if the bracket misses.
+    """
+    n, q = len(a), len(a) - k  # q: ascending position of the k-th largest
+    sample = np.sort(a[:: max(n // 2048, 1)])
+    m = len(sample)
+    at, margin = q * m / n, 4 * np.sqrt(min(q, n - q) * m / n) + 8
+    lo = sample[max(int(at - margin), 0)] if at - margin >= 0 else -np.inf
+    hi = sample[min(int(at + margin) + 1, m - 1)] if at + margin + 1 <= m - 1 else np.inf
+    low = a < lo
+    below, above = np.count_nonzero(low), np.count_nonzero(a > hi) if hi < np.inf else 0
+    if below <= q < n - above:  # the value lies in [lo, hi]
+        if lo == hi and below + np.count_nonzero(a == lo) + above == n:  # a block of equal values
+            return lo
+        inside = a[~low & (a <= hi)] if hi < np.inf else a[~low]
+        if below + len(inside) + above == n:  # else NaN, which sorts last: partition the row
+            return np.partition(inside, q - below)[q - below]
+    return np.partition(a, q)[q]
+
+
+def _row_counts(mask: np.ndarray) -> np.ndarray:
+    """True entries per row ``(P,)`` (one row counts several times faster without ``axis``)."""
+    return np.count_nonzero(mask, axis=1) if len(mask) > 1 else np.array([np.count_nonzero(mask)])
 
 
 def member_generators(seeds: Sequence[int], salt: int) -> dict[int, torch.Generator]:

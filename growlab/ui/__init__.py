@@ -1,7 +1,8 @@
 """The growlab app (Panel). Importing this imports panel; importing ``growlab`` does not.
 
 Example:
-    ``panel serve apps/growlab.py`` or ``growlab serve``; in Python, ``create_app().servable()``.
+    ``panel serve apps/growlab.py`` or ``growlab serve``; in Python, ``create_app().servable()``;
+    in a notebook, ``growlab.Lab(...)`` (:mod:`growlab.ui.lab`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     model = SessionModel()
     problems = model.apply_query(session_query() if query is None else query)
     session = Session(model=model, slots=slots)
-    app = GrowlabApp(session=session)
+    app = GrowlabApp(session=session, live=live)
     template = pn.template.FastListTemplate(
         title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=340,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
@@ -48,9 +49,8 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
 
 
 def _go_live(app: GrowlabApp, problems: list[str]) -> None:
-    session = app.session
-    pn.state.add_periodic_callback(app.refresh, period=PERIOD_MS)
-    pn.state.on_session_destroyed(lambda context: session.close())
+    pn.state.add_periodic_callback(app.tick, period=PERIOD_MS)
+    pn.state.on_session_destroyed(lambda context: app.close())
     pn.state.onload(lambda: _loaded(app, problems))
 
 
@@ -61,4 +61,6 @@ def _loaded(app: GrowlabApp, problems: list[str]) -> None:
         app.session.notify("warning", problem)
 
 
-__all__ = ["GrowlabApp", "Session", "SessionModel", "create_app"]
+from growlab.ui.lab import Lab  # noqa: E402  (the notebook face of the same app)
+
+__all__ = ["GrowlabApp", "Lab", "Session", "SessionModel", "create_app"]

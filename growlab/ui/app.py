@@ -10,6 +10,7 @@ are only ever touched on the session's own thread.
 from __future__ import annotations
 
 import logging
+import time
 
 import panel as pn
 import param
@@ -22,12 +23,14 @@ from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
 from growlab.ui.sidebar import Sidebar
 from growlab.ui.status import StatusStrip
-from growlab.ui.views import make_boundary, make_diagram, make_inspector
+from growlab.ui.views import make_boundary, make_compare, make_diagram, make_inspector
 
 log = logging.getLogger(__name__)
 
 #: Milliseconds between refreshes: fast enough to feel live, cheap when nothing changed.
 PERIOD_MS = 250
+#: After a refresh that took t seconds the next waits until REST·t has passed.
+REST = 2.0
 BOUNDARY_TAB = 1
 EVENTS_TAB = 3  # index of the Events tab: its table is only fed while it is shown
 ANNOUNCE = {
@@ -41,6 +44,7 @@ class GrowlabApp(pn.viewable.Viewer):
     """All views of one session; :meth:`refresh` moves the newest runner state into them."""
 
     session = param.ClassSelector(class_=Session, doc="The session shown.")
+    live = param.Boolean(default=False, doc="Served: views may start their own periodic callbacks.")
     drawn = param.Integer(default=-1, doc="Version of the newest snapshot drawn.")
 
     def __init__(self, **params):
@@ -56,13 +60,28 @@ class GrowlabApp(pn.viewable.Viewer):
         self.false_starts = FalseStartsView(session=s)
         self.export = ExportView(session=s)
         self.share = ShareLink(session=s)
+        self.compare = make_compare(s.runner.slots, self.live)  # polls its own job; not fed by refresh()
         self._seen = (-1, None, 0, 0)  # version, run_id, history rows, events
         self._broken: set[str] = set()
         self._last_status = s.runner.snapshot.status
+        self._rest_until = 0.0
         s.param.watch(lambda e: self.strip.update(s.runner.snapshot, e.new), "dirty")
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
+    def tick(self) -> bool:
+        """The periodic callback: :meth:`refresh`, then rest twice as long as it took.
+
+        The server runs every session's callbacks on one event loop; a slow refresh (a huge
+        network, a loaded machine) must leave room for clicks and for the other sessions.
+        """
+        now = time.monotonic()
+        if now < self._rest_until:
+            return False
+        drew = self.refresh()
+        self._rest_until = time.monotonic() + REST * (time.monotonic() - now)
+        return drew
+
     def refresh(self) -> bool:
         """Draw whatever the runner published since the last call; returns whether anything was new."""
         version, run_id, n_rows, n_events = self._seen
@@ -113,6 +132,7 @@ class GrowlabApp(pn.viewable.Viewer):
         self.tabs = tabs = pn.Tabs(
             ("Inspector", self.inspector), ("Decision boundary", self.boundary),
             ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
+            ("Compare", self.compare),
             dynamic=False, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
         )  # fmt: skip
         if self.session.runner.snapshot.boundary is not None:
@@ -120,6 +140,11 @@ class GrowlabApp(pn.viewable.Viewer):
         self.events.active = tabs.active == EVENTS_TAB
         tabs.param.watch(lambda e: setattr(self.events, "active", e.new == EVENTS_TAB), "active")
         return [self.strip, top, tabs]
+
+    def close(self) -> None:
+        """The session ended: stop the run's worker and any experiment."""
+        self.session.close()
+        self.compare.close()
 
     def __panel__(self):
         return pn.Row(pn.Column(self.sidebar, width=360), pn.Column(*self.main(), sizing_mode="stretch_width"),

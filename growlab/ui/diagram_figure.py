@@ -53,12 +53,12 @@ NEURON_TIP = _TIP.format("<b>@unit{name}</b> · @layer{column}<br>@kind{status}<
 MAP_TIP = _TIP.format("input pixel: <b>@image{0}</b> outgoing connections")
 
 _JS = {
-    "src": "return names[src.data.layer[special_vars.index]][value] ?? String(value)",
-    "tgt": "return names[src.data.layer[special_vars.index] + 1][value] ?? String(value)",
-    "lname": "return lnames[value] ?? ''",
-    "cause": "return value >= 0 ? (causes[value] ?? '') : ''",
-    "name": "return names[src.data.layer[special_vars.index]][value] ?? String(value)",
-    "column": "return columns[value] ?? ''",
+    "src": "const names = t.data.names[0]; return names[src.data.layer[special_vars.index]][value] ?? String(value)",
+    "tgt": "const names = t.data.names[0]; return names[src.data.layer[special_vars.index] + 1][value] ?? String(value)",
+    "lname": "return t.data.lnames[0][value] ?? ''",
+    "cause": "return value >= 0 ? (t.data.causes[0][value] ?? '') : ''",
+    "name": "const names = t.data.names[0]; return names[src.data.layer[special_vars.index]][value] ?? String(value)",
+    "column": "return t.data.columns[0][value] ?? ''",
     "nstatus": "return status[value] ?? ''",
     "status": """
         const d = src.data, i = special_vars.index
@@ -80,22 +80,36 @@ if (edges.inspected.indices.length > 0 || redundant.inspected.indices.length > 0
 
 
 class Lookups:
-    """The hover formatters and the tables they read (names, causes), kept in step by the diagram."""
+    """The hover formatters and the tables they read (names, causes), kept in step by the diagram.
+
+    The tables live in one ColumnDataSource (one row; each column holds a whole table) that
+    every formatter references once. Changing a formatter's ``args`` instead would make Bokeh
+    re-index every model of the document (``args`` may hold models) — hundreds of ms per
+    update on a full app page; a source's ``data`` cannot hold models, so updating it is cheap.
+    """
+
+    TABLES = ("names", "lnames", "causes", "columns")
 
     def __init__(self) -> None:
         self.formatters: list[CustomJSHover] = []
+        self.tables = ColumnDataSource({k: [[]] for k in self.TABLES}, name="diagram-lookups")
+        self._current: dict = {k: [] for k in self.TABLES}
 
     def make(self, key: str, src: ColumnDataSource, **extra) -> CustomJSHover:
-        fmt = CustomJSHover(code=_JS[key], args={"src": src, "names": [], "lnames": [], "causes": [], "columns": [],
-                                                 "status": list(NEURON_STATUS), "red": False, **extra})  # fmt: skip
+        args = {"src": src, "t": self.tables, "status": list(NEURON_STATUS), "red": False, **extra}
+        fmt = CustomJSHover(code=_JS[key], args=args)
         self.formatters.append(fmt)
         return fmt
 
     def set(self, **tables) -> None:
         """Replace lookup tables (``names``, ``lnames``, ``columns``, ``causes``) where they changed."""
-        for fmt in self.formatters:
-            if any(fmt.args.get(k) != v for k, v in tables.items()):
-                fmt.args = {**fmt.args, **tables}
+        unknown = set(tables) - set(self.TABLES)
+        if unknown:
+            raise ValueError(f"unknown lookup tables {sorted(unknown)}")
+        if all(self._current[k] == v for k, v in tables.items()):
+            return
+        self._current.update({k: list(v) for k, v in tables.items()})
+        self.tables.data = {k: [v] for k, v in self._current.items()}
 
 
 def empty_sources() -> dict[str, ColumnDataSource]:

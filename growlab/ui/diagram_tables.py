@@ -57,8 +57,11 @@ def tables(snap, layout: Layout, budget: int) -> Tables:
     }
     data["redundant"].update(alpha=np.maximum(data["redundant"]["alpha"], 0.6),  # dashes must stay visible
                              width=np.maximum(data["redundant"]["width"], 1.5))  # fmt: skip
-    data["fresh"], fresh_rows = _fresh(snap, c, act, events, data["edges"])
-    data["halos"], halo_rows = _halos(c, np.concatenate([act, red]), data, n)
+    # overlays lie on live connections, redundant or not (a redundant birth is news too)
+    live = {k: np.concatenate([data["edges"][k], data["redundant"][k]]) for k in data["edges"]}
+    rows = np.concatenate([act, red])
+    data["fresh"], fresh_rows = _fresh(snap, rows, live)
+    data["halos"], halo_rows = _halos(rows, live, n)
     data["neurons"] = neuron_columns(snap, layout)
     keys = {"edges": c.key[act], "redundant": c.key[red], "ghosts": c.key[gh], "fresh": c.key[fresh_rows],
             "halos": c.key[halo_rows], "neurons": np.asarray(snap.capacity)}  # fmt: skip
@@ -120,7 +123,7 @@ def _ghosts(snap, layout, c, rows, events, cause_id, scale) -> dict:
     }  # fmt: skip
 
 
-def _fresh(snap, c, rows, events, edges) -> tuple[dict, np.ndarray]:
+def _fresh(snap, rows, edges) -> tuple[dict, np.ndarray]:
     """Recently grown edges drawn again in green on top; the green fades, revealing the sign."""
     idx = np.nonzero(edges["ev"] == EV_GROWN)[0]
     strength = fade(snap.epoch, edges["ev_epoch"][idx])
@@ -130,13 +133,12 @@ def _fresh(snap, c, rows, events, edges) -> tuple[dict, np.ndarray]:
     return fresh, rows[idx]
 
 
-def _halos(c, rows, data, n_drawn) -> tuple[dict, np.ndarray]:
+def _halos(rows, edges, n_drawn) -> tuple[dict, np.ndarray]:
     """Gold halos under the focal junctures (the strongest connections that seed growth)."""
-    both = {k: np.concatenate([data["edges"][k], data["redundant"][k]]) for k in ("x0", "y0", "x1", "y1", "width")}
-    idx = np.nonzero(c.focal[rows])[0]
+    idx = np.nonzero(edges["focal"])[0]
     extra = next(px for limit, px in HALO_PX if n_drawn <= limit)
-    halos = {k: both[k][idx] for k in ("x0", "y0", "x1", "y1")}
-    width = both["width"][idx] + extra
+    halos = {k: edges[k][idx] for k in ("x0", "y0", "x1", "y1")}
+    width = edges["width"][idx] + extra
     halos.update(width=width, outer=width + 3.0, alpha=np.full(len(idx), 0.95))
     return halos, rows[idx]
 

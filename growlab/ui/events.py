@@ -1,4 +1,8 @@
-"""The event log as a filterable table: newest first, filter by kind, layer or text."""
+"""The event log as a filterable table: newest first, filter by kind, layer or text.
+
+Events are only sent to the table while the Events tab is shown; meanwhile they wait and go
+in one assignment when it is opened (a prune cycle on a large network logs thousands).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from growlab.methods.events import COLUMNS, KINDS
 MAX_ROWS = 20_000
 
 
-#: Column types of the table (what ``Runner.events`` returns); streaming casts to them.
-DTYPES = {"epoch": "int64", "step": "int64", "kind": "object", "layer": "Int64", "source": "Int64",
-          "target": "Int64", "weight": "float64", "cause": "object"}  # fmt: skip
+#: Column types of the table. Layer, source and target are objects holding ints or None:
+#: pandas' nullable Int64 (what ``Runner.events`` returns) does not reach the browser.
+DTYPES = {"epoch": "int64", "step": "int64", "kind": "object", "layer": "object", "source": "object",
+          "target": "object", "weight": "float64", "cause": "object"}  # fmt: skip
 
 
 def _empty() -> pd.DataFrame:
@@ -22,7 +27,13 @@ def _empty() -> pd.DataFrame:
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    return df.astype({c: DTYPES[c] for c in COLUMNS if c in df})
+    df = df.astype({c: DTYPES[c] for c in COLUMNS if c in df})
+    for col in ("layer", "source", "target"):
+        if col in df:
+            df[col] = [None if pd.isna(v) else int(v) for v in df[col]]
+    if "cause" in df:  # the text filter cannot mask with missing values
+        df["cause"] = df["cause"].fillna("")
+    return df
 
 
 class EventsView(pn.viewable.Viewer):
@@ -40,7 +51,7 @@ class EventsView(pn.viewable.Viewer):
             header_filters={"cause": {"type": "input", "func": "like", "placeholder": "search"},
                             "layer": {"type": "number", "func": "="}},
             formatters={"weight": {"type": "money", "precision": 4, "symbol": ""}},
-            stylesheets=[":host .tabulator { font-size: 14px; }"],
+            stylesheets=[":host .tabulator { font-size: 14px; }"], css_classes=["gl-events"],
         )  # fmt: skip
         self.kind_filter = pn.widgets.MultiChoice.from_param(
             self.param.kinds, name="Kinds", placeholder="all kinds", sizing_mode="stretch_width"
@@ -63,15 +74,18 @@ class EventsView(pn.viewable.Viewer):
             self._flush()
 
     def _flush(self) -> None:
-        """Send waiting events to the table (streaming costs about as much for one row as for many)."""
+        """Send the waiting events to the table in one assignment.
+
+        With remote pagination only the page shown travels to the browser, and an assignment
+        keeps the user's header filters and sorting.
+        """
         if not self._waiting:
             return
-        new = _typed(pd.concat(self._waiting, ignore_index=True))
+        frames = [f for f in (self.table.value, *map(_typed, self._waiting)) if not f.empty]
         self._waiting.clear()
-        if len(self.table.value) + len(new) > MAX_ROWS:  # keep the newest; one assignment
-            self.table.value = pd.concat([self.table.value, new], ignore_index=True).iloc[-MAX_ROWS:]
-        else:
-            self.table.stream(new, follow=False)
+        if not frames:
+            return
+        self.table.value = pd.concat(frames, ignore_index=True).iloc[-MAX_ROWS:].reset_index(drop=True)
         counts = self.table.value["kind"].value_counts()
         self.summary.object = " · ".join(f"**{k}** {n:,}" for k, n in counts.items()) + (
             f" (newest {MAX_ROWS:,} kept of {self.n_events:,})" if self.n_events > MAX_ROWS else ""

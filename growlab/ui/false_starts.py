@@ -22,13 +22,18 @@ def verdict_html(analysis: dict | None) -> str:
         return f"<div style='font-size:15px;color:#607d8b'>{html.escape(reason)}</div>"
     bad = analysis["false_start"]
     colour, icon, title = ("#c62828", "⚠", "False start") if bad else ("#2e7d32", "✓", "Not a false start")
+    reason = analysis["reason"]
+    head, sep, tail = reason.partition(": ")
+    if sep and head.endswith(("false start", "false start so far")):
+        reason = tail[:1].upper() + tail[1:]  # the title already says it
+        title += " so far" if head.endswith("so far") else ""
     n = analysis["redundant"]
     red = f"{n:,} redundant connection{'s' if n != 1 else ''}" + (
         " — drawn dashed grey on the diagram; they carry nothing from an input to an output" if n else ""
     )
     return (
         f"<div style='font-size:18px;font-weight:700;color:{colour}'>{icon} {title}</div>"
-        f"<div style='font-size:15px;margin:4px 0 10px'>{html.escape(analysis['reason'])}</div>"
+        f"<div style='font-size:15px;margin:4px 0 10px'>{html.escape(reason)}</div>"
         f"<div style='font-size:15px'><b>{red}</b></div>"
     )
 

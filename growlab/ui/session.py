@@ -12,9 +12,10 @@ Every failure becomes a message (``notify``) and the session goes on.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
-from typing import Callable
+from typing import Callable, Iterator
 
 import pandas as pd
 import panel as pn
@@ -57,12 +58,13 @@ class Session(param.Parameterized):
         model: SessionModel | None = None,
         slots: TrainingSlots | None = None,
         notify: Callable[[str, str], None] = panel_notify,
+        runner: Runner | None = None,
         **params,
     ):
         super().__init__(model=model or SessionModel(), **params)
         self._notify = notify
         self._reverting = False
-        self.runner = self._first_runner(slots)
+        self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
         self.runner.speed(*SPEEDS[self.model.speed])
         self.model.param.watch(self._setup_changed, list(SETUP))
         self.model.param.watch(self._lr_changed, "lr")
@@ -78,6 +80,15 @@ class Session(param.Parameterized):
             self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
             return Runner(SessionModel().spec(), slots=slots)
 
+    @contextlib.contextmanager
+    def quiet(self) -> Iterator[None]:
+        """Change the model without the session reacting (the caller has already reset the runner)."""
+        self._reverting, before = True, self._reverting
+        try:
+            yield
+        finally:
+            self._reverting = before
+
     # ------------------------------------------------------------------ messages
     def notify(self, level: str, text: str) -> None:
         """Tell the user something (a toast in the browser; kept in ``message`` for tests)."""
@@ -88,6 +99,7 @@ class Session(param.Parameterized):
             log.exception("notification failed")
 
     def guard(self, what: str, fn: Callable, *args, **kwargs):
+        """``fn(*args, **kwargs)``, with any failure told to the user as "``what``: why"; ``None`` then."""
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as e:
@@ -110,11 +122,13 @@ class Session(param.Parameterized):
         return s.epoch == 0 and not s.extra.get("cycles") and s.status in ("ready", "error")
 
     def play(self) -> None:
+        """Train continuously (a changed setup is applied first while nothing was trained)."""
         if self.dirty and self.untouched:
             self.reset()
         self.guard("Play", self.runner.play)
 
     def pause(self) -> None:
+        """Stop after the current epoch."""
         self.guard("Pause", self.runner.pause)
 
     def toggle(self) -> None:
@@ -122,9 +136,11 @@ class Session(param.Parameterized):
         self.pause() if self.runner.status == "running" else self.play()
 
     def step(self) -> None:
+        """Train one epoch."""
         self.guard("Step", self.runner.step)
 
     def cycle(self) -> None:
+        """Run one grow/prune cycle now."""
         self.guard("Cycle now", self.runner.cycle)
 
     def reset(self) -> bool:

@@ -91,12 +91,14 @@ class Sidebar(pn.viewable.Viewer):
         self.cycle.on_click(lambda e: s.cycle())
         self.reset.on_click(lambda e: s.reset())
         self.upload = pn.widgets.FileInput(accept=".csv,text/csv", multiple=False, sizing_mode="stretch_width")
+        self._last_upload: bytes | None = None
         self.upload.param.watch(self._uploaded, "value")
         s.param.watch(self._show_status, ["status", "dirty"])
         self._show_status()
 
     def _uploaded(self, event) -> None:
-        if event.new:
+        if event.new and event.new != self._last_upload:
+            self._last_upload = event.new  # the browser may send one file twice
             self.session.upload_csv(event.new, self.upload.filename or "upload.csv")
 
     def _show_status(self, *_) -> None:

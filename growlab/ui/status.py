@@ -10,10 +10,10 @@ import param
 from growlab.ui.theme import STATUS
 
 CSS = """
-.gl-strip { display:flex; flex-wrap:wrap; gap:6px 22px; align-items:baseline; font-size:15px; color:#263238; }
+.gl-strip { display:flex; flex-wrap:wrap; gap:4px 16px; align-items:baseline; font-size:15px; color:#263238; }
 .gl-badge { color:white; border-radius:4px; padding:2px 10px; font-weight:700; font-size:15px; }
-.gl-k { color:#607d8b; font-size:13px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
-.gl-v { font-size:22px; font-weight:700; font-variant-numeric: tabular-nums; }
+.gl-k { color:#607d8b; font-size:12px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
+.gl-v { font-size:20px; font-weight:700; font-variant-numeric: tabular-nums; }
 .gl-note { flex-basis:100%; font-size:14px; }
 """
 

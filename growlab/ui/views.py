@@ -1,7 +1,8 @@
-"""The diagram, inspector and decision-boundary views, or stand-ins while they are missing.
+"""The diagram, inspector, decision-boundary and compare views, or stand-ins when missing.
 
-Those views are written separately (``diagram.py``, ``inspector.py``, ``boundary.py``); the
-app builds them through these factories so it runs, and says what is missing, without them.
+Those views are written separately (``diagram.py``, ``inspector.py``, ``boundary.py``,
+``compare.py``); the app builds them through these factories so it runs, and says what is
+missing, without them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Placeholder(pn.viewable.Viewer):
     def update(self, snapshot) -> None:
         """Nothing to draw."""
 
+    def close(self) -> None:
+        """Nothing to stop."""
+
     def __panel__(self):
         return pn.pane.Alert(f"{self.title} is not available in this build.", alert_type="secondary")
 
@@ -43,6 +47,16 @@ def make_inspector(runner, diagram):
         log.warning("inspector unavailable: %s", e)
         return Placeholder(title="The inspector")
     return Inspector(runner=runner, diagram=diagram)
+
+
+def make_compare(slots, live: bool):
+    """The Compare tab (an experiment over seeds and methods); it counts against ``slots``."""
+    try:
+        from growlab.ui.compare import CompareView
+    except ImportError as e:
+        log.warning("compare view unavailable: %s", e)
+        return Placeholder(title="Comparing methods")
+    return CompareView(slots=slots, live=live)
 
 
 def make_boundary():

@@ -129,3 +129,9 @@ def test_feature_scaling_is_recorded_so_raw_rows_can_be_standardized(name):
         # the first raw row is somewhere in train or val with this standardized chol
         allx = torch.cat([ds.X_train[:, j], ds.X_val[:, j]])
         assert torch.isclose(allx, torch.tensor(float(x)), atol=1e-5).any()
+
+
+@pytest.mark.parametrize("name", ["heart", "mnist5k", "iris"])
+def test_feature_tensors_are_row_major(name):
+    ds = load_dataset(name)
+    assert ds.X_train.is_contiguous() and ds.X_val.is_contiguous()

@@ -117,6 +117,7 @@ class Evil:
         return (os.system, ("echo pwned > /tmp/growlab-pwned",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize(
     "content, match",
     [

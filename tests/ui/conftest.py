@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
+FAILURES = ROOT / "artifacts" / "ui" / "failures"
 
 
 class Server:
@@ -52,10 +53,10 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """The app on a free loopback port; closed tabs are freed after eight seconds."""
+    """The app on a free loopback port; closed tabs are freed after five seconds."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
-    cmd = [sys.executable, "-m", "growlab.cli", "serve", "--port", str(port), "--max-runs", "4", "--session-lifetime", "8"]
+    cmd = [sys.executable, "-m", "growlab.cli", "serve", "--port", str(port), "--max-runs", "4", "--session-lifetime", "5"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -90,8 +91,16 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item (for screenshots of failures)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def open_page(browser, server):
+def open_page(browser, server, request):
     """``open_page(query="", width=1600, height=1000)`` → a loaded page of the app (closed after the test)."""
     contexts = []
 
@@ -108,5 +117,10 @@ def open_page(browser, server):
         return page
 
     yield _open
-    for ctx in contexts:
+    failed = getattr(request.node, "report_call", None)
+    for i, ctx in enumerate(contexts):
+        if failed is not None and failed.failed:  # what the page looked like when it failed
+            for j, page in enumerate(ctx.pages):
+                FAILURES.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(FAILURES / f"{request.node.name}-{i}{j}.png"))
         ctx.close()

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.browser
 
 FAST = "dataset=xor&arch=6-4&epochs=3000"
 STRATEGIC = "dataset=moons&arch=6-4&method=strategic%2Bprune&sparsity=0.5&epochs=3000"
+HEART = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=3000"  # many inputs: pruned edges stay pruned
 
 
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
@@ -89,7 +90,7 @@ def test_play_advances_and_pause_stops(open_page):
 
 
 def test_diagram_changes_and_shows_grown_and_pruned_edges(open_page):
-    page = open_page(STRATEGIC)
+    page = open_page(HEART)
     if model_data(page, "diagram-edges", "w") is None:
         pytest.skip("the diagram's sources are not named (see growlab/ui/INTERFACE.md)")
     before = model_data(page, "diagram-edges", "w")
@@ -112,9 +113,14 @@ def test_a_slider_moved_mid_run_is_an_event_and_a_marker(open_page):
     box.press("Enter")
     page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('growlab-markers').data.epoch.length >= 1")
     click(page, "Pause")
-    page.get_by_text("Events", exact=True).click()
-    page.get_by_placeholder("search").fill("sigma")  # the table's filter on the cause column
-    page.get_by_text("sigma: 1.0 → 2.5").first.wait_for()
+    page.locator(".bk-tab", has_text="Events").click()
+    table = page.locator(".gl-events")
+    table.locator(".tabulator-row").first.wait_for()  # the waiting events have arrived
+    search = table.get_by_placeholder("search")  # the table's own filter on the cause column
+    search.fill("sigma")
+    search.press("Enter")  # Tabulator filters on key events, which fill() does not send
+    table.get_by_text("sigma: 1.0 → 2.5").first.wait_for()
+    assert table.locator(".tabulator-row").count() == 1
     shot(page, "04-sigma-event")
 
 
@@ -124,6 +130,7 @@ def test_a_bad_architecture_is_a_notification_and_the_app_goes_on(open_page):
     arch.fill("16--8")
     arch.press("Enter")
     toast(page, "cannot read architecture")
+    page.wait_for_timeout(800)  # let the toast finish sliding in before the picture
     shot(page, "05-bad-architecture")
     arch.fill("5-3")
     arch.press("Enter")
@@ -139,6 +146,7 @@ def test_a_malformed_csv_is_a_notification(open_page):
         files=[{"name": "broken.csv", "mimeType": "text/csv", "buffer": b'a,b,label\n1,2\n3,"4,5,6\n'}]
     )
     toast(page, "broken.csv")
+    page.wait_for_timeout(800)
     shot(page, "06-bad-csv")
     assert "xor" in strip_text(page)  # the previous run is still there
 

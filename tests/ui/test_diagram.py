@@ -136,6 +136,18 @@ def test_redundant_connections_are_dashed_grey(heart, sparse):
     assert not triples(drawn(d)) & triples(drawn(d, "redundant"))
 
 
+def test_a_redundant_connection_just_grown_is_still_green(heart):
+    _, dense = heart
+    masks = [np.zeros_like(m) for m in dense.masks]
+    masks[1][3, 4] = True
+    recent = dc.pd.DataFrame({"epoch": [dense.epoch], "step": [0], "kind": ["grow"], "layer": [1], "source": [4],
+                              "target": [3], "weight": [0.2], "cause": ["juncture"]})  # fmt: skip
+    d = diagram_of(dataclasses.replace(dense, redundant=tuple(masks), recent=recent))
+    assert triples(drawn(d, "redundant")) == {(1, 4, 3)}
+    fresh = drawn(d, "fresh")
+    assert len(fresh["x0"]) == 1 and fresh["x1"][0] == d.layout.xs[2][3] and fresh["y0"][0] == d.layout.ys[1][4]
+
+
 def test_focal_junctures_are_outlined_gold(sparse):
     _, snap, _ = sparse
     d = diagram_of(snap)
@@ -215,9 +227,11 @@ def test_hover_shows_names_weight_birth_and_cause(sparse):
     for field in ("@source{src}", "@target{tgt}", "@layer{lname}", "@w{", "@birth", "@ev{status}", "@cause{cause}"):
         assert field in edge_tip.tooltips
     assert {"@source", "@target", "@layer", "@ev", "@cause"} <= set(edge_tip.formatters)
-    names = edge_tip.formatters["@source"].args["names"]
+    tables = edge_tip.formatters["@source"].args["t"]
+    assert edge_tip.formatters["@cause"].args["t"] is tables  # one shared lookup source
+    names = tables.data["names"][0]
     assert names[0] == list(snap.feature_names) and names[-1] == ["P(disease)"]
-    assert "test: random" in edge_tip.formatters["@cause"].args["causes"]
+    assert "test: random" in tables.data["causes"][0]
     assert "@unit{name}" in hovers[d.sources["neurons"]].tooltips and "@fan_in" in hovers[d.sources["neurons"]].tooltips
 
 

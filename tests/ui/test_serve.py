@@ -44,3 +44,17 @@ def test_importing_growlab_does_not_import_panel():
     code = "import sys, growlab, growlab.run.runner, growlab.cli; growlab.cli.build_parser(); print('panel' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_panel_serve_script_builds_the_app():
+    """``panel serve apps/growlab.py`` runs this file once per session."""
+    import runpy
+    from pathlib import Path
+
+    from growlab.run.runner import open_runners
+
+    before = set(map(id, open_runners()))
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "apps" / "growlab.py"))
+    new = [r for r in open_runners() if id(r) not in before]
+    assert len(new) == 1 and new[0].snapshot.dataset == "heart"
+    new[0].close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import panel as pn
 import pytest
 
@@ -21,7 +23,7 @@ TIMEOUT = 30.0
 def app():
     template = create_app(query=dict(FAST), slots=TrainingSlots(4), live=False)
     yield template.growlab
-    template.growlab.session.close()
+    template.growlab.close()
 
 
 def wait_epoch(app, n):
@@ -37,10 +39,12 @@ def test_the_template_builds_with_every_view(app):
     template = create_app(query=dict(FAST), slots=TrainingSlots(4), live=False)
     try:
         assert isinstance(template, pn.template.FastListTemplate)
+        names = [name for name, _ in zip(app.tabs._names, app.tabs)]
+        assert names == ["Inspector", "Decision boundary", "False starts & redundancy", "Events", "Export", "Compare"]
         assert app.__panel__() is not None
         assert app.sidebar.__panel__() is not None
     finally:
-        template.growlab.session.close()
+        template.growlab.close()
 
 
 def test_a_link_sets_up_the_first_run():
@@ -131,6 +135,8 @@ def test_a_live_slider_mid_run_becomes_a_param_event_and_a_marker():
         assert app.events.table.value.empty and app.events.n_events > 0  # the Events tab is hidden
         app.tabs.active = 3  # show it: the waiting events arrive in one go
         assert (app.events.table.value["kind"] == "param").sum() == 1
+        app.events.kinds = ["param"]  # the kind filter above the table
+        assert list(app.events.table.current_view["cause"]) == ["sigma: 1.0 → 2.5"]
     finally:
         app.session.close()
 
@@ -277,6 +283,16 @@ def test_closing_the_session_stops_its_worker(app):
     assert not thread.is_alive() and app.session.runner.closed
 
 
+def test_the_periodic_tick_rests_after_a_refresh(app):
+    app.session.step()
+    assert app.session.runner.wait(lambda s: s.epoch == 1, TIMEOUT)
+    app._rest_until = time.monotonic() + 3600  # as if the last refresh had been very slow
+    assert app.tick() is False and app.curves.n_rows == 0
+    app._rest_until = 0.0
+    assert app.tick() is True and app.curves.n_rows == 1
+    assert app._rest_until > 0
+
+
 def test_curves_clear_on_a_new_run(app):
     app.session.step()
     wait_epoch(app, 1)
@@ -297,7 +313,7 @@ def test_regression_curves_show_mse():
         assert curves.task == "regression" and curves._quality.title.text == "Error (MSE)"
         assert curves.source.data["val_q"][0] > 0
     finally:
-        template.growlab.session.close()
+        template.growlab.close()
 
 
 def test_sidebar_builds_for_every_method():

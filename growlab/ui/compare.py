@@ -1,0 +1,259 @@
+"""The Compare tab: run a (small, configurable) experiment and show the paper's tables and plots.
+
+The experiment (:func:`growlab.experiment.grid`) runs on a worker thread owned by an
+:class:`ExperimentJob`, which also builds every table and Bokeh figure there, so the view only
+reads plain progress numbers and finished pandas/Bokeh objects: it never touches a tensor.
+The view polls the job on a periodic callback (every 300 ms while a job runs) and assigns the
+finished objects to its panes once. A job takes one of the server's training slots, like a
+playing run, and gives it back when it ends.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import panel as pn
+import param
+
+from growlab.data import DATASETS
+from growlab.experiment import PAPER_METHODS, PAPER_THRESHOLDS, Cancelled, grid
+from growlab.methods import available as available_methods
+from growlab.run.slots import SLOTS, CapacityError, TrainingSlots
+from growlab.ui.theme import button_args
+
+#: datasets an experiment can compare on (accuracy and AUC need classes)
+CLASSIFICATION = [d for d in DATASETS if d not in ("diabetes", "csv")]
+POLL_MS = 300
+#: outlined toggle buttons (Panel 1.9 renamed ``button_style`` to ``variant``)
+OUTLINE = {"variant" if "variant" in pn.widgets.CheckButtonGroup.param else "button_style": "outline"}
+
+
+class CompareSettings(param.Parameterized):
+    """What the Compare tab will run (defaults: the paper's protocol, smaller)."""
+
+    dataset = param.Selector(default="heart", objects=CLASSIFICATION, doc="Dataset (classification).")
+    arch = param.String(default="16-8", doc="Hidden widths, e.g. 16-8.")
+    methods = param.ListSelector(
+        default=list(PAPER_METHODS), objects=list(available_methods()), doc="Methods compared."
+    )
+    thresholds = param.ListSelector(
+        default=[0.8, 0.9, 0.99], objects=list(PAPER_THRESHOLDS), doc="Sparsity thresholds T."
+    )
+    seeds = param.Integer(default=10, bounds=(1, 50), doc="Members per method and threshold (seeds 0..N-1).")
+    epochs = param.Integer(default=200, bounds=(1, 2000), doc="Epochs per member.")
+
+    def grid_kwargs(self) -> dict:
+        """Keyword arguments of :func:`growlab.experiment.grid`; ``ValueError`` when nothing is chosen."""
+        if not self.methods or not self.thresholds:
+            raise ValueError("choose at least one method and one threshold")
+        methods = [m for m in available_methods() if m in self.methods]  # registry order, like the tables
+        return {"dataset": self.dataset, "arch": self.arch, "methods": methods, "seeds": self.seeds,
+                "thresholds": tuple(sorted(self.thresholds)), "epochs": self.epochs,
+                "workers": 1}  # fmt: skip  (one core per job: the server's slots count jobs, not threads)
+
+
+def outcome_of(result) -> dict:
+    """Everything the view shows, built from a result (on the worker thread): DataFrames and Bokeh figures."""
+    fs = result.false_starts().reset_index()
+    fs["threshold"] = (fs.threshold * 100).map("{:g}%".format)
+    return {
+        "headline": f"**{len(result.frame):,} members** ({len(result.methods)} methods × {len(result.thresholds)} "
+        f"thresholds × {len(result.seeds)} seeds) trained in **{result.seconds:.1f} s**; accuracy and AUC are final "
+        "validation figures, in percent.",
+        "mean": result.table("mean"),
+        "max_accuracy": result.table("max_accuracy"),
+        "max_auc": result.table("max_auc"),
+        "mean_accuracy": result.table("mean_accuracy"),
+        "false_starts": fs.set_index(["method", "threshold"]),
+        "boxplot": result.boxplot(),
+        "similarity": result.similarity(),
+    }
+
+
+class ExperimentJob:
+    """One experiment on a daemon thread. ``progress``, ``state`` and ``outcome`` are safe to read from any thread.
+
+    Example:
+        >>> job = ExperimentJob({"methods": ["dense"], "seeds": 1, "thresholds": (0.9,), "epochs": 2})
+        >>> job.start().wait(60), job.state
+        (True, 'done')
+    """
+
+    def __init__(self, kwargs: dict, slots: TrainingSlots | None = None):
+        self.kwargs, self.slots = dict(kwargs), slots
+        self.state = "ready"  # ready → running → done | cancelled | error
+        self.error, self.outcome, self.result = "", None, None
+        self.started = self.finished = 0.0
+        self._progress = (0, 1, "starting")
+        self._stop, self._lock = threading.Event(), threading.Lock()
+        self._thread = threading.Thread(target=self._work, name="growlab-experiment", daemon=True)
+
+    @property
+    def progress(self) -> tuple[int, int, str]:
+        """``(done, total, label)`` in member-epochs."""
+        with self._lock:
+            return self._progress
+
+    def start(self) -> "ExperimentJob":
+        """Take a training slot (``CapacityError`` when none is free) and start."""
+        if self.slots is not None:
+            self.slots.acquire(self)
+        self.state, self.started = "running", time.monotonic()
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Stop after the current epoch."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends; returns whether it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _report(self, done: int, total: int, label: str) -> None:
+        with self._lock:
+            self._progress = (done, total, label)
+
+    def _work(self) -> None:
+        state, error = "error", ""
+        try:
+            self.result = grid(**self.kwargs, progress=self._report, stop=self._stop.is_set)
+            self.outcome = outcome_of(self.result)
+            state = "done"
+        except Cancelled:
+            state = "cancelled"
+        except Exception as e:  # shown in the tab; the session goes on
+            error = f"{type(e).__name__}: {e}"
+        finally:
+            if self.slots is not None:
+                self.slots.release(self)
+            self.finished = time.monotonic()
+            self.error, self.state = error, state  # last, so a reader never sees a half-finished job
+
+
+class CompareView(pn.viewable.Viewer):
+    """Controls, Run/Stop, a progress bar, then the tables and plots of the last experiment."""
+
+    settings = param.ClassSelector(class_=CompareSettings, doc="What to run.")
+    status = param.String(default="Choose methods, thresholds and seeds, then press Run.", doc="What is happening.")
+
+    def __init__(self, slots: TrainingSlots | None = SLOTS, live: bool = True, **params):
+        super().__init__(settings=params.pop("settings", None) or CompareSettings(), **params)
+        self.slots, self.live = slots, live
+        self.job: ExperimentJob | None = None
+        self._callback = None
+        self.run_button = pn.widgets.Button(**button_args("Run experiment", "primary"), width=170, align="end")
+        self.stop_button = pn.widgets.Button(**button_args("Stop", "warning"), width=90, disabled=True, align="end")
+        self.run_button.on_click(lambda e: self.run())
+        self.stop_button.on_click(lambda e: self.stop())
+        self.progress = pn.indicators.Progress(value=0, max=1000, sizing_mode="stretch_width", bar_color="primary")
+        self.headline = pn.pane.Markdown("", sizing_mode="stretch_width")
+        self.tables = {k: pn.pane.DataFrame(None, float_format="{:.2f}".format, sizing_mode="stretch_width")
+                       for k in ("mean", "max_accuracy", "max_auc", "mean_accuracy", "false_starts")}  # fmt: skip
+        self.boxplot = pn.pane.Bokeh(None, sizing_mode="stretch_width")
+        self.similarity = pn.pane.Bokeh(None)
+
+    # ------------------------------------------------------------------ commands
+    def run(self) -> bool:
+        """Start an experiment with the current settings; returns whether it started."""
+        if self.job is not None and self.job.state == "running":
+            return False
+        try:
+            self.job = ExperimentJob(self.settings.grid_kwargs(), self.slots).start()
+        except (ValueError, CapacityError) as e:
+            self.status = f"Not started: {e}"
+            return False
+        self.run_button.disabled, self.stop_button.disabled = True, False
+        self.progress.value, self.status = 0, "Starting…"
+        if self.live:
+            self._callback = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
+        return True
+
+    def stop(self) -> None:
+        """Ask the running experiment to stop after its current epoch."""
+        if self.job is not None:
+            self.job.cancel()
+            self.status = "Stopping…"
+
+    def close(self) -> None:
+        """Stop any job (the session ended)."""
+        self.stop()
+        if self._callback is not None:
+            self._callback.stop()
+
+    def poll(self) -> bool:
+        """Move the job's progress (and, once, its results) into the view; returns whether it still runs."""
+        job = self.job
+        if job is None:
+            return False
+        done, total, label = job.progress
+        self.progress.value = int(1000 * done / max(total, 1))
+        if job.state == "running":
+            seconds = time.monotonic() - job.started
+            self.status = f"Training **{label}** — {done:,} of {total:,} member-epochs, {seconds:.0f} s"
+            return True
+        self._finish(job)
+        return False
+
+    def _finish(self, job: ExperimentJob) -> None:
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+        self.run_button.disabled, self.stop_button.disabled = False, True
+        seconds = job.finished - job.started
+        if job.state == "done":
+            self._show(job.outcome)
+            self.progress.value, self.status = 1000, f"Finished in {seconds:.1f} s."
+        elif job.state == "cancelled":
+            self.status = f"Stopped after {seconds:.1f} s; the results above are from the previous experiment."
+        else:
+            self.status = f"The experiment failed: {job.error}"
+
+    def _show(self, outcome: dict) -> None:
+        self.headline.object = outcome["headline"]
+        for key, pane in self.tables.items():
+            pane.object = outcome[key]
+        self.boxplot.object = outcome["boxplot"]
+        self.similarity.object = outcome["similarity"]
+
+    # ------------------------------------------------------------------ layout
+    def controls(self) -> pn.viewable.Viewable:
+        s = self.settings.param
+        return pn.Column(
+            pn.Row(
+                pn.widgets.MultiChoice.from_param(s.methods, name="Methods", sizing_mode="stretch_width"),
+                pn.Column(
+                    pn.pane.Markdown("Sparsity thresholds", margin=(0, 5)),
+                    pn.widgets.CheckButtonGroup.from_param(
+                        s.thresholds, name="Thresholds", options={f"{t:.0%}": t for t in PAPER_THRESHOLDS},
+                        **button_args(color="primary"), **OUTLINE,
+                    ),
+                ),
+                sizing_mode="stretch_width",
+            ),  # fmt: skip
+            pn.Row(
+                pn.widgets.IntSlider.from_param(s.seeds, name="Seeds", width=200),
+                pn.widgets.IntInput.from_param(s.epochs, name="Epochs", width=100, css_classes=["gl-compare-epochs"]),
+                pn.widgets.Select.from_param(s.dataset, name="Dataset", width=140),
+                pn.widgets.TextInput.from_param(s.arch, name="Hidden widths", width=110),
+                self.run_button, self.stop_button,
+            ),  # fmt: skip
+            pn.Row(self.progress, sizing_mode="stretch_width"),
+            pn.pane.Markdown(self.param.status, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+
+    def __panel__(self):
+        t = self.tables
+        tables = pn.Tabs(
+            ("Mean (Table 1)", t["mean"]), ("Max accuracy (Table 2)", t["max_accuracy"]),
+            ("Max AUC (Table 3)", t["max_auc"]), ("Mean accuracy", t["mean_accuracy"]),
+            ("False starts", t["false_starts"]), dynamic=False, sizing_mode="stretch_width",
+        )  # fmt: skip
+        return pn.Column(
+            self.controls(), self.headline, self.boxplot,
+            pn.FlexBox(pn.Column(tables, styles={"flex": "3 1 480px"}), self.similarity, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width", margin=10,
+        )  # fmt: skip
