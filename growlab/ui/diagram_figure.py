@@ -62,9 +62,9 @@ _JS = {
     "nstatus": "return status[value] ?? ''",
     "status": """
         const d = src.data, i = special_vars.index
-        let t = d.ev[i] == 2 ? 'pruned in epoch ' + d.ev_epoch[i]
+        const text = d.ev[i] == 2 ? 'pruned in epoch ' + d.ev_epoch[i]
               : (d.ev[i] == 1 ? 'grown in epoch ' + d.ev_epoch[i] + ' · ' : '') + (red ? 'redundant: carries nothing to an output' : 'active')
-        return d.focal[i] ? t + ' · focal juncture' : t""",
+        return d.focal[i] ? text + ' · focal juncture' : text""",
 }
 
 

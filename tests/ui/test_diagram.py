@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -289,3 +292,14 @@ def test_a_new_architecture_rebuilds_the_layout_in_place(heart, mnist_like):
     assert d.figure is fig and d.layout.image_shape == (28, 28)
     d.update(heart[1])
     assert d.layout.map_box is None and len(d.sources["map"].data["image"]) == 0
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to compile the hover code")
+def test_every_hover_formatter_compiles_as_bokeh_builds_it():
+    """Bokeh turns a CustomJSHover into ``new Function(...args, value, format, special_vars, code)``;
+    a body that re-declares an argument is a SyntaxError there, and the tooltip silently never shows."""
+    d = NetworkDiagram()
+    bodies = [[*fmt.args, "value", "format", "special_vars", fmt.code] for fmt in d._lookups.formatters]
+    script = f"for (const b of {json.dumps(bodies)}) new Function(...b)"
+    done = subprocess.run(["node", "-e", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
