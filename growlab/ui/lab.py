@@ -3,7 +3,9 @@
 ``growlab.Lab(dataset=..., arch=..., method=..., **params)`` builds what a served session
 builds — a :class:`SessionModel`, a :class:`Session` with its background
 :class:`~growlab.run.runner.Runner`, a :class:`GrowlabApp` — and displays the app's layout
-(sidebar, status strip, diagram, curves, tabs) inline. Code and widget drive the same session:
+(sidebar, status strip, diagram, curves, tabs) inline, as an ipywidget (loading Panel's
+notebook support itself, inline, so it works offline; see :mod:`growlab.ui.notebook`). Code
+and widget drive the same session:
 ``lab.set(sigma=2.0)`` moves the sidebar's σ slider and queues the change on the run; Play
 pressed in the widget shows in ``lab.status``.
 
@@ -27,30 +29,21 @@ from typing import Any, Callable
 
 import pandas as pd
 import panel as pn
-import param
 
 from growlab.config import format_arch, parse_arch
 from growlab.run.runner import Runner
 from growlab.run.snapshot import Snapshot
 from growlab.ui.app import PERIOD_MS, GrowlabApp
 from growlab.ui.model import SessionModel
+from growlab.ui.notebook import NotebookView, draw, ipywidget, load_panel
 from growlab.ui.session import Session, panel_notify
 
 #: Keyword arguments that set the session model itself; any other is a method parameter.
 MODEL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed",
               "speed")  # fmt: skip
-#: Panel extensions the app's views need in the notebook (the events table is a Tabulator).
-EXTENSIONS = ("tabulator",)
 #: Statuses after which a step or cycle will not complete.
 STOPPED = ("error", "diverged", "finished")
 WAIT_S = PERIOD_MS / 1000
-
-
-def load_panel() -> None:
-    """Load Panel's notebook support once per kernel (what ``pn.extension(...)`` does in a cell)."""
-    missing = [e for e in EXTENSIONS if e not in pn.extension._loaded_extensions]
-    if missing or not pn.extension._loaded:
-        pn.extension(*missing, notifications=True)
 
 
 def configure(model: SessionModel, values: dict[str, Any]) -> None:
@@ -113,7 +106,7 @@ class Lab:
         self.runner = Runner(model.spec())  # ValueError: the reason this setup cannot run
         self.session = Session(model=model, runner=self.runner, notify=self._notify)
         self.app = GrowlabApp(session=self.session, live=True)  # the first display shows this one
-        self._spare: tuple[GrowlabApp, Any] | None = (self.app, self.app.__panel__())
+        self._spare: tuple[GrowlabApp, Any] | None = (self.app, NotebookView(self.app))
         self._shown: list[tuple[GrowlabApp, Any]] = []
         self._callback = None
 
@@ -168,6 +161,7 @@ class Lab:
     def pause(self) -> None:
         """Stop after the current epoch; returns once the run is still and drawn."""
         self.runner.pause()
+        self._wait(lambda s: s.status != "running")  # the worker's own "paused" picture is out
         self._settle()
 
     def step(self, epochs: int = 1) -> int:
@@ -251,17 +245,11 @@ class Lab:
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> bool:
         """Draw the newest snapshot now, in every view; returns whether there was anything new."""
-        drew = False
-        for app, view in self._views():
-            if app.refresh():
-                drew = True
-                pn.io.push_notebook(view)  # raw Bokeh changes (diagram, curves) go out with the rest
-        return drew
+        return any([draw(app, view, app.refresh) for app, view in self._views()])
 
     def _tick(self) -> None:
         for app, view in self._views():
-            if app.tick():
-                pn.io.push_notebook(view)
+            draw(app, view, app.tick)
 
     def _views(self) -> list[tuple[GrowlabApp, Any]]:
         return self._shown + ([self._spare] if self._spare else [])
@@ -274,7 +262,7 @@ class Lab:
             self._spare = None
         else:
             app = GrowlabApp(session=self.session, live=True)
-            view = app.__panel__()
+            view = NotebookView(app)
         self._shown.append((app, view))
         return view
 
@@ -317,13 +305,14 @@ class Lab:
         return view
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        load_panel()
-        view = self._new_view()
-        self._go_live()
-        return view._repr_mimebundle_(include, exclude)
+        # shown as the ipywidget: its state lives in the widget model, so updates made while
+        # the page is still drawing the output (Run All) are not lost, as Panel's comms lose them
+        return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
 
-    def widget(self, **kwargs: Any):
-        """The app as an ipywidget (``jupyter_bokeh``'s ``BokehModel``), for ``ipywidgets`` layouts.
+    def widget(self):
+        """The app as an ipywidget (a ``jupyter_bokeh`` ``BokehModel``), for ``ipywidgets`` layouts.
+
+        Each call gives a new view of the same session; code, the app and every widget stay in step.
 
         Example:
             >>> ipywidgets.VBox([ipywidgets.HTML("<h3>Moons</h3>"), lab.widget()])
@@ -331,7 +320,7 @@ class Lab:
         load_panel()
         view = self._new_view()
         self._go_live()
-        return pn.ipywidget(view, **kwargs)
+        return ipywidget(view)
 
     def __repr__(self) -> str:
         m, s = self.model, self.runner.snapshot

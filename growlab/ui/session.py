@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 from typing import Callable, Iterator
 
 import pandas as pd
@@ -35,6 +36,12 @@ SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "
 MAX_UPLOAD_BYTES = 10 * 2**20
 #: Errors a command may raise that the user should read (anything else is a bug, logged).
 USER_ERRORS = (ValueError, CapacityError, RuntimeError)
+
+
+def _same_number(old, new) -> bool:
+    """Two floats equal up to rounding noise (not the same value set twice: that is no event)."""
+    floats = all(isinstance(v, float) for v in (old, new))
+    return floats and old != new and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def panel_notify(level: str, text: str) -> None:
@@ -193,6 +200,8 @@ class Session(param.Parameterized):
         """A live-capable value changed: rebuild an untouched run, else queue it on the runner."""
         if self._reverting or owner not in (self.model, self.model.method_params):
             return  # a reverted value, or the parameters of a method no longer chosen
+        if _same_number(event.old, event.new):
+            return  # a slider snapping a value onto its step grid (4.0 → 3.9999999999999996): no change
         name = event.name
         live = owner is self.model or owner.specs[name]["live"]
         if self.untouched:

@@ -60,14 +60,18 @@ def test_a_batched_member_trains_like_the_same_run_alone(heart, method):
         history = run.run()
         np.testing.assert_allclose(result.val_acc[p], history.val_acc, atol=1e-12)
         # AUC ranks outputs: a sparse member's outputs tie on many rows, and float rounding (one
-        # GEMM for P members vs one for a lone member) can break a tie either way
+        # GEMM for P members vs one for a lone member) can break a tie either way, moving the AUC
+        # by 1/(positives * negatives) per flipped pair (~0.001 here; 0.015 seen once at T = 0.95)
         gap = np.abs(result.val_auc[p] - history.val_auc.to_numpy())
-        assert gap.max() < 0.01 and (gap < 1e-6).mean() >= 0.8, gap
+        assert gap.max() < 0.05 and (gap < 1e-6).mean() >= 0.8, gap
         assert result.density[p] == pytest.approx(history.density.iloc[-1])
         lone = run.network
         for l in range(lone.n_layers):
             assert torch.equal(result.network.effective_mask(l)[p], lone.effective_mask(l)[0])
             torch.testing.assert_close(result.network.weights[l][p], lone.weights[l][0].detach().cpu(), atol=1e-5, rtol=1e-4)
+        with torch.no_grad():  # and the final outputs agree, which is what the AUC ranks
+            batched = result.network.forward(heart.X_val)[p]
+            torch.testing.assert_close(batched, lone.forward(heart.X_val)[0].cpu(), atol=1e-5, rtol=1e-4)
     if method == "prune":  # the thresholds really differ per member
         assert result.density[0] > result.density[2]
 

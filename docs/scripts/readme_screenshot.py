@@ -1,0 +1,66 @@
+"""Take the README's screenshot of the running app: ``python docs/scripts/readme_screenshot.py``.
+
+Serves growlab on a free loopback port, opens strategic+prune on ``heart`` in Debian's Chromium,
+presses Play, pauses after ``--epochs`` epochs and saves ``docs/images/growlab-app.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from growlab.ui.serve import STATUS_PATH, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+SETUP = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=300&focal_junctures=6&sigma=1.5"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=40, help="pause at this epoch (default 40)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "growlab-app.png")
+    args = parser.parse_args()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "growlab.cli", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{STATUS_PATH}", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.set_default_timeout(120_000)
+            page.goto(f"{url}?{SETUP}")
+            page.locator(".gl-strip").first.wait_for()
+            page.get_by_role("button", name="Play", exact=True).click()
+            epoch = lambda: int(re.search(r"epoch\s*(\d+)\s*/", page.locator(".gl-strip").first.text_content(),  # noqa: E731
+                                          re.I).group(1))  # fmt: skip
+            while epoch() < args.epochs:
+                page.wait_for_timeout(100)
+            page.get_by_role("button", name="Pause", exact=True).click()
+            page.wait_for_timeout(2500)  # the last snapshot is drawn
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(args.out))
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
