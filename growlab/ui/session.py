@@ -39,9 +39,8 @@ USER_ERRORS = (ValueError, CapacityError, RuntimeError)
 
 
 def _same_number(old, new) -> bool:
-    """Two floats equal up to rounding noise (not the same value set twice: that is no event)."""
-    floats = all(isinstance(v, float) for v in (old, new))
-    return floats and old != new and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
+    """Two floats equal up to rounding noise."""
+    return isinstance(old, float) and isinstance(new, float) and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def panel_notify(level: str, text: str) -> None:

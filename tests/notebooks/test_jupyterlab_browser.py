@@ -15,9 +15,7 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
@@ -27,6 +25,7 @@ from playwright.sync_api import expect
 from growlab.ui.serve import free_port
 
 from jupyter_env import ARTIFACTS, NOTEBOOKS, kernel_env, write_kernel_spec
+from serving import serving
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow]
 
@@ -73,26 +72,10 @@ def jupyter_lab(tmp_path_factory):
     ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    log = tmp / "jupyterlab.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_S
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"jupyter lab did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-    yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    ready = lambda: urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()  # noqa: E731
+    with serving(cmd, ready, tmp / "jupyterlab.log", what="jupyter lab", start_s=START_S, cwd=root, env=env, poll_s=0.5, stop_s=20):
+        yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
 
 
 def epoch_shown(page) -> tuple[int, int]:

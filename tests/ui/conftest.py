@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from growlab.ui.serve import STATUS_PATH, free_port
+from serving import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 120.0
@@ -26,7 +27,7 @@ FAILURES = ROOT / "artifacts" / "ui" / "failures"
 class Server:
     """A ``growlab serve`` subprocess and helpers to talk to it."""
 
-    def __init__(self, port: int, proc: subprocess.Popen, log: Path):
+    def __init__(self, port: int, proc: subprocess.Popen | None, log: Path):
         self.port, self.proc, self.log = port, proc, log
         self.url = f"http://127.0.0.1:{port}/"
 
@@ -52,25 +53,10 @@ def server(tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "serve.log"
     cmd = [sys.executable, "-m", "growlab.cli", "serve", "--port", str(port), "--max-runs", "4", "--session-lifetime", "5"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    srv = Server(port, proc, log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        try:
-            srv.status()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"growlab serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-    yield srv
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    srv = Server(port, None, log)
+    with serving(cmd, srv.status, log, what="growlab serve", start_s=START_TIMEOUT, cwd=ROOT, env=env) as proc:
+        srv.proc = proc
+        yield srv
 
 
 @pytest.hookimpl(hookwrapper=True)
