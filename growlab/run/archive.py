@@ -8,6 +8,7 @@ file in the same folder, then ``os.replace``) and are read with
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 
 import torch
@@ -68,9 +69,16 @@ def read_archive(path) -> dict:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such archive: {path}")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path} is not a readable growlab run archive (the file is empty)")
     try:
         archive = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupted zip, pickle refused by weights_only, truncated file...
+    except pickle.UnpicklingError:  # not a torch zip at all, or objects weights_only refuses
+        raise ValueError(
+            f"{path} is not a readable growlab run archive (not a torch file, or it holds objects "
+            "other than tensors and plain values, which growlab never unpickles)"
+        ) from None
+    except Exception as e:  # corrupted or truncated zip...
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"{path} is not a readable growlab run archive ({first[:200]})") from None
     if not isinstance(archive, dict) or archive.get("format") != FORMAT:

@@ -40,15 +40,16 @@ def param_widget(obj: param.Parameterized, name: str, spec: dict):
     start, end = _soft_range(spec)
     if spec["kind"] == "int":
         return _compact(pn.widgets.EditableIntSlider.from_param(
-            p, start=int(start), end=int(end), step=1, fixed_start=spec["low"], fixed_end=spec["high"], **common
+            p, start=int(start), end=int(end), step=1, **common
         ))
     step = 10 ** math.floor(math.log10((end - start) / 100)) if end > start else 0.01
     if spec["low_open"] and start == spec["low"]:
-        start += step  # the slider cannot offer a refused value; the text box still can
+        start += step  # the slider cannot offer a refused value; the text box still can, and the
+        # run refuses it with its message (no fixed_start/fixed_end: Panel would reject it silently)
     if spec["high_open"] and end == spec["high"]:
         end -= step
     return _compact(pn.widgets.EditableFloatSlider.from_param(
-        p, start=start, end=end, step=step, fixed_start=spec["low"], fixed_end=spec["high"], **common
+        p, start=start, end=end, step=step, **common
     ))
 
 

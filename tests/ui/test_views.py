@@ -155,6 +155,24 @@ def test_a_refused_value_is_reported_and_reverted():
         app.session.close()
 
 
+@pytest.mark.parametrize("typed", [-2.0, 0.0, 5000.0])
+def test_an_out_of_range_value_typed_into_a_sliders_box_is_refused_with_a_message(typed):
+    """What a hurried user types reaches the run's own check and its message, not a silent widget error."""
+    template = create_app(query={**FAST, "method": "strategic+prune"}, slots=TrainingSlots(2), live=False)
+    app = template.growlab
+    try:
+        app.session.step()
+        wait_epoch(app, 1)
+        sigma = next(w for w in method_widgets(app.session.model.method_params).select(pn.widgets.Widget)
+                     if w.name == "sigma")  # fmt: skip
+        sigma._value_edit.value = typed  # the text box beside the slider
+        assert app.session.level == "error" and "Refused" in app.session.message and "sigma" in app.session.message
+        assert app.session.model.method_params.sigma == 1.0 and sigma.value == 1.0
+        assert app.session.runner.pending == {}
+    finally:
+        app.session.close()
+
+
 def test_play_pause_button_follows_the_run(app):
     app.sidebar.play.clicks += 1
     assert button_label(app.sidebar.play) == "Pause"
