@@ -47,7 +47,7 @@ def edges_5000() -> list:
         grow = torch.zeros_like(where)
         pick = dormant[torch.as_tensor(rng.choice(len(dormant), 50, replace=False))]
         grow[0, pick[:, 0], pick[:, 1]] = True
-        run.ctx.grow(1, grow, run.network.sample_init(1, run.generator))
+        run.ctx.grow(1, grow, run.network.sample_init(1, run.streams))
         snaps.append(snapshot_of(run))
     return snaps
 

@@ -6,10 +6,16 @@ Never imports panel, bokeh or ipywidgets.
 from growlab.engine.losses import member_losses, probabilities
 from growlab.engine.metrics import binary_auc, evaluate, macro_ovr_auc
 from growlab.engine.network import Network, activation_fn, resolve_device
+from growlab.engine.products import ALIGN, Trace, aligned
 from growlab.engine.optim import Optimizer
+from growlab.engine.streams import MemberStreams, stream_seed
 from growlab.engine.train import Trainer, resolve_batch_size
 
 __all__ = [
+    "ALIGN",
+    "Trace",
+    "aligned",
+    "MemberStreams",
     "Network",
     "Optimizer",
     "Trainer",
@@ -21,4 +27,5 @@ __all__ = [
     "probabilities",
     "resolve_batch_size",
     "resolve_device",
+    "stream_seed",
 ]

@@ -28,15 +28,6 @@ def member_losses(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor
     return F.mse_loss(out[..., 0], y, reduction="none").mean(dim=1)
 
 
-def mean_loss(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    """Scalar mean loss of one member's outputs ``(B, n_out)`` against ``y`` ``(B,)``."""
-    if task == "binary":
-        return F.binary_cross_entropy_with_logits(out[:, 0], y)
-    if task == "multiclass":
-        return F.cross_entropy(out, y)
-    return F.mse_loss(out[:, 0], y)
-
-
 def probabilities(out: torch.Tensor, task: str) -> torch.Tensor:
     """Class probabilities (binary: ``(P, B)`` for class 1; multiclass: ``(P, B, C)``) or values."""
     if task == "binary":

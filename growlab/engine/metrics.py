@@ -27,7 +27,10 @@ def binary_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def macro_ovr_auc(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Macro one-vs-rest AUC of ``probs`` ``(P, n, C)`` against class indices ``(n,)``."""
     aucs = [binary_auc(probs[:, :, c], labels == c) for c in range(probs.shape[2]) if (labels == c).any()]
-    return np.mean(aucs, axis=0)
+    total = aucs[0].copy()
+    for a in aucs[1:]:  # added class by class, in one order: a member's mean does not depend on P
+        total += a
+    return total / len(aucs)
 
 
 def f1(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:

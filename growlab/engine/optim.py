@@ -40,7 +40,7 @@ class Optimizer:
             group["lr"] = float(value)
 
     def zero_grad(self) -> None:
-        self.torch.zero_grad(set_to_none=False)
+        self.torch.zero_grad(set_to_none=True)
 
     def step(self) -> None:
         self.torch.step()
@@ -53,28 +53,35 @@ class Optimizer:
             where: bool ``(P, out, in)`` — the connections that were pruned or grown.
             bias: optional bool ``(P, out)`` — biases to clear (neurons removed or born).
         """
-        targets = [(self.net.weights[layer], where)]
-        if bias is not None:
-            targets.append((self.net.biases[layer], bias))
-        for param, sel in targets:
-            state = self.torch.state.get(param)
-            if not state:
-                continue
-            for key in ("exp_avg", "exp_avg_sq", "momentum_buffer"):
-                buf = state.get(key)
-                if buf is not None:
-                    buf.masked_fill_(sel.to(buf.device), 0.0)
+        param = self.net.parameters()[layer]
+        state = self.torch.state.get(param)
+        if not state:
+            return
+        sel = self.net.padded(layer, where.to(param.device), None if bias is None else bias.to(param.device))
+        for key in _BUFFERS:
+            buf = state.get(key)
+            if buf is not None:
+                buf.masked_fill_(sel, 0.0)
 
     def reset_at(self, layer: int, index: torch.Tensor) -> None:
         """:meth:`reset` for the connections at ``index`` of ``layer`` (positions in the flattened
         ``(P, out, in)`` weights), without a pass over the whole layer (what a cycle uses)."""
-        state = self.torch.state.get(self.net.weights[layer])
+        state = self.torch.state.get(self.net.parameters()[layer])
         if not state:
             return
-        for key in ("exp_avg", "exp_avg_sq", "momentum_buffer"):
+        stored = self.net.padded_index(layer, index)
+        for key in _BUFFERS:
             buf = state.get(key)
             if buf is not None:
-                buf.view(-1)[index] = 0.0
+                buf.view(-1)[stored] = 0.0
+
+    def buffer(self, layer: int, key: str, bias: bool = False) -> torch.Tensor | None:
+        """The state buffer ``key`` (``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``) of
+        ``layer``'s weights (or biases) at their true shape (a view), ``None`` before the first step."""
+        buf = self.torch.state.get(self.net.parameters()[layer], {}).get(key)
+        if buf is None:
+            return None
+        return self._crop(layer, buf, bias, copy=False)
 
     def rebuild(self, keep_state: bool = True) -> None:
         """Re-create the torch optimizer over the network's current tensors, same settings.
@@ -93,10 +100,47 @@ class Optimizer:
                     self.torch.state[p] = old.state[p]
 
     def state_dict(self) -> dict:
-        return self.torch.state_dict()
+        """The torch optimizer's state as if weights and biases were separate tensors at their
+        true shapes (entries ``2l`` and ``2l + 1``): the network's padding is not part of it."""
+        sd = self.torch.state_dict()
+        state = {}
+        for l, s in sd["state"].items():
+            for part, bias in ((2 * l, False), (2 * l + 1, True)):
+                state[part] = {k: self._crop(l, v, bias) if _buffer(v) else v for k, v in s.items()}
+        groups = [{**g, "params": [i for p in g["params"] for i in (2 * p, 2 * p + 1)]} for g in sd["param_groups"]]
+        return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state: dict) -> None:
-        self.torch.load_state_dict(state)
+        """Load :meth:`state_dict` output (weights and biases joined and padded back)."""
+        net, inner = self.net, {}
+        entries = {int(i): s for i, s in state["state"].items()}
+        for l in range(net.n_layers):
+            w, b = entries.get(2 * l), entries.get(2 * l + 1)
+            if w is None:
+                continue
+            merged = {k: v for k, v in w.items() if not _buffer(v)}
+            for key in _BUFFERS:
+                if key in w:
+                    where = w[key].to(net.device)
+                    merged[key] = net.padded(l, where, None if b is None else b[key].to(net.device))
+            inner[l] = merged
+        groups = [{**g, "params": list(range(net.n_layers))} for g in state["param_groups"]]
+        self.torch.load_state_dict({"state": inner, "param_groups": groups})
+
+    def _crop(self, layer: int, buf: torch.Tensor, bias: bool, copy: bool = True) -> torch.Tensor:
+        """A per-parameter buffer (stored like the parameter: padded, transposed) at the true
+        shape of ``layer``'s weights ``(P, out, in)`` or biases ``(P, out)``."""
+        _, n_out, n_in = self.net.weights[layer].shape
+        view = buf[:, n_in, :n_out] if bias else buf.transpose(1, 2)[:, :n_out, :n_in]
+        return view.contiguous() if copy else view
+
+
+_BUFFERS = ("exp_avg", "exp_avg_sq", "momentum_buffer")
+
+
+def _buffer(v) -> bool:
+    """Whether an optimizer state entry is a per-element buffer (not Adam's step count)."""
+    return torch.is_tensor(v) and v.dim() >= 2
 
 
 def _fused_or_foreach(cls, params, **settings):

@@ -7,9 +7,10 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from growlab.engine.losses import mean_loss, member_losses
+from growlab.engine.losses import member_losses
 from growlab.engine.network import Network
 from growlab.engine.optim import Optimizer
+from growlab.engine.streams import MemberStreams
 
 #: Datasets up to this many training rows train full-batch when no batch size is given.
 FULL_BATCH_MAX = 1024
@@ -43,22 +44,16 @@ class Trainer:
         shuffle_seeds: Sequence[int] | None = None,
     ):
         self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
-        seeds = net.seeds if shuffle_seeds is None else shuffle_seeds
-        self.generators = [torch.Generator().manual_seed(int(s) ^ _SHUFFLE_SALT) for s in seeds]
+        self.streams = MemberStreams(net.seeds if shuffle_seeds is None else shuffle_seeds, _SHUFFLE_SALT)
         self.steps = 0
 
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One optimizer step on a batch: ``X`` ``(B, n_in)`` or ``(P, B, n_in)``. Returns losses ``(P,)``."""
         net, opt = self.net, self.optimizer
         opt.zero_grad()
-        if net.population == 1 and X.dim() == 2:  # the interactive case: keep it lean
-            loss = mean_loss(net.forward_single(X), y, net.task)
-            loss.backward()
-            losses = loss.detach().view(1)
-        else:
-            losses = member_losses(net.forward(X), y, net.task)
-            losses.sum().backward()
-            losses = losses.detach()
+        losses = member_losses(net.forward(X), y, net.task)
+        losses.sum().backward()  # each member's own mean loss: members train independently
+        losses = losses.detach()
         net.mask_grads()
         opt.step()
         self.steps += 1
@@ -70,14 +65,11 @@ class Trainer:
         bs = resolve_batch_size(self.batch_size, n)
         if bs >= n:
             return self.step(X, y).cpu().numpy()
-        order = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).to(X.device)  # (P, n)
+        order = self.streams.randperm(n).to(X.device)  # (P, n), each member's own order
         total = torch.zeros(self.net.population, device=X.device)
         for start in range(0, n, bs):
             idx = order[:, start : start + bs]  # (P, b)
-            if self.net.population == 1:
-                total += self.step(X[idx[0]], y[idx[0]]) * idx.shape[1]
-            else:
-                total += self.step(X[idx], y[idx]) * idx.shape[1]
+            total += self.step(X[idx], y[idx]) * idx.shape[1]  # (P, b, n_in): each member its own rows
         return (total / n).cpu().numpy()
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
@@ -90,15 +82,15 @@ class Trainer:
         for w in net.parameters():
             w.grad = None
         member_losses(net.forward(X), y, net.task).sum().backward()
-        grads = [w.grad.detach().clone() for w in net.weights]
+        grads = [g.detach().clone() for g in net.grads()]
         for w in net.parameters():
             w.grad = None
         return grads
 
     def state_dict(self) -> dict:
-        return {"steps": self.steps, "generators": [g.get_state() for g in self.generators]}
+        return {"steps": self.steps, "generators": [g.get_state() for g in self.streams.generators]}
 
     def load_state_dict(self, state: dict) -> None:
         self.steps = int(state["steps"])
-        for g, s in zip(self.generators, state["generators"]):
+        for g, s in zip(self.streams.generators, state["generators"]):
             g.set_state(s)

@@ -35,7 +35,7 @@ Progress = Callable[[int, int, str], None]
 
 
 class Cancelled(RuntimeError):
-    """The experiment was stopped before it finished (``stop`` returned true)."""
+    """The experiment was stopped before it finished (``cancel`` returned true)."""
 
 
 def grid(
@@ -47,16 +47,20 @@ def grid(
     *,
     epochs: int = 200,
     progress: Progress | bool | None = None,
-    stop: Callable[[], bool] | None = None,
+    cancel: Callable[[], bool] | None = None,
     threads: int | None = 1,
     workers: int | None = None,
+    chunk: int | None = None,
     **params: Any,
 ) -> ExperimentResult:
-    """Train ``methods`` × ``thresholds`` × ``seeds`` members, each method's members as one population.
+    """Train ``methods`` × ``thresholds`` × ``seeds`` members, each method's members batched in populations.
 
     Members sharing a seed start from the same initial dense weights (and the same sub-network
     where the method starts from one) in every method. A method without a sparsity threshold
-    (``dense``, ``subnet``) trains once per seed; its rows repeat for every threshold.
+    (``dense``, ``subnet``) trains once per seed; its rows repeat for every threshold. Every
+    member draws from its own random streams and computes on its own, so its result is bit for
+    bit that of ``growlab.Run(dataset, arch, method, seed=s, sparsity=T)`` trained alone at one
+    torch thread, whatever else is in the grid (DESIGN §3c).
 
     Args:
         dataset: a classification dataset name (``heart`` is the paper's).
@@ -66,16 +70,19 @@ def grid(
         thresholds: sparsity thresholds T in [0, 1).
         epochs: epochs per member.
         progress: a callback ``(done, total, label)`` in member-epochs, or ``True`` for a tqdm bar.
-        stop: called after every epoch; returning true stops with :class:`Cancelled`.
+        cancel: called after every epoch; returning true stops with :class:`Cancelled`.
         threads: torch intra-op threads while training, restored afterwards (``None`` leaves
             torch's setting). One is the default: populations of these small networks train
             fastest on one thread, and multi-threaded kernels on a busy machine stall (the
             protocol once took 35 s with one thread and 460 s with two on a busy 2-core machine).
-        workers: methods trained at the same time, each on its own thread (default: up to 2,
-            the CPU count); results do not depend on it.
+        workers: populations trained at the same time, each on its own thread (default: up to
+            2, the CPU count); results do not depend on it.
+        chunk: seeds per population (every threshold of them); ``None``: a method's members
+            all train in one population. Results do not depend on it.
         **params: training settings (``lr``, ``optimizer``, ``momentum``, ``batch_size``,
             ``activation``, ``device``, ``split_seed``, ``dataset_options``) and method
-            parameters (each goes to the methods that have it, e.g. ``sigma=2``).
+            parameters (each goes to the methods that have it, e.g. ``sigma=2``, or ``stop=0.5``
+            for the schedule's stop).
 
     Example:
         >>> r = grid("heart", "16-8", ["dense", "prune"], seeds=2, thresholds=(0.8, 0.9), epochs=3)
@@ -89,21 +96,23 @@ def grid(
     train_kw, method_kw = split_params(methods, params)
     config = training_config(dataset, arch, epochs, **train_kw)
     data = load_cached(dataset, config.split_seed, **config.dataset_options)
-    groups = make_groups(methods, seeds_t, thresholds_t, method_kw)
+    groups = make_groups(methods, seeds_t, thresholds_t, method_kw, chunk)
     report, close = _progress(progress, sum(g.population for g in groups) * epochs)
     t0, before = time.perf_counter(), torch.get_num_threads()
     try:
         if threads is not None:
             torch.set_num_threads(threads)
-        results = _train_all(groups, data, config, report, stop, workers)
+        results = _train_all(groups, data, config, report, cancel, workers)
     finally:
         close()
         torch.set_num_threads(before)
     settings = {k: v for k, v in config.to_dict().items() if k not in ("method", "seed")}
+    networks: dict[str, list] = {}
+    for r in results:
+        networks.setdefault(r.group.method, []).append(r.network)
     return ExperimentResult(
         frame=member_frame(results, thresholds_t), settings=settings, method_params=method_kw,
-        methods=tuple(methods), thresholds=thresholds_t, seeds=seeds_t,
-        networks={r.group.method: r.network for r in results},
+        methods=tuple(methods), thresholds=thresholds_t, seeds=seeds_t, networks=networks,
         majority_rate=data.majority_rate, dataset_info=_describe(data, config),
         seconds=time.perf_counter() - t0,
     )  # fmt: skip
@@ -129,27 +138,27 @@ class _Tally:
     def __init__(self, report: Progress):
         self.report, self.lock, self.done, self.running = report, threading.Lock(), {}, {}
 
-    def update(self, method: str, done: int, running: bool = True) -> None:
+    def update(self, key: int, method: str, done: int, running: bool = True) -> None:
         with self.lock:
-            self.done[method] = done
-            self.running[method] = running
-            label = ", ".join(m for m, r in self.running.items() if r) or method
+            self.done[key] = done
+            self.running[key] = (method, running)
+            label = ", ".join(dict.fromkeys(m for m, r in self.running.values() if r)) or method
             self.report(sum(self.done.values()), 0, label)
 
 
-def _train_all(groups: list[Group], data, config, report: Progress, stop, workers: int) -> list[GroupResult]:
+def _train_all(groups: list[Group], data, config, report: Progress, cancel, workers: int) -> list[GroupResult]:
     """Train the groups, ``workers`` at a time (largest first), reporting member-epochs.
 
     Torch kernels release the GIL, so two single-threaded populations on two Python threads use
     two cores without the barrier stalls of multi-threaded kernels on a busy machine. A failure
-    or ``stop`` in one group stops the others at their next epoch; the first error is raised.
+    or ``cancel`` in one group stops the others at their next epoch; the first error is raised.
     """
     tally, halt, errors = _Tally(report), threading.Event(), []
 
-    def one(g: Group) -> GroupResult:
+    def one(key: int, g: Group) -> GroupResult:
         def on_epoch(epoch: int) -> None:
-            tally.update(g.method, epoch * g.population, epoch < config.epochs)
-            if halt.is_set() or (stop is not None and stop()):
+            tally.update(key, g.method, epoch * g.population, epoch < config.epochs)
+            if halt.is_set() or (cancel is not None and cancel()):
                 raise Cancelled(f"stopped while training {g.method!r} (epoch {epoch}/{config.epochs})")
 
         try:
@@ -161,13 +170,14 @@ def _train_all(groups: list[Group], data, config, report: Progress, stop, worker
             raise
 
     if workers == 1:
-        return [one(g) for g in groups]
+        return [one(k, g) for k, g in enumerate(groups)]
     with ThreadPoolExecutor(workers, thread_name_prefix="growlab-experiment") as pool:
-        futures = {g.method: pool.submit(one, g) for g in sorted(groups, key=lambda g: -g.population)}
+        order = sorted(range(len(groups)), key=lambda k: -groups[k].population)
+        futures = {k: pool.submit(one, k, groups[k]) for k in order}
         wait(futures.values())
     if errors:
         raise errors[0]
-    return [futures[g.method].result() for g in groups]
+    return [futures[k].result() for k in range(len(groups))]
 
 
 def _progress(progress: Progress | bool | None, total: int) -> tuple[Progress, Callable[[], None]]:
@@ -188,12 +198,18 @@ def _progress(progress: Progress | bool | None, total: int) -> tuple[Progress, C
 
 
 def member_frame(results: list[GroupResult], thresholds: tuple[float, ...]) -> pd.DataFrame:
-    """One row per member (method, threshold, seed); threshold-free methods repeat per threshold."""
-    frames = []
+    """One row per member (method, threshold, seed); threshold-free methods repeat per threshold.
+
+    ``member`` numbers a method's members across its populations, in the order of
+    ``ExperimentResult.networks[method]``.
+    """
+    frames, offsets = [], {}
     for r in results:
         g, fs = r.group, r.false_starts
+        first = offsets.get(g.method, 0)
+        offsets[g.method] = first + g.population
         base = pd.DataFrame({
-            "method": g.method, "seed": list(g.seeds), "member": range(g.population),
+            "method": g.method, "seed": list(g.seeds), "member": range(first, first + g.population),
             "val_acc": r.val_acc[:, -1], "best_val_acc": r.val_acc.max(axis=1),
             "val_auc": r.val_auc[:, -1], "best_val_auc": r.val_auc.max(axis=1),
             "density": r.density, "active": r.active, "redundant": r.redundant,
@@ -205,7 +221,7 @@ def member_frame(results: list[GroupResult], thresholds: tuple[float, ...]) -> p
         else:
             frames += [base.assign(threshold=t, threshold_used=False) for t in thresholds]
     frame = pd.concat(frames, ignore_index=True)
-    order = {m: i for i, m in enumerate(r.group.method for r in results)}
+    order = {m: i for i, m in enumerate(dict.fromkeys(r.group.method for r in results))}
     by = ["method", "threshold", "seed"]
     frame = frame.sort_values(by, key=lambda c: c.map(order) if c.name == "method" else c)
     return frame[COLUMNS].reset_index(drop=True)

@@ -10,7 +10,6 @@ the same run at every threshold.
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -23,7 +22,6 @@ PAPER_METHODS = ("dense", "prune", "subnet", "random", "strategic", "random+prun
 PAPER_THRESHOLDS = (0.8, 0.85, 0.9, 0.95, 0.99)
 #: training settings an experiment fixes itself (``seed`` is the grid's, ``method`` the group's)
 _OWN_FIELDS = {"method", "seed", "dataset", "arch", "epochs"}
-_GROUP_SALT = 0x6A0F
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,6 @@ class Group:
     @property
     def uses_threshold(self) -> bool:
         return self.thresholds[0] is not None if self.thresholds else False
-
-    @property
-    def generator_seed(self) -> int:
-        """Seed of the method's (population-wide) random source: fixed per method name."""
-        return zlib.crc32(self.method.encode()) ^ _GROUP_SALT
 
 
 def as_seeds(seeds: int | Sequence[int]) -> tuple[int, ...]:
@@ -131,24 +124,43 @@ def training_config(dataset: str, arch, epochs: int, **train_kw) -> TrainConfig:
 
 
 def make_groups(
-    methods: Sequence[str], seeds: tuple[int, ...], thresholds: tuple[float, ...], params: dict[str, dict]
+    methods: Sequence[str],
+    seeds: tuple[int, ...],
+    thresholds: tuple[float, ...],
+    params: dict[str, dict],
+    chunk: int | None = None,
 ) -> list[Group]:
-    """One group per method: threshold-major, then seed, for methods with a threshold.
+    """The populations to train: per method, threshold-major then seed, in chunks of ``chunk``
+    seeds (every threshold of those seeds: one group; ``None``: all seeds in one group).
+
+    Members never depend on who shares their population (DESIGN §3c), so the split changes no
+    result, only how much can train in parallel. A method whose members interact (ODF2NNA's
+    shared layout, NeST's shared activation shift) trains each member alone.
 
     Example:
         >>> [g.population for g in make_groups(["dense", "random"], (0, 1), (0.8, 0.9), {})]
         [2, 4]
+        >>> [g.seeds for g in make_groups(["random"], (0, 1, 2), (0.8,), {}, chunk=2)]
+        [(0, 1), (2,)]
     """
     if not methods:
         raise ValueError("give at least one method")
     if len(set(methods)) != len(methods):
         raise ValueError(f"methods must be distinct, got {list(methods)}")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ValueError(f"chunk must be a positive number of seeds or None, got {chunk!r}")
     groups = []
     for name in methods:
-        if "sparsity" in METHODS.get(name).param_specs():
-            ts = tuple(t for t in thresholds for _ in seeds)
-            ss = tuple(s for _ in thresholds for s in seeds)
-        else:
-            ts, ss = (None,) * len(seeds), seeds
-        groups.append(Group(name, dict(params.get(name, {})), ss, ts))
+        kw = dict(params.get(name, {}))
+        size = 1 if METHODS.make(name, **kw).members_interact else (chunk or len(seeds))
+        for start in range(0, len(seeds), size):
+            part = seeds[start : start + size]
+            if "sparsity" in METHODS.get(name).param_specs():
+                lone = [(t, s) for t in thresholds for s in part]
+                if size == 1:  # one member per population
+                    groups += [Group(name, kw, (s,), (t,)) for t, s in lone]
+                    continue
+                groups.append(Group(name, kw, tuple(s for _, s in lone), tuple(t for t, _ in lone)))
+            else:
+                groups.append(Group(name, kw, part, (None,) * len(part)))
     return groups

@@ -3,10 +3,9 @@
 The loop mirrors :meth:`growlab.Run.step` (train an epoch, then let the method cycle, then
 measure) for all P members at once; nothing in it loops over members. Each member keeps its
 own initial weights and structure (from its seed: members sharing a seed start alike in every
-group), its own batch order and its own threshold. The method's random source (random and
-strategic growth) is one generator for the whole population, so a grown member draws other
-numbers than the same member trained alone; members that draw nothing at random (``dense``,
-``prune``, ``subnet``) match a lone ``Run`` to float tolerance.
+group), its own batch order, its own threshold and its own random streams (DESIGN §3c), and
+every matrix product is computed per member: a member's curves and final weights are bit for
+bit those of the same ``growlab.Run`` trained alone, whatever else shares its population.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from growlab.data import Dataset
 from growlab.engine import Network, Optimizer, Trainer, macro_ovr_auc, probabilities
 from growlab.experiment.plan import Group
 from growlab.methods import CycleContext, Method, make_method
+from growlab.methods.context import method_streams
 
 
 @dataclass
@@ -76,7 +76,7 @@ def build(group: Group, data: Dataset, config: TrainConfig) -> tuple[Method, Cyc
     dev = net.device
     ctx = CycleContext(
         net, opt, trainer, data.X_train.to(dev), data.y_train.to(dev), data.X_val.to(dev), data.y_val.to(dev),
-        torch.Generator().manual_seed(group.generator_seed), epoch=0, epochs=config.epochs, events=None,
+        method_streams(group.seeds), epoch=0, epochs=config.epochs, events=None,
     )  # fmt: skip
     method.setup(ctx)
     return method, ctx
@@ -110,10 +110,12 @@ def pairwise_auc(scores: torch.Tensor, positive: torch.Tensor) -> np.ndarray:
     s_pos, s_neg = scores[:, positive], scores[:, ~positive]  # (P, n_pos), (P, n_neg)
     if s_pos.shape[1] == 0 or s_neg.shape[1] == 0:
         return np.full(scores.shape[0], np.nan)
-    # sign: +1 a win, 0 a tie, -1 a loss; (wins + ties/2) / n = 1/2 + Σ sign / 2n, exact in float32
-    signs = torch.sign(s_pos[:, :, None] - s_neg[:, None, :]).sum(dim=(1, 2))  # (P,)
+    # sign: +1 a win, 0 a tie, -1 a loss; (wins + ties/2) / n = (n + Σ sign) / 2n. The numerator is
+    # an exact integer, so the one division rounds it as evaluate's rank formula does: the same AUC
+    # to the last bit as a lone run's history
+    signs = torch.sign(s_pos[:, :, None] - s_neg[:, None, :]).to(torch.int64).sum(dim=(1, 2))  # (P,)
     n = s_pos.shape[1] * s_neg.shape[1]
-    return (0.5 + signs.double() / (2 * n)).cpu().numpy()
+    return ((n + signs).double() / (2 * n)).cpu().numpy()
 
 
 def train_group(

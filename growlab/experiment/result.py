@@ -36,11 +36,12 @@ class ExperimentResult:
     Attributes:
         frame: one row per member: ``method, threshold, seed, val_acc, best_val_acc, val_auc,
             best_val_auc, density, active, redundant, false_start, false_start_rule,
-            false_start_reason, threshold_used, member`` (``member`` indexes ``networks[method]``).
+            false_start_reason, threshold_used, member`` (``member`` numbers a method's members
+            across its populations: see :meth:`member_network`).
         settings: the training settings every member used (plain values).
         method_params: the parameters given to each method (the rest are its defaults).
         methods, thresholds, seeds: the grid, in order.
-        networks: each method's final population (CPU), for structure analyses.
+        networks: each method's final populations (CPU, in training order), for structure analyses.
         majority_rate: validation accuracy of always predicting the majority class.
         dataset_info: inputs, outputs, task, training and validation rows.
         seconds: wall-clock time of the whole experiment.
@@ -53,7 +54,7 @@ class ExperimentResult:
     methods: tuple[str, ...]
     thresholds: tuple[float, ...]
     seeds: tuple[int, ...]
-    networks: dict[str, Network] = field(repr=False, default_factory=dict)
+    networks: dict[str, list[Network]] = field(repr=False, default_factory=dict)
     majority_rate: float = float("nan")
     dataset_info: dict = field(default_factory=dict)
     seconds: float = 0.0
@@ -135,13 +136,19 @@ class ExperimentResult:
     def similarity_frame(self, threshold: float | None = None) -> pd.DataFrame:
         """Jaccard similarity of the representatives' active connections (Fig. 6), methods × methods."""
         reps = self.representatives(threshold)
-        names = [m for m in self.methods if m in self.networks]
-        layouts = {self.networks[m].capacity for m in names}
-        if len(layouts) > 1:  # e.g. nest grows neurons: its layout differs, Jaccard needs one
-            base = self.networks[names[0]].capacity
-            names = [m for m in names if self.networks[m].capacity == base]
-        nets = [self.networks[m].member(int(reps.loc[m, "member"])) for m in names]
-        return pd.DataFrame(jaccard(nets).numpy(), index=names, columns=names)
+        nets = {m: self.member_network(m, int(reps.loc[m, "member"])) for m in self.methods if m in self.networks}
+        if len({n.capacity for n in nets.values()}) > 1:  # e.g. nest grows neurons: Jaccard needs one layout
+            base = next(iter(nets.values())).capacity
+            nets = {m: n for m, n in nets.items() if n.capacity == base}
+        return pd.DataFrame(jaccard(list(nets.values())).numpy(), index=list(nets), columns=list(nets))
+
+    def member_network(self, method: str, member: int) -> Network:
+        """The final network of ``method``'s member number ``member`` (the frame's ``member``)."""
+        for net in self.networks[method]:
+            if member < net.population:
+                return net.member(member)
+            member -= net.population
+        raise IndexError(f"{method!r} has no member {member}")
 
     # ------------------------------------------------------------------ plots (Bokeh, imported lazily)
     def boxplot(self, metric: str = "accuracy"):

@@ -122,6 +122,13 @@ class Method(Parameterized):
     #: the paper or idea it comes from
     source: ClassVar[str] = ""
 
+    @property
+    def members_interact(self) -> bool:
+        """Whether the members of one population affect each other (a layout or activation they
+        share): experiments then train each member as its own population, so every member's
+        result is the same as when it trains alone."""
+        return False
+
     def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
         """Neurons to allocate per layer given the configured widths (methods that grow neurons
         return more; dormant ones start switched off)."""

@@ -67,9 +67,9 @@ class Checkpoint:
         for l in range(net.n_layers):
             sel = who[:, None, None].expand_as(net.weights[l])
             keep = net.effective_mask(l) & sel
-            net.weights[l].copy_(torch.where(sel, self.weights[l] * net._wmask[l], net.weights[l]))
+            net.weights[l].copy_(torch.where(sel, self.weights[l] * net.active_float(l), net.weights[l]))
             bsel = who[:, None].expand_as(net.biases[l])
-            net.biases[l].copy_(torch.where(bsel, self.biases[l] * net._bmask[l], net.biases[l]))
+            net.biases[l].copy_(torch.where(bsel, self.biases[l] * net.alive_float(l), net.biases[l]))
             ctx.optimizer.reset(l, sel, bias=bsel)
             n += int(keep.sum())
         return n

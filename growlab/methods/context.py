@@ -13,9 +13,18 @@ from typing import Sequence
 
 import torch
 
-from growlab.engine import Network, Optimizer, Trainer
+from growlab.engine import MemberStreams, Network, Optimizer, Trainer
 from growlab.methods.events import EventLog
 from growlab.methods.structure import flat_nonzero
+
+#: salt of the method's random streams (the batch order and initial structures use others)
+METHOD_SALT = 0xC0FFEE
+
+
+def method_streams(seeds) -> MemberStreams:
+    """The method's random streams of members with these seeds (one per member)."""
+    return MemberStreams(seeds, METHOD_SALT)
+
 
 #: largest training set :meth:`CycleContext.train_rows` copies to row-major layout
 ROW_COPY_BYTES = 64 * 2**20
@@ -30,7 +39,8 @@ class CycleContext:
         optimizer: its optimizer (state is reset for changed connections).
         trainer: gives gradients on demand (:meth:`gradients`).
         X_train, y_train, X_val, y_val: the data, on the network's device.
-        generator: the method's random source (seeded from the run's seed).
+        streams: the method's random source, one stream per member seeded from its seed
+            (so a member draws the same numbers alone as in any population).
         epoch: epochs completed (0 during setup).
         epochs: total epochs of the run.
         cycle: index of the current cycle (1 for the first; 0 during setup).
@@ -45,7 +55,7 @@ class CycleContext:
     y_train: torch.Tensor
     X_val: torch.Tensor
     y_val: torch.Tensor
-    generator: torch.Generator
+    streams: MemberStreams
     epoch: int = 0
     epochs: int = 1
     cycle: int = 0

@@ -86,11 +86,10 @@ class RandomGrower(Grower):
 
     def plan(self, ctx: CycleContext, room: torch.Tensor, stats: BatchStats | None = None) -> list[Growth]:
         net = ctx.net
-        scores = [torch.rand(m.shape, generator=ctx.generator).to(net.device) for m in net.masks]
+        scores = [ctx.streams.rand(*m.shape[1:]).to(net.device) for m in net.masks]
         picks = by_score(ctx, scores, budget(self, ctx, room))
-        return [
-            Growth(l, w, net.sample_init(l, ctx.generator), "random") for l, w in enumerate(picks) if any_true(w)
-        ]
+        values = [net.sample_init(l, ctx.streams) for l in range(net.n_layers)]  # drawn every cycle, used or not
+        return [Growth(l, w, values[l], "random") for l, w in enumerate(picks) if any_true(w)]
 
 
 @GROWERS.register("gradient")

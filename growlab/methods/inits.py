@@ -44,7 +44,7 @@ def set_structure(ctx: CycleContext, masks: list[torch.Tensor]) -> None:
     come from the layer's initializer (a fresh dense network keeps its initial weights)."""
     net = ctx.net
     for l, m in enumerate(masks):
-        net.set_mask(l, m, values=net.sample_init(l, ctx.generator), epoch=ctx.epoch, cycle=ctx.cycle)
+        net.set_mask(l, m, values=net.sample_init(l, ctx.streams), epoch=ctx.epoch, cycle=ctx.cycle)
 
 
 @INITS.register("dense")

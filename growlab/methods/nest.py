@@ -143,6 +143,11 @@ class Nest(Method):
         self.best: Checkpoint | None = None  # last pruned network that met the threshold
         self.dense = 1  # connections of the dense network at the configured widths
 
+    @property
+    def members_interact(self) -> bool:
+        """With the activation shift, the population's one activation switches when all prune."""
+        return bool(self.values["activation_shift"])
+
     def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
         inner = tuple(math.ceil(w * self.values["max_width"]) for w in sizes[1:-1])
         return (sizes[0], *inner, sizes[-1])
@@ -216,8 +221,12 @@ class Nest(Method):
                 if where.any():
                     ctx.grow(l, where, torch.zeros_like(net.weights[l].detach()), "gradient (NeST)")
         for k in range(1, net.n_layers):
+            # a member stops at its first failed birth in this layer, whatever the others do, so
+            # it makes the same draws alone as in a population
+            members = growing.clone()
             for _ in range(self.neurons_per_cycle):
-                if not grow_neuron(ctx, k, growing, self.growth_ratio, self.birth_strength, "bridging gradient (NeST)").any():
+                members &= grow_neuron(ctx, k, members, self.growth_ratio, self.birth_strength, "bridging gradient (NeST)").cpu()
+                if not members.any():
                     break
 
     def _prune_or_stop(self, ctx: CycleContext, acc: torch.Tensor, pruning: torch.Tensor, last: bool) -> None:

@@ -24,31 +24,22 @@ from __future__ import annotations
 
 import torch
 
-from growlab.engine import Network, activation_fn, member_losses
+from growlab.engine import Network, member_losses
 from growlab.methods.context import CycleContext
 
 
 def layer_signals(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Outputs of neuron layer ``k − 1`` and the loss gradient at the inputs of layer ``k + 1``.
+    """Outputs of neuron layer ``k − 1`` and the loss gradient at the inputs of layer ``k + 1``,
+    at the padded widths of :meth:`~growlab.engine.Network.trace` (crop with ``[..., :cap]``).
 
     Returns:
-        ``x`` ``(P, B, cap[k-1])`` (the data itself for ``k = 1``) and
-        ``δ = ∂L/∂u^{k+1}`` ``(P, B, cap[k+1])``, L each member's mean loss over the rows.
+        ``x`` ``(P, B, pad(cap[k-1]))`` (the data itself for ``k = 1``) and
+        ``δ = ∂L/∂u^{k+1}`` ``(P, B, pad(cap[k+1]))``, L each member's mean loss over the rows.
     """
-    act = activation_fn(net.activation)
-    P, last = net.population, net.n_layers - 1
-    h = X.expand(P, *X.shape) if X.dim() == 2 else X  # (P, B, n_in)
-    x_prev = u = None
     with torch.enable_grad():
-        for l, (w, b) in enumerate(zip(net.weights, net.biases)):
-            if l == k - 1:
-                x_prev = h.detach()
-            z = torch.baddbmm(b.detach()[:, None, :], h, w.detach().transpose(1, 2))  # (P, B, out)
-            if l == k:
-                u = z = z.detach().requires_grad_(True)  # differentiate the loss w.r.t. u^{k+1}
-            h = act(z) if l < last else z
-        (delta,) = torch.autograd.grad(member_losses(h, y, net.task).sum(), u)
-    return x_prev, delta
+        tr = net.trace(X)
+        (delta,) = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), tr.pre[k])
+    return tr.inputs[k - 1].detach(), delta
 
 
 def bridging_gradient(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
@@ -62,7 +53,7 @@ def bridging_gradient(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) ->
     if not 0 < k < net.n_layers:
         raise ValueError(f"neurons grow in hidden layers 1..{net.n_layers - 1}, got {k}")
     x, delta = layer_signals(net, X, y, k)
-    G = torch.bmm(delta.transpose(1, 2), x)  # (P, out, in)
+    G = torch.bmm(delta.transpose(1, 2), x)[:, : net.capacity[k + 1], : net.capacity[k - 1]]  # (P, out, in)
     pairs = net.alive[k + 1][:, :, None] & net.alive[k - 1][:, None, :]
     return G * pairs
 
@@ -118,11 +109,6 @@ def birth_weights(
     return w_in, w_out
 
 
-def random_signs(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
-    """Uniform ±1 of ``shape`` (Algorithm 2's ``rand{1, −1}``)."""
-    return torch.randint(0, 2, shape, generator=generator).float() * 2 - 1
-
-
 def grow_neuron(
     ctx: CycleContext, k: int, members: torch.Tensor, beta: float, alpha: float, cause: str = "bridging gradient"
 ) -> torch.Tensor:
@@ -142,7 +128,8 @@ def grow_neuron(
         return born
     unit = dormant.float().argmax(dim=1)  # first dormant unit per member (P,)
     G = bridging_gradient(net, ctx.X_train, ctx.y_train, k)  # (P, cap[k+1], cap[k-1])
-    signs = random_signs(tuple(G.shape), ctx.generator).to(net.device)
+    # Algorithm 2's rand{1, −1}, drawn only by the members that grow, each from its own stream
+    signs = ctx.streams.signs(*G.shape[1:], members=born.nonzero().flatten().tolist()).to(net.device)
     w_in = torch.zeros_like(net.weights[k - 1].detach())  # (P, cap[k], cap[k-1])
     w_out = torch.zeros_like(net.weights[k].detach())  # (P, cap[k+1], cap[k])
     for p in born.nonzero().flatten().tolist():

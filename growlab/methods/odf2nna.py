@@ -73,6 +73,9 @@ class Odf2nna(Method):
         self.reports: list[dict] = []  # one per application of ε
         self.preview: list[tuple[int, int]] = []  # units ε would remove now (member 0)
 
+    #: a population shares one layout, so a layer goes only when every member can lose it
+    members_interact = True
+
     def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
         if not self.nu_formula:
             return sizes
@@ -109,7 +112,7 @@ class Odf2nna(Method):
         """Apply ε now: remove useless units, fold them, bridge empty layers; fresh optimizer."""
         net = ctx.net
         before, params_before = quality(ctx), net.n_params().cpu()
-        removal = select_units(net, self._rows(ctx), self.epsilon, ctx.generator, ctx)
+        removal = select_units(net, self._rows(ctx), self.epsilon, ctx.streams, ctx)
         ctx.optimizer.rebuild(keep_state=False)  # the refined model starts like a new model
         after, params_after = quality(ctx), net.n_params().cpu()
         self.reports.append(self._report(ctx, removal, before, after, params_before, params_after))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from growlab.engine import activation_fn, member_losses
+from growlab.engine import member_losses
 from growlab.methods.context import CycleContext
 
 #: rows sampled for gradient-based scores: enough for a stable ranking, far cheaper than an epoch
@@ -36,12 +36,15 @@ class BatchStats:
 
 
 def sample_rows(ctx: CycleContext, rows: int = SCORE_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to ``rows`` training rows drawn without replacement from ``ctx.generator`` (all when fewer)."""
+    """Up to ``rows`` training rows per member, drawn without replacement from each member's own
+    stream (all rows, shared, when there are no more): ``(X, y)`` ``(B, n_in)`` and ``(B,)``, or
+    ``(P, B, n_in)`` and ``(P, B)``."""
     n = ctx.X_train.shape[0]
     if n <= rows:
         return ctx.X_train, ctx.y_train
-    idx = torch.randperm(n, generator=ctx.generator)[:rows].to(ctx.X_train.device)
-    return take_rows(ctx.train_rows(), idx), ctx.y_train[idx]
+    idx = ctx.streams.randperm(n)[:, :rows].to(ctx.X_train.device)  # (P, rows)
+    X = take_rows(ctx.train_rows(), idx.flatten()).view(*idx.shape, -1)
+    return X, ctx.y_train[idx]
 
 
 def take_rows(X: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -66,26 +69,22 @@ def batch_stats(ctx: CycleContext, fisher: bool = False, rows: int = SCORE_ROWS)
 
 
 def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> BatchStats:
-    """:class:`BatchStats` of ``net`` on the rows ``(X, y)`` (``X`` ``(B, n_in)``); no weight changes."""
-    act = activation_fn(net.activation)
-    B = X.shape[0]
-    inputs, zs = [], []
-    h = X
+    """:class:`BatchStats` of ``net`` on the rows ``(X, y)`` (``X`` ``(B, n_in)`` shared or
+    ``(P, B, n_in)`` per member, ``y`` likewise); no weight changes.
+
+    The products run at the padded widths of :meth:`~growlab.engine.Network.trace` (so each
+    member's statistics are the same alone as in any population) and are cropped after.
+    """
+    B = X.shape[-2]
     with torch.enable_grad():
-        for l, (w, b) in enumerate(zip(net.weights, net.biases)):
-            inputs.append(h)
-            z = torch.matmul(h, w.detach().transpose(1, 2)) + b.detach()[:, None, :]  # (P, B, out)
-            if l == 0:
-                z.requires_grad_(True)
-            zs.append(z)
-            h = act(z) if l < net.n_layers - 1 else z
-        loss = member_losses(h, y, net.task).sum()
-        deltas = torch.autograd.grad(loss, zs)  # each (P, B, out): ∂(mean loss)/∂z
+        tr = net.trace(X)
+        deltas = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), tr.pre)  # ∂(mean loss)/∂z
     grads, fishers = [], []
-    for a, d in zip(inputs, deltas):
-        a = a.detach().expand(d.shape[0], *a.shape[-2:]) if a.dim() == 2 else a.detach()  # (P, B, in)
-        grads.append(torch.bmm(d.transpose(1, 2), a))  # (P, out, in)
+    for w, a, d in zip(net.weights, tr.inputs, deltas):
+        _, n_out, n_in = w.shape
+        a, dt = a.detach(), d.transpose(1, 2)  # (P, B, in_pad), (P, out_pad, B)
+        grads.append(torch.bmm(dt, a)[:, :n_out, :n_in].contiguous())  # (P, out, in)
         if fisher:
             # per-example gradient of its own loss is B·δₙ ⊗ aₙ; mean of squares = B·Σₙ δₙ² ⊗ aₙ²
-            fishers.append(B * torch.bmm(d.square().transpose(1, 2), a.square()))
+            fishers.append(B * torch.bmm(dt.square(), a.square())[:, :n_out, :n_in].contiguous())
     return BatchStats(grads, fishers if fisher else None)

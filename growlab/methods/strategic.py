@@ -159,7 +159,8 @@ class StrategicGrower(Grower):
             beta = i.double() * (n_out - 1) / (n_in - 1)
         else:  # a single origin sits level with the middle of the next layer
             beta = torch.full_like(i, n_out - 1, dtype=torch.float64) / 2
-        u = torch.rand(len(idx), 1, generator=ctx.generator, dtype=torch.float64).to(dev)  # one per juncture
+        # one uniform per juncture, each from its member's stream (idx is member-major)
+        u = ctx.streams.rand_each(torch.bincount(p, minlength=net.population).tolist())[:, None].to(dev)
         key = p * n_in + i if self.values["center"] == "origin" else (p * n_in + i) * n_out + j  # same key, same draw
         k, has = sample_near(net, l, p, i, beta, sigma[p], mu[p], u, key)
         if self.values["init_weight"] == "copy":
@@ -167,7 +168,7 @@ class StrategicGrower(Grower):
         elif self.values["init_weight"] == "gaussian":
             value = w.double() * logits_at(k.double()[:, None], beta, sigma[p], mu[p])[:, 0].exp()
         else:
-            value = net.sample_init(l, ctx.generator)[p, k, i].double()
+            value = net.sample_init(l, ctx.streams)[p, k, i].double()
         keep = slice(None) if bool(has.all()) else has
         return p[keep], torch.full_like(p[keep], l), k[keep], i[keep], rank[keep], value[keep], idx[keep]
 

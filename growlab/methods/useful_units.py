@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from growlab.engine import Network, activation_fn
+from growlab.engine import MemberStreams, Network
 from growlab.methods.context import CycleContext
 
 
@@ -36,11 +36,7 @@ def unit_outputs(net: Network, X: torch.Tensor, k: int) -> torch.Tensor:
         >>> unit_outputs(Network((3, 4, 1)), torch.zeros(5, 3), 1).shape
         torch.Size([1, 5, 4])
     """
-    act = activation_fn(net.activation)
-    h = X.expand(net.population, *X.shape) if X.dim() == 2 else X
-    for l in range(k):
-        h = act(torch.baddbmm(net.biases[l][:, None, :], h, net.weights[l].transpose(1, 2)))  # (P, B, out)
-    return h
+    return net.trace(X).hidden(k)
 
 
 @dataclass
@@ -73,10 +69,9 @@ def plan_removal(net: Network, X: torch.Tensor, eps: float) -> Plan:
         >>> len(plan_removal(net, torch.randn(8, 2), 1e9).units())  # every unit is useless
         3
     """
-    act, plan = activation_fn(net.activation), Plan()
-    h = X.expand(net.population, *X.shape) if X.dim() == 2 else X
+    plan, trace = Plan(), net.trace(X)
     for k in range(1, len(net.sizes) - 1):
-        h = act(torch.baddbmm(net.biases[k - 1][:, None, :], h, net.weights[k - 1].transpose(1, 2)))  # (P, B, cap[k])
+        h = trace.hidden(k)  # (P, B, cap[k])
         std, mean = h.std(dim=1, correction=0), h.mean(dim=1)  # (P, cap[k])
         alive = net.alive[k]
         useless = alive & (std <= eps)
@@ -113,21 +108,21 @@ class Removal:
 def fold_units(net: Network, k: int, units: torch.Tensor, mean: torch.Tensor) -> None:
     """Add ``mean`` output × outgoing weights of ``units`` (bool ``(P, cap[k])``) to layer k + 1's biases."""
     const = (mean * units)[:, :, None]  # (P, cap[k], 1)
-    net.biases[k].add_(torch.bmm(net.weights[k].detach(), const)[:, :, 0] * net._bmask[k])
+    net.biases[k].add_(torch.bmm(net.weights[k].detach(), const)[:, :, 0] * net.alive_float(k))
 
 
-def select_units(net: Network, X: torch.Tensor, eps: float, generator: torch.Generator, ctx: CycleContext | None = None) -> Removal:
+def select_units(net: Network, X: torch.Tensor, eps: float, streams: MemberStreams, ctx: CycleContext | None = None) -> Removal:
     """Remove the units of ``net`` whose output std over ``X`` is ≤ ``eps``, in place.
 
     Decided by :func:`plan_removal` first, then applied layer by layer in order: fold, then
-    remove the units or delete the layer (``generator`` draws the bridge's fresh weights).
+    remove the units or delete the layer (``streams`` draw the bridge's fresh weights).
     With ``ctx`` (``net`` is ``ctx.net``) changes go through the cycle context:
     ``unit_remove``, ``bridge`` and ``grow`` events, optimizer kept in step. Without it the
     network is changed directly.
 
     Example:
         >>> net = Network((2, 3, 1))
-        >>> r = select_units(net, torch.randn(8, 2), 1e9, torch.Generator().manual_seed(0))
+        >>> r = select_units(net, torch.randn(8, 2), 1e9, MemberStreams([0]))
         >>> r.layers, net.sizes  # every unit useless: the hidden layer is gone
         ([1], (2, 1))
     """
@@ -141,7 +136,7 @@ def select_units(net: Network, X: torch.Tensor, eps: float, generator: torch.Gen
         k = names.index(layer)
         fold_units(net, k, useless, plan.means[layer])
         if layer in plan.layers:
-            bridge_layer(net, k, generator, ctx, f"ODF2NNA: every unit of layer {layer} has output std ≤ ε = {eps:g}")
+            bridge_layer(net, k, streams, ctx, f"ODF2NNA: every unit of layer {layer} has output std ≤ ε = {eps:g}")
             names.remove(layer)
         else:
             _remove_units(net, k, net.alive[k] & ~useless, ctx, f"ODF2NNA: output std ≤ ε = {eps:g}")
@@ -155,7 +150,7 @@ def _remove_units(net: Network, k: int, alive: torch.Tensor, ctx: CycleContext |
         ctx.set_units(k, alive, kind="unit_remove", cause=cause)
 
 
-def bridge_layer(net: Network, k: int, generator: torch.Generator, ctx: CycleContext | None, cause: str) -> None:
+def bridge_layer(net: Network, k: int, streams: MemberStreams, ctx: CycleContext | None, cause: str) -> None:
     """Delete hidden layer ``k`` and connect layer ``k − 1`` to layer ``k + 1`` with fresh weights.
 
     Every pair of alive neurons gets a connection, initialised like a new layer of that
@@ -166,7 +161,7 @@ def bridge_layer(net: Network, k: int, generator: torch.Generator, ctx: CycleCon
         ctx.note("bridge", cause, layer=k)
     net.remove_layer(k)
     pairs = net.alive[k][:, :, None] & net.alive[k - 1][:, None, :]  # (P, cap[k+1 before], cap[k-1])
-    values = net.sample_init(k - 1, generator)
+    values = net.sample_init(k - 1, streams)
     if ctx is None:
         net.set_mask(k - 1, pairs, values)
         return

@@ -40,7 +40,7 @@ def save_run(run, path) -> None:
         "network": run.network.state_dict(),
         "optimizer": run.optimizer.state_dict(),
         "trainer": run.trainer.state_dict(),
-        "generator": run.generator.get_state(),
+        "streams": run.streams.state_dict()["states"],
         "history": [dict(r) for r in run._history],
         "events": run.event_log.state_dict(),
         "pending": dict(run._pending),
@@ -111,7 +111,10 @@ def load_run(path, device: str | None = None):
             run.optimizer.rebuild()
         run.optimizer.load_state_dict(a["optimizer"])
         run.trainer.load_state_dict(a["trainer"])
-        run.generator.set_state(a["generator"])
+        if "streams" in a:
+            run.streams.load_state_dict({"states": a["streams"]})
+        else:  # archives before per-member streams held the run's one generator
+            run.streams[0].set_state(a["generator"])
         run._history = [dict(r) for r in a["history"]]
         run.event_log.load_state_dict(a["events"])
         run._pending = dict(a["pending"])

@@ -14,12 +14,12 @@ from growlab.data import Dataset, load_cached
 from growlab.engine import Network, Optimizer, Trainer, evaluate, member_losses, probabilities
 from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method, Param
+from growlab.methods.context import method_streams
 
 #: Training settings that may change while a run trains (method parameters always may).
 LIVE_TRAIN_PARAMS = {
     "lr": Param("lr", 0.003, "float", low=0, high=10, low_open=True, doc="learning rate"),
 }
-_METHOD_SALT = 0xC0FFEE
 
 
 class Run:
@@ -71,7 +71,7 @@ class Run:
         dev = self.network.device
         self.optimizer = Optimizer(self.network, cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum)
         self.trainer = Trainer(self.network, self.optimizer, batch_size=cfg.batch_size)
-        self.generator = torch.Generator().manual_seed(seed ^ _METHOD_SALT)
+        self.streams = method_streams([seed])  # the method's draws: the same as this seed's in any grid
         self._events = EventLog()
         self._history: list[dict] = []
         self._pending: dict[str, Any] = {}
@@ -81,7 +81,7 @@ class Run:
         self.ctx = CycleContext(
             self.network, self.optimizer, self.trainer,
             self.data.X_train.to(dev), self.data.y_train.to(dev), self.data.X_val.to(dev), self.data.y_val.to(dev),
-            self.generator, epoch=0, epochs=cfg.epochs, events=self._events,
+            self.streams, epoch=0, epochs=cfg.epochs, events=self._events,
         )  # fmt: skip
         self.method.setup(self.ctx)
         self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()

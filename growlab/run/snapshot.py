@@ -145,7 +145,7 @@ def snapshot_of(
         image_shape=data.image_shape,
         weights=_np(net.weights),
         biases=_np(net.biases),
-        masks=tuple(m[0].cpu().numpy().astype(bool) for m in net._wmask),
+        masks=tuple(net.active_float(l)[0].cpu().numpy().astype(bool) for l in range(net.n_layers)),
         alive=_np(net.alive),
         birth_epoch=_np(net.birth_epoch),
         redundant=_redundant(net),

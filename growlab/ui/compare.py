@@ -119,7 +119,7 @@ class ExperimentJob:
     def _work(self) -> None:
         state, error = "error", ""
         try:
-            self.result = grid(**self.kwargs, progress=self._report, stop=self._stop.is_set)
+            self.result = grid(**self.kwargs, progress=self._report, cancel=self._stop.is_set)
             self.outcome = outcome_of(self.result)
             state = "done"
         except Cancelled:

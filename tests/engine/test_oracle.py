@@ -78,8 +78,8 @@ def test_outputs_losses_and_gradients_match_independent_models(task, activation,
         ref_loss.backward()
         linears = [m for m in seq if isinstance(m, torch.nn.Linear)]
         for l, lin in enumerate(linears):
-            torch.testing.assert_close(net.weights[l].grad[p], lin.weight_orig.grad, atol=1e-6, rtol=1e-6)
-            torch.testing.assert_close(net.biases[l].grad[p], lin.bias_orig.grad, atol=1e-6, rtol=1e-6)
+            torch.testing.assert_close(net.grads()[l][p], lin.weight_orig.grad, atol=1e-6, rtol=1e-6)
+            torch.testing.assert_close(net.bias_grads()[l][p], lin.bias_orig.grad, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])

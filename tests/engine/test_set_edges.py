@@ -8,8 +8,9 @@ from growlab.engine import Network
 
 
 def _state(net: Network) -> list[torch.Tensor]:
-    groups = (net.weights, net.biases, net.masks, net.birth_epoch, net.birth_cycle, net._wmask, net._bmask)
-    return [t.detach().clone() for ts in groups for t in ts] + [net.effective_mask(l) for l in range(net.n_layers)]
+    groups = (net.parameters(), net.weights, net.biases, net.masks, net.birth_epoch, net.birth_cycle)
+    masks = [m for l in range(net.n_layers) for m in (net.effective_mask(l), net.active_float(l), net.alive_float(l))]
+    return [t.detach().clone() for ts in groups for t in ts] + masks
 
 
 def test_set_edges_matches_set_mask_with_dead_neurons_and_populations():

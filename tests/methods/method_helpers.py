@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from growlab.engine import Network, Optimizer, Trainer
+from growlab.engine import MemberStreams, Network, Optimizer, Trainer
 from growlab.methods import CycleContext, EventLog
 from growlab.methods.inits import INITS
 
@@ -27,7 +27,7 @@ def build_ctx(
     X = torch.randn(64, sizes[0], generator=g)
     y = torch.randint(0, sizes[-1], (64,), generator=g)
     ctx = CycleContext(
-        net, opt, trainer, X, y, X[:16], y[:16], torch.Generator().manual_seed(generator_seed),
+        net, opt, trainer, X, y, X[:16], y[:16], MemberStreams([1000 * generator_seed + p for p in range(population)]),
         epoch=1, epochs=10, events=EventLog() if events else None,
     )  # fmt: skip
     if density is not None:
@@ -43,5 +43,4 @@ def masks_of(ctx: CycleContext) -> list[torch.Tensor]:
 
 
 def adam_moments(ctx: CycleContext, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
-    state = ctx.optimizer.torch.state[ctx.net.weights[layer]]
-    return state["exp_avg"], state["exp_avg_sq"]
+    return ctx.optimizer.buffer(layer, "exp_avg"), ctx.optimizer.buffer(layer, "exp_avg_sq")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from growlab.engine import Network, Optimizer, Trainer
+from growlab.engine import MemberStreams, Network, Optimizer, Trainer
 from growlab.methods import CycleContext, EventLog
 
 
@@ -23,7 +23,7 @@ def phase_ctx(net: Network, X=None, y=None, epochs: int = 10, seed: int = 0) -> 
             y = torch.randint(0, n_out, (X.shape[0],), generator=g)
     opt = Optimizer(net, lr=0.01)
     trainer = Trainer(net, opt)
-    return CycleContext(net, opt, trainer, X, y, X, y, torch.Generator().manual_seed(seed + 1),
+    return CycleContext(net, opt, trainer, X, y, X, y, MemberStreams([1000 * (seed + 1) + p for p in range(net.population)]),
                         epochs=epochs, events=EventLog())  # fmt: skip
 
 

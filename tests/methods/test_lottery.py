@@ -41,8 +41,8 @@ def test_after_rewind_surviving_weights_equal_the_stored_ones_exactly(rewind_epo
         assert not net.weights[l].detach()[~alive].any()  # pruned ones stay at 0
         assert torch.equal(net.biases[l].detach(), stored[1][l])
     assert not torch.equal(net.masks[0], torch.ones_like(net.masks[0]))
-    state = ctx.optimizer.torch.state[net.weights[0]]
-    assert not state["exp_avg"].any() and not state["exp_avg_sq"].any()  # a fresh start per round
+    opt = ctx.optimizer
+    assert not opt.buffer(0, "exp_avg").any() and not opt.buffer(0, "exp_avg_sq").any()  # a fresh start per round
 
 
 def test_prune_rate_is_global_over_hidden_layers_and_half_at_the_output():

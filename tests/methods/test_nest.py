@@ -9,7 +9,7 @@ from growlab import Run
 from growlab.engine import Network, member_losses
 from growlab.methods import make_method, nest
 from growlab.methods.nest import seed_widths
-from growlab.methods.neurons import birth_weights, bridging_gradient, grow_neuron, mean_abs, random_signs
+from growlab.methods.neurons import birth_weights, bridging_gradient, grow_neuron, mean_abs
 
 
 # ---------------------------------------------------------------------------- Algorithm 2
@@ -61,10 +61,11 @@ def test_grown_neuron_gets_algorithm_2_weights_and_events():
     ctx = phase_ctx(net)
     train(ctx, 5)
     g = torch.Generator()
-    g.set_state(ctx.generator.get_state())
+    g.set_state(ctx.streams[0].get_state())  # the member's own stream draws the signs
     G = bridging_gradient(net, ctx.X_train, ctx.y_train, 1)[0]
+    signs = torch.randint(0, 2, tuple(G.shape), generator=g).float() * 2 - 1
     want_in, want_out = birth_weights(
-        G, 0.5, 0.7, random_signs(tuple(G.shape), g), mean_abs(net.weights[0][0].detach(), 0), mean_abs(net.weights[1][0].detach(), 0)
+        G, 0.5, 0.7, signs, mean_abs(net.weights[0][0].detach(), 0), mean_abs(net.weights[1][0].detach(), 0)
     )
     born = grow_neuron(ctx, 1, torch.tensor([True]), beta=0.5, alpha=0.7)
     assert born.tolist() == [True] and net.alive[1][0].tolist() == [True, True, True]

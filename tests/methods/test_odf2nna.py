@@ -5,7 +5,7 @@ import torch
 from phase_helpers import phase_ctx, train
 
 from growlab import Run
-from growlab.engine import Network, member_losses
+from growlab.engine import MemberStreams, Network, member_losses
 from growlab.methods import make_method
 from growlab.methods.odf2nna import nu_width
 from growlab.methods.useful_units import select_units, unit_outputs
@@ -24,7 +24,7 @@ def test_removing_constant_units_with_folding_leaves_outputs_unchanged():
     _constant_units(net, 2, [1], bias=-0.2)  # relu(−0.2) = 0: a dead unit, also constant
     X = torch.randn(64, 5, generator=torch.Generator().manual_seed(0))
     before = net.forward(X).detach()
-    removal = select_units(net, X, 0.0, torch.Generator().manual_seed(0), phase_ctx(net))
+    removal = select_units(net, X, 0.0, MemberStreams([0]), phase_ctx(net))
     assert removal.units == [(1, 0), (1, 3), (2, 1)] and removal.counts.tolist() == [3, 3] and not removal.layers
     assert net.alive[1][0].tolist() == [False, True, True, False, True, True]
     assert (net.forward(X).detach() - before).abs().max() < 1e-6
@@ -37,7 +37,7 @@ def test_epsilon_compares_the_output_std():
     X = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
     std = unit_outputs(net, X, 1).std(dim=1, correction=0)[0]
     eps = float(std.sort().values[1])  # the two least variable units have std ≤ ε
-    removal = select_units(net, X, eps, torch.Generator().manual_seed(0))
+    removal = select_units(net, X, eps, MemberStreams([0]))
     assert sorted(u for _, u in removal.units) == sorted(std.argsort()[:2].tolist())
 
 
@@ -75,12 +75,12 @@ def test_preview_changes_nothing_and_matches_apply():
     run = Run("wine", "8-8", "odf2nna", epochs=30, seed=0, epsilon=0.3, lr=0.02)
     run.run(10)
     state = run.network.state_dict()
-    g_state, n_events = run.generator.get_state(), len(run.events)
+    g_state, n_events = run.streams[0].get_state(), len(run.events)
     preview = run.preview_epsilon(0.5)
     assert preview and run.method.overlays()["useless_units"] == preview
     after = run.network.state_dict()
     assert all(torch.equal(a, b) for a, b in zip(state["weights"] + state["alive"], after["weights"] + after["alive"]))
-    assert torch.equal(run.generator.get_state(), g_state) and len(run.events) == n_events
+    assert torch.equal(run.streams[0].get_state(), g_state) and len(run.events) == n_events
     run.set(epsilon=0.5)  # ε changes mid-run, at the next boundary
     run.step()
     preview = run.preview_epsilon(0.5)
@@ -129,7 +129,7 @@ def test_population_keeps_a_layer_other_members_still_use():
     with torch.no_grad():
         net.weights[0][0] = 0  # member 0: layer 1 entirely constant; member 1: not
     ctx = phase_ctx(net)
-    removal = select_units(net, ctx.X_train, 0.0, ctx.generator, ctx)
+    removal = select_units(net, ctx.X_train, 0.0, ctx.streams, ctx)
     assert not removal.layers and net.sizes == (3, 4, 2)
     assert int(net.alive[1][0].sum()) == 1 and removal.kept and removal.kept[0][:2] == (0, 1)
     assert int(net.alive[1][1].sum()) == 4
@@ -140,13 +140,13 @@ def test_remove_layer_relayouts_in_place_and_the_optimizer_follows():
     net = Network((4, 5, 6, 2), population=2, seeds=[0, 1], device="cpu")
     ctx = phase_ctx(net)
     train(ctx, 2)
-    first, state = net.weights[0], ctx.optimizer.torch.state[net.weights[0]]["exp_avg"].clone()
+    first, state = net.parameters()[0], ctx.optimizer.buffer(0, "exp_avg").clone()
     net.remove_layer(2)  # 5 → 6 → 2 becomes 5 → 2
-    assert net.sizes == (4, 5, 2) and net.weights[0] is first and not net.masks[1].any()
+    assert net.sizes == (4, 5, 2) and net.parameters()[0] is first and not net.masks[1].any()
     net.set_mask(1, torch.ones_like(net.masks[1]), torch.full_like(net.weights[1].detach(), 0.1))
     ctx.optimizer.rebuild()
-    assert torch.equal(ctx.optimizer.torch.state[first]["exp_avg"], state)  # surviving layer keeps its moments
-    assert net.weights[1] not in ctx.optimizer.torch.state  # the bridge starts fresh
+    assert torch.equal(ctx.optimizer.buffer(0, "exp_avg"), state)  # surviving layer keeps its moments
+    assert ctx.optimizer.buffer(1, "exp_avg") is None  # the bridge starts fresh
     X = torch.randn(7, 4)
     for p in range(2):  # the oracle: the member as a plain torch.nn.Sequential
         assert torch.allclose(net.forward(X)[p], net.to_sequential(p)(X), atol=1e-6)

@@ -162,11 +162,11 @@ def test_gradients_and_fisher_match_a_per_example_oracle():
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(stats.grads, dense))
     squares = [torch.zeros_like(w) for w in net.weights]
     for n in range(12):  # the loop the matrix product replaces
-        for w in net.weights:
+        for w in net.parameters():
             w.grad = None
         member_losses(net.forward(X[n : n + 1]), y[n : n + 1], net.task).sum().backward()
-        for s, w in zip(squares, net.weights):
-            s += w.grad.square() / 12
+        for s, g in zip(squares, net.grads()):
+            s += g.square() / 12
     assert all(torch.allclose(f, s, atol=1e-6) for f, s in zip(stats.fisher, squares))
-    for w in net.weights:
+    for w in net.parameters():
         w.grad = None

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 
 import growlab
-from growlab.engine import Network
+from growlab.engine import MemberStreams, Network
 from growlab.run.snapshot import snapshot_of
 
 
@@ -47,7 +47,7 @@ def grow_random(run, layer: int, n: int, seed: int = 0, value: float | None = 0.
     where[pick] = True
     where = where.view_as(net.masks[layer][0])[None]
     if value is None:
-        values = net.sample_init(layer, g)
+        values = net.sample_init(layer, MemberStreams([seed]))
     else:
         values = torch.full_like(net.weights[layer], value) * torch.sign(torch.randn(net.weights[layer].shape, generator=g))
     run.ctx.grow(layer, where, values, causes="test: random")
@@ -118,7 +118,7 @@ def with_capacity(snap, capacity: tuple[int, ...]):
     arrays = lambda ts: tuple(t[0].detach().numpy().copy() for t in ts)  # noqa: E731
     return dataclasses.replace(
         snap, capacity=tuple(capacity), weights=arrays(net.weights), biases=arrays(net.biases),
-        masks=tuple(m[0].numpy().astype(bool) for m in net._wmask), alive=arrays(net.alive),
+        masks=tuple(net.active_float(l)[0].numpy().astype(bool) for l in range(net.n_layers)), alive=arrays(net.alive),
         birth_epoch=arrays(net.birth_epoch), redundant=None,
     )  # fmt: skip
 

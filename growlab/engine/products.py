@@ -1,0 +1,88 @@
+"""Member-exact arithmetic: every member of a population computes exactly as it would alone.
+
+A BLAS product or a vectorised element-wise kernel may round a number differently depending on
+where in memory it sits: which SIMD lane it falls in, whether it lands in a vector body or a
+scalar tail, how the library blocks a matrix of a given shape. A member stacked at position p
+of a population sits elsewhere than the same member alone, so its results could drift in the
+last bit and, over hundreds of epochs, into other structural decisions.
+
+growlab therefore stores and multiplies every member's block at widths padded to a multiple of
+:data:`ALIGN` floats (64 bytes): each member's weights, activations and gradients then start on
+the same boundary and fill whole vectors, alone or at any position of any population, and every
+kernel treats them alike. The padding holds zeros and is never trained (its gradients are
+masked). A layer's bias is the weight of a constant input 1 (:func:`with_ones`), so a layer is a
+single batched product, forward and backward: the bias gradient, a sum over the batch, then
+comes out of that product instead of a reduction whose adding order depends on the
+population's shape.
+
+Checked on the CPU with one torch thread per process (what experiments use): with several,
+the library may split a lone member's product over threads differently than a population's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+#: widths are padded to a multiple of this many float32 (one 64-byte cache line / AVX-512 vector)
+ALIGN = 16
+
+
+def aligned(n: int) -> int:
+    """``n`` rounded up to a multiple of :data:`ALIGN`.
+
+    Example:
+        >>> aligned(27), aligned(16), aligned(1)
+        (32, 16, 16)
+    """
+    return -(-int(n) // ALIGN) * ALIGN
+
+
+def in_width(n: int) -> int:
+    """Stored input width of a layer fed by ``n`` units: room for them and the constant 1 that
+    carries the bias (see :func:`with_ones`), padded to :data:`ALIGN`."""
+    return aligned(n + 1)
+
+
+def with_ones(a: torch.Tensor, width: int) -> torch.Tensor:
+    """``a`` ``(..., n)`` followed by a column of ones and zeros up to ``width``. ``(..., width)``
+
+    A layer's bias is stored as the weight of that constant input, so a layer is one product
+    and its bias gradient comes out of the same product (a plain sum over the batch axis would
+    add in an order that depends on the population's shape).
+    """
+    tail = a.new_zeros(width - a.shape[-1])
+    tail[0] = 1.0
+    return torch.cat([a, tail.expand(*a.shape[:-1], -1)], dim=-1)
+
+
+def member_linear(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``h @ w`` for every member: ``h`` ``(P, B, in_pad)`` (an input expanded over P is fine),
+    ``w`` ``(P, in_pad, out_pad)`` (a layer's weights transposed) with the bias in the row of
+    the constant input. ``(P, B, out_pad)``"""
+    return torch.bmm(h, w)
+
+
+@dataclass
+class Trace:
+    """What :meth:`~growlab.engine.Network.trace` keeps of a forward pass.
+
+    ``inputs`` and ``pre`` are at padded widths (crop with ``[..., :n]``).
+
+    Attributes:
+        outputs: the network's outputs ``(P, B, n_out)``.
+        inputs: each weight layer's input ``(P, B, in_pad)`` (layer 0: the data), the constant
+            1 of the bias at position ``widths[l]``.
+        pre: each weight layer's output before the activation ``(P, B, out_pad)``.
+        widths: the true width (capacity) of each neuron layer.
+    """
+
+    outputs: torch.Tensor
+    inputs: list[torch.Tensor]
+    pre: list[torch.Tensor]
+    widths: tuple[int, ...]
+
+    def hidden(self, k: int) -> torch.Tensor:
+        """Outputs of neuron layer ``k`` after its activation (``k = 0``: the data). ``(P, B, cap[k])``"""
+        return self.inputs[k][..., : self.widths[k]]
