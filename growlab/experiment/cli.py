@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
     kinds = p.add_subparsers(dest="kind", metavar="KIND")
     paper = kinds.add_parser("paper", help="the synthesis-and-pruning paper's protocol (Tables 1-3, Figs. 5-6)")
     _common(paper, seeds=50, thresholds="0.8,0.85,0.9,0.95,0.99", out="paper-000-report")
+    paper.add_argument("--methods", default=None, help="comma-separated subset of the paper's seven methods (default: all)")
     paper.set_defaults(func=_run_paper, accepts_extra=True)
     grid = kinds.add_parser("grid", help="any grid of methods × thresholds × seeds")
     grid.add_argument("--dataset", default="heart", help="a classification dataset (default heart)")
@@ -75,16 +76,22 @@ def _thresholds(text: str) -> tuple[float, ...]:
 def _run_paper(args, extra: dict) -> int:
     from growlab.experiment import paper
 
-    result = paper(args.seeds, _thresholds(args.thresholds), **_split(args, extra, "heart"))
+    kw = _split(args, extra, "heart")
+    if args.methods:
+        kw["methods"] = _methods(args.methods)
+    result = paper(args.seeds, _thresholds(args.thresholds), **kw)
     return _finish(result, args.out)
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    return tuple(m.strip() for m in text.split(",") if m.strip())
 
 
 def _run_grid(args, extra: dict) -> int:
     from growlab.experiment import grid
 
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     kw = _split(args, extra, args.dataset)
-    result = grid(args.dataset, args.arch, methods, args.seeds, _thresholds(args.thresholds), **kw)
+    result = grid(args.dataset, args.arch, _methods(args.methods), args.seeds, _thresholds(args.thresholds), **kw)
     return _finish(result, args.out)
 
 
