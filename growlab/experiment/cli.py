@@ -9,6 +9,7 @@ EPILOG = """\
 Examples:
   growlab experiment paper                          # the whole protocol: 1,750 members, report in paper-000-report/
   growlab experiment paper --seeds 10 --out quick/  # fewer seeds
+  growlab experiment interpretations                # the paper's open readings, 20 seeds (--full: 50)
   growlab experiment grid --methods dense,strategic --seeds 20 --thresholds 0.8,0.9 --sigma 2
   growlab experiment grid --dataset moons --arch 8-8 --methods prune,random+prune --epochs 100 --lr 0.01
 
@@ -31,6 +32,17 @@ def add_parser(sub) -> None:
     _common(paper, seeds=50, thresholds="0.8,0.85,0.9,0.95,0.99", out="paper-000-report")
     paper.add_argument("--methods", default=None, help="comma-separated subset of the paper's seven methods (default: all)")
     paper.set_defaults(func=_run_paper, accepts_extra=True)
+    interp = kinds.add_parser(
+        "interpretations", help="the paper's open readings on its protocol: its claims as paired differences",
+        description="Run named readings of paper 000 (juncture choice, growth start, threshold, pruning floor, AUC, "
+        "false-start rule, validation rows) on the paper's protocol and report its claims as paired differences on "
+        "the same seeds with 95%% intervals.",
+    )  # fmt: skip
+    _common(interp, seeds=20, thresholds="0.8,0.85,0.9,0.95,0.99", out="interpretations-report")
+    interp.add_argument("--full", action="store_true", help="50 seeds, as in the paper (default 20)")
+    interp.add_argument("--readings", default=None, help="comma-separated reading names (default: all; --list shows them)")
+    interp.add_argument("--list", action="store_true", help="list the readings and exit")
+    interp.set_defaults(func=_run_interpretations, accepts_extra=True)
     grid = kinds.add_parser("grid", help="any grid of methods × thresholds × seeds")
     grid.add_argument("--dataset", default="heart", help="a classification dataset (default heart)")
     grid.add_argument("--arch", default="16-8", help="hidden widths like 16-8, or a preset (default 16-8)")
@@ -93,6 +105,34 @@ def _run_grid(args, extra: dict) -> int:
     kw = _split(args, extra, args.dataset)
     result = grid(args.dataset, args.arch, _methods(args.methods), args.seeds, _thresholds(args.thresholds), **kw)
     return _finish(result, args.out)
+
+
+def _run_interpretations(args, extra: dict) -> int:
+    from growlab.experiment.interpretations import READINGS, interpretations
+
+    if args.list:
+        for r in READINGS:
+            print(f"{r.name}: {r.doc}")
+        return 0
+    if extra:
+        raise ValueError(f"interpretations takes no method or training settings (got --{', --'.join(extra)}); "
+                         "the readings set them")  # fmt: skip
+    names = None if args.readings is None else [n.strip() for n in args.readings.split(",") if n.strip()]
+    result = interpretations(
+        50 if args.full else args.seeds, _thresholds(args.thresholds), names, epochs=args.epochs,
+        progress=not args.quiet, threads=args.threads, workers=args.workers,
+    )  # fmt: skip
+    print(f"{result!r}", file=sys.stderr)
+    print(f"\nclaims, all thresholds (points, 95% interval)\n{md_table_of(result.claims_table())}")
+    path = result.save(args.out)
+    print(f"\nwrote {path} (and claims.csv, methods.csv, members.csv, claims.html)", file=sys.stderr)
+    return 0
+
+
+def md_table_of(df) -> str:
+    from growlab.experiment.report import md_table
+
+    return md_table(df, index="reading")
 
 
 def _finish(result, out: str) -> int:

@@ -46,6 +46,7 @@ class ExperimentResult:
         dataset_info: inputs, outputs, task, training and validation rows.
         seconds: wall-clock time of the whole experiment.
         protocol: ``"grid"`` or ``"paper"`` (the report then sets the paper's tables beside ours).
+        curves: each frame row's validation accuracy after every epoch ``(rows, epochs)``.
     """
 
     frame: pd.DataFrame
@@ -59,6 +60,7 @@ class ExperimentResult:
     dataset_info: dict = field(default_factory=dict)
     seconds: float = 0.0
     protocol: str = "grid"
+    curves: np.ndarray | None = field(repr=False, default=None)
 
     # ------------------------------------------------------------------ tables
     def table(self, kind: str = "mean", threshold: float | None = None) -> pd.DataFrame:
