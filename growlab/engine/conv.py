@@ -23,14 +23,19 @@ are the same too, except where pooled values tie after the activation but not be
 zeros, whose gradient is zero either way, or tanh/sigmoid saturated to the same float).
 
 Member-exactness: unlike the dense layers (:mod:`growlab.engine.products`), the grouped
-convolution is **not** bit-identical across population sizes: oneDNN picks its blocking by
-the total channel count, so a member's conv outputs in a population differ from the same
-member alone in the last bits (measured ~1e-7 relative; ``tests/engine/test_conv.py``). A conv
-member is bit-reproducible run to run at a fixed population size and device, not across them.
+convolution is **not guaranteed** bit-identical across population sizes: oneDNN picks its
+kernels by the channel counts it sees. Measured with torch 2.13 on an AMD EPYC (AVX2) CPU, one
+thread: LeNet-5 and small nets on 8×8 images give a member the same outputs and gradients,
+bit for bit, alone and in populations of 2 and 4–20, except when a conv layer reads 3 channels
+per member, or 3 members read 1-channel images (oneDNN's small-channel kernels): then they
+differ by float rounding (~6e-8 in the weights after two epochs); ``benchmarks/bench_conv.py``
+re-measures it. A conv network is bit-reproducible run to run at a fixed population size and
+device; on CUDA its convolutions run deterministic and in full float32 (:meth:`ConvLayers.conv_flags`).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import torch
@@ -155,6 +160,13 @@ class ConvLayers:
         else:  # members side by side on the channel axis, channels-last: (B, P·C, H, W)
             h = images.permute(1, 3, 4, 0, 2).contiguous().view(B, H, W, P * C).permute(0, 3, 1, 2)
         inputs, pre = [], []
+        with self.conv_flags():
+            self._conv_layers(h, shared, inputs, pre, maps, act)
+        return maps[-1].reshape(P, B, -1), inputs, pre, maps
+
+    def _conv_layers(self, h: torch.Tensor, shared: bool, inputs: list, pre: list, maps: list, act: Callable) -> None:
+        """:meth:`conv_features`' layers on ``h`` ``(B, P·C, H, W)``, appending to the lists."""
+        P = self.population
         for l, k in enumerate(self.kernels):
             inputs.append(maps[-1])
             w, b = self._conv_parameters(l)
@@ -167,7 +179,14 @@ class ConvLayers:
                 z = F.max_pool2d(z, k.pool)
             h = act(z)
             maps.append(h.unflatten(1, (P, -1)).transpose(0, 1))  # (P, B, C_out, H'', W'')
-        return maps[-1].reshape(P, B, -1), inputs, pre, maps
+
+    def conv_flags(self):
+        """A context in which cuDNN convolutions are deterministic and in full float32 (no
+        TF32), for a conv network on CUDA: forward and backward passes run inside it, so a
+        run stays bit-reproducible there and as precise as the dense layers. A no-op otherwise."""
+        if not self.n_conv or self.device.type != "cuda":
+            return contextlib.nullcontext()
+        return torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True, allow_tf32=False)
 
     def _conv_parameters(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``conv2d``'s weight ``(P·C_out, C_in, k, k)`` (channels-last) and bias ``(P·C_out,)``

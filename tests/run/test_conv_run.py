@@ -105,3 +105,10 @@ def test_to_sequential_of_a_trained_conv_run_gives_its_outputs():
     X = run.data.X_val[:16]
     torch.testing.assert_close(torch.softmax(seq(X.view(-1, 1, 8, 8)), -1).detach().numpy(), run.predict(X), atol=1e-5, rtol=1e-5)
     assert not math.isnan(run.history["val_loss"].iloc[-1])
+
+
+def test_the_app_runner_refuses_conv_architectures_until_the_app_draws_them():
+    from growlab.run.runner import build_run
+
+    with pytest.raises(ValueError, match="not drawn in the app yet"):
+        build_run({"dataset": "digits", "arch": ARCH, "epochs": 1})
