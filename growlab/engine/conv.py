@@ -92,10 +92,13 @@ class ConvLayers:
     def in_alive(self, layer: int) -> torch.Tensor:
         """The alive mask of ``layer``'s inputs along its weights' input axis: ``(P, C_in_cap)``
         for a conv layer, each channel repeated over its H·W columns after the flatten."""
-        alive = self.alive[layer]
+        return self.in_alive_of(layer, self.alive[layer])
+
+    def in_alive_of(self, layer: int, units: torch.Tensor) -> torch.Tensor:
+        """A per-node mask ``(P, cap[layer])`` of ``layer``'s inputs along its weights' input axis."""
         if layer == self.n_conv and self.n_conv:
-            return alive.repeat_interleave(self.fan(layer), dim=1)
-        return alive
+            return units.repeat_interleave(self.fan(layer), dim=1)
+        return units
 
     def weight_shape(self, layer: int) -> tuple[int, ...]:
         """True shape of ``layer``'s weights without the member axis."""

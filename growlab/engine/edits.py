@@ -116,6 +116,29 @@ class StructureEdits:
         member, rest = index // (n_out * n_in), index % (n_out * n_in)
         return alive_out[member, rest // n_in] & alive_in[member, rest % n_in // self.fan(layer)]
 
+    def unit_weights(self, k: int, units: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The weights touching ``units`` ``(P, cap[k])`` bool of neuron (or channel) layer ``k``:
+        those into them (layer ``k - 1``) and out of them (layer ``k``), each shaped like that
+        layer's weights, ``None`` past the ends. After a flatten, a channel's outgoing weights are
+        its whole block of H·W columns; a conv kernel's are all its taps (what optimizer resets of
+        removed or born units need).
+
+        Example:
+            >>> from growlab.engine import Network
+            >>> into, out = Network((2, 3, 1)).unit_weights(1, torch.tensor([[True, False, False]]))
+            >>> into.sum().item(), out.sum().item()
+            (2, 1)
+        """
+        into = out = None
+        if k > 0:
+            w = self.weights[k - 1]
+            into = units.reshape(*units.shape, *[1] * (w.dim() - 2)).expand(w.shape)
+        if k < self.n_layers:
+            w = self.weights[k]
+            cols = self.in_alive_of(k, units)
+            out = cols.reshape(cols.shape[0], 1, cols.shape[1], *[1] * (w.dim() - 3)).expand(w.shape)
+        return into, out
+
     def set_alive(self, k: int, alive: torch.Tensor) -> None:
         """Replace the neuron mask of neuron layer ``k`` (hidden layers only)."""
         if not 0 < k < len(self.sizes) - 1:

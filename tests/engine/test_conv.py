@@ -291,3 +291,15 @@ def test_conv_cuda_matches_cpu():
     gpu = net.copy(device="cuda")
     X, _ = batch("multiclass")
     torch.testing.assert_close(gpu(X.cuda()).cpu(), net(X), atol=1e-5, rtol=1e-5)
+
+
+def test_unit_weights_of_a_channel_are_its_kernels_and_its_flatten_block():
+    net = conv_population()
+    units = torch.zeros(3, 4, dtype=torch.bool)
+    units[1, 2] = True  # channel 2 of the last conv layer, member 1
+    into, out = net.unit_weights(2, units)
+    assert into.shape == net.weights[1].shape and out.shape == net.weights[2].shape
+    assert into[1, 2].all() and int(into.sum()) == 6 * 2 * 2  # its kernels from 6 channels, 2×2 taps
+    assert out[1][:, 8:12].all() and int(out.sum()) == 7 * 4  # its 2×2 block of columns, 7 neurons
+    net.set_alive(2, net.alive[2] & ~units)
+    assert not net.effective_mask(2)[out].any() and not net.effective_mask(1)[into].any()
