@@ -24,7 +24,7 @@ import torch
 from growlab.analysis import prune_redundant
 from growlab.cli import parse_value
 from growlab.data import load_cached
-from growlab.experiment import PAPER_METHODS, PAPER_SETTINGS, paper
+from growlab.experiment import PAPER_METHODS, PAPER_SETTINGS, ExperimentResult, paper
 from growlab.experiment.report import md_table
 
 COLUMNS = [
@@ -45,7 +45,11 @@ def dag_pruning(net, X: torch.Tensor) -> tuple[list[int], list[float]]:
 def compute(seeds: int = 10, sparsity: float = 0.9, methods: Sequence[str] = PAPER_METHODS, **overrides: Any) -> pd.DataFrame:
     """One row per member of ``paper(seeds, (sparsity,), methods=methods, **overrides)`` with its
     DAG-pruning figures."""
-    r = paper(seeds=seeds, thresholds=(sparsity,), methods=tuple(methods), **overrides)
+    return rows(paper(seeds=seeds, thresholds=(sparsity,), methods=tuple(methods), **overrides))
+
+
+def rows(r: ExperimentResult) -> pd.DataFrame:
+    """The members of an experiment's result with what ``prune_redundant`` does to each."""
     data = load_cached(r.settings["dataset"], r.settings["split_seed"], **r.settings.get("dataset_options", {}))
     removed, change = {}, {}
     for method, nets in r.networks.items():

@@ -65,7 +65,7 @@ class Section:
 
 PAPER = "paper000_members.csv.gz"
 SPLITS = "paper000_split_seeds.csv.gz"
-HYBRID = "paper000_hybrid_pruning.csv"
+HYBRID = "paper000_cycles.csv"
 INTERP = "interpretations_members.csv.gz"
 REDUNDANCY = "redundancy_heart_90.csv"
 FIG4 = "nest_fig4.csv"
@@ -77,7 +77,7 @@ TTY = sys.stderr.isatty()
 def _paper_blocks(load: Load) -> dict[str, str]:
     m = load(PAPER)
     return {
-        "paper-tables": paper000.render_tables(m), "paper-by-threshold": paper000.render_by_threshold(m),
+        "paper-protocol": paper000.render_protocol(m), "paper-tables": paper000.render_tables(m), "paper-by-threshold": paper000.render_by_threshold(m),
         "paper-findings": paper000.render_findings(m), "paper-checks": paper000.render_checks(m),
     }  # fmt: skip
 
@@ -96,7 +96,7 @@ SECTIONS = (
     Section(
         "paper", "paper 000's protocol: 50 seeds × 7 methods × 5 thresholds (growlab.experiment.paper)", {PAPER: {}},
         lambda report: {PAPER: paper000.compute_protocol(50, progress=TTY)}, _paper_blocks,
-        ("paper-tables", "paper-by-threshold", "paper-findings", "paper-checks"),
+        ("paper-protocol", "paper-tables", "paper-by-threshold", "paper-findings", "paper-checks"),
     ),
     Section(
         "split-seeds", "the same protocol at split seeds 1 and 2", {SPLITS: {}},
@@ -104,9 +104,9 @@ SECTIONS = (
         lambda load: {"paper-split-seeds": paper000.render_splits(load(PAPER), load(SPLITS))}, ("paper-split-seeds",),
     ),
     Section(
-        "hybrid-pruning", "what the hybrids prune and grow: lone runs, 5 seeds × 5 thresholds", {HYBRID: {}},
-        lambda report: {HYBRID: paper000.compute_hybrid_pruning(5, report=report)},
-        lambda load: {"paper-hybrid-pruning": paper000.render_hybrid_pruning(load(HYBRID))}, ("paper-hybrid-pruning",),
+        "cycles", "what strategic growth and the hybrids grow and prune: lone runs, 5 seeds × 5 thresholds", {HYBRID: {}},
+        lambda report: {HYBRID: paper000.compute_cycles(5, report=report)},
+        lambda load: {"paper-cycles": paper000.render_cycles(load(HYBRID))}, ("paper-cycles",),
     ),
     Section(
         "interpretations", "paper 000's readings, 20 seeds (growlab.experiment.interpretations)", {INTERP: {}},
