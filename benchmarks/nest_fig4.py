@@ -186,7 +186,8 @@ def main() -> None:
     if args.dataset is None:
         settings = SETTINGS
     else:
-        settings = (Setting(args.dataset, args.arch, args.activation, args.alpha, args.neurons, args.beta, args.epochs, args.seeds),)
+        a = args
+        settings = (Setting(a.dataset, a.arch, a.activation, a.alpha, a.neurons, a.beta, a.epochs, a.seeds),)
     print(render(compute(settings)))
 
 

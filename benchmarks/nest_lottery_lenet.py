@@ -33,7 +33,9 @@ TRAINING = dict(epochs=36, batch_size=128)  # Adam at lr 0.003: a Run's defaults
 DENSE_CONNECTIONS = 784 * 300 + 300 * 100 + 100 * 10
 
 
-def compute(methods: Sequence[str] = tuple(SETTINGS), seed: int = 0, epochs: int = TRAINING["epochs"], report=None) -> pd.DataFrame:
+def compute(
+    methods: Sequence[str] = tuple(SETTINGS), seed: int = 0, epochs: int = TRAINING["epochs"], report=None
+) -> pd.DataFrame:
     """One row per method: final and best validation accuracy, active connections, and its phase
     and rewind events (``epoch: cause``, joined by ``; ``)."""
     before = torch.get_num_threads()

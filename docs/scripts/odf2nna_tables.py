@@ -81,10 +81,13 @@ def one_seed(data, seed: int, grid, hidden: int = 3, epochs: int = 300, refine: 
 def grids(name: str) -> dict[str, tuple[float, ...]]:
     """The ε grids of a dataset: the classification grid, and first the paper's regression grid for regression."""
     regression = load_cached(name, 0).task == "regression"
-    return {"regression": EPS_REGRESSION, "classification": EPS_CLASSIFICATION} if regression else {"classification": EPS_CLASSIFICATION}
+    classification = {"classification": EPS_CLASSIFICATION}
+    return {"regression": EPS_REGRESSION, **classification} if regression else classification
 
 
-def compute(datasets=DATASETS, seeds: int = 5, hidden: int = 3, epochs: int = 300, refine: float = 0.15, lr: float = 0.01) -> pd.DataFrame:
+def compute(
+    datasets=DATASETS, seeds: int = 5, hidden: int = 3, epochs: int = 300, refine: float = 0.15, lr: float = 0.01
+) -> pd.DataFrame:
     """One row per dataset × ε grid × seed × ε (torch on one thread: the same bits every time)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)

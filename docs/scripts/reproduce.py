@@ -77,7 +77,8 @@ TTY = sys.stderr.isatty()
 def _paper_blocks(load: Load) -> dict[str, str]:
     m = load(PAPER)
     return {
-        "paper-protocol": paper000.render_protocol(m), "paper-tables": paper000.render_tables(m), "paper-by-threshold": paper000.render_by_threshold(m),
+        "paper-protocol": paper000.render_protocol(m), "paper-tables": paper000.render_tables(m),
+        "paper-by-threshold": paper000.render_by_threshold(m),
         "paper-findings": paper000.render_findings(m), "paper-checks": paper000.render_checks(m),
     }  # fmt: skip
 
