@@ -60,11 +60,13 @@ def compute_cycles(
     A lone run is bit-identical to its member of the protocol's grid (``val_acc`` says so); a
     run also counts what every cycle pruned and grew, which the grid does not keep.
     """
+    ps = PAPER_SETTINGS
+    training = {k: ps[k] for k in ("epochs", "lr", "optimizer", "batch_size", "activation", "split_seed")}
     rows = []
     for method in methods:
         for t in thresholds:
             for s in range(seeds):
-                run = Run("heart", "16-8", method, seed=s, sparsity=t)
+                run = Run(ps["dataset"], ps["arch"], method, seed=s, sparsity=t, **training)
                 m, net = run.method, run.network
                 pruning = "prune_per_cycle" in m.values
                 per_cycle = int(m.values["prune_per_cycle"]) if pruning else 0
