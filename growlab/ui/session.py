@@ -26,6 +26,7 @@ from growlab.config import parse_arch
 from growlab.run.runner import Runner
 from growlab.run.slots import CapacityError, TrainingSlots
 from growlab.ui.model import SPEEDS, SessionModel
+from growlab.ui.text import html as escape_html
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,13 @@ def _same_number(old, new) -> bool:
 
 
 def panel_notify(level: str, text: str) -> None:
-    """Show a toast in the browser (no-op outside a server session)."""
+    """Show a toast in the browser (no-op outside a server session).
+
+    The toast shows ``text`` as written: Notyf sets its message as HTML, so it is escaped here.
+    """
     notifications = pn.state.notifications
     if notifications is not None:
-        getattr(notifications, level)(text, duration=8000 if level == "error" else 4000)
+        getattr(notifications, level)(escape_html(text), duration=8000 if level == "error" else 4000)
 
 
 class Session(param.Parameterized):
@@ -231,6 +235,8 @@ class Session(param.Parameterized):
         if len(columns) < 2:
             self.notify("error", f"CSV {filename}: needs at least two columns (features and a target)")
             return
+        with self.quiet():  # the target picker snaps to its first option when its options change: not a choice
+            self.model.param.target.objects = list(columns)
         with param.parameterized.batch_call_watchers(self.model):
             self.model.set_csv(data, filename, columns)
             self.model.dataset = "csv"
