@@ -36,8 +36,8 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     model = SessionModel()
     problems = model.apply_query(session_query() if query is None else query)
     session = Session(model=model, slots=slots)
-    app = GrowlabApp(session=session, live=live)
-    template = pn.template.FastListTemplate(
+    app = GrowlabApp(session=session, live=live, lazy_tabs=live)
+    template = _Template(
         title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=340,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
         meta_description=TITLE,
@@ -46,6 +46,21 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     if live:
         _go_live(app, problems)
     return template
+
+
+class _Template(pn.template.FastListTemplate):
+    """The page; its models join the session's document in one go.
+
+    Bokeh re-indexes every model of a document each time a root is added; a template adds
+    a dozen roots, so without the freeze a page load indexes the whole app a dozen times.
+    """
+
+    def server_doc(self, doc=None, title=None, location=True):
+        from bokeh.io import curdoc
+
+        doc = doc or curdoc()
+        with doc.models.freeze():
+            return super().server_doc(doc, title, location)
 
 
 def _go_live(app: GrowlabApp, problems: list[str]) -> None:

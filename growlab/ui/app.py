@@ -46,6 +46,8 @@ class GrowlabApp(pn.viewable.Viewer):
     session = param.ClassSelector(class_=Session, doc="The session shown.")
     live = param.Boolean(default=False, doc="Served: views may start their own periodic callbacks.")
     drawn = param.Integer(default=-1, doc="Version of the newest snapshot drawn.")
+    lazy_tabs = param.Boolean(default=False, doc="Build a tab's page in the browser only when it is first opened "
+                              "(served: a page load then costs the server much less).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -133,7 +135,7 @@ class GrowlabApp(pn.viewable.Viewer):
             ("Inspector", self.inspector), ("Decision boundary", self.boundary),
             ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
             ("Compare", self.compare),
-            dynamic=False, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
+            dynamic=self.lazy_tabs, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
         )  # fmt: skip
         if self.session.runner.snapshot.boundary is not None:
             tabs.active = BOUNDARY_TAB
