@@ -24,12 +24,13 @@ MAX_ARCH_TEXT, ECHO = 1_000, 60
 MAX_BYTES = 4 * 2**30
 #: Bytes per connection: weight, gradient, two optimizer moments, the effective weight of a
 #: step and its gradient (4 each); edge mask, effective mask and its float copy (1 + 1 + 4);
-#: birth epoch and cycle (4 + 4); the copy kept for divergence recovery (weight and two
-#: moments, 12); the snapshot a UI draws (weight, mask, birth epoch: 9).
-PER_CONNECTION = 4 * 6 + 6 + 8 + 12 + 9
-#: Bytes per unit (hidden and output) and training row: pre-activation, activation and
-#: their gradients, float32.
-PER_UNIT_ROW = 16
+#: birth epoch and cycle (4 + 4); the copy kept for divergence recovery (weight, mask, births,
+#: moments: 21); the snapshot a UI draws (weight, mask, birth epoch: 9); and a weight's worth
+#: of temporaries (4). ``benchmarks/bench_memory.py`` measures it against the real peak.
+PER_CONNECTION = 4 * 6 + 6 + 8 + 21 + 9 + 4
+#: Bytes per unit (hidden and output) and training row: pre-activation, activation and the
+#: gradient flowing back, float32.
+PER_UNIT_ROW = 12
 #: Bytes per unit of the widest layer pair and evaluated row (no gradients): its input and output.
 PER_EVAL_UNIT_ROW = 8
 

@@ -83,6 +83,7 @@ class Run:
         self.status = "ready"
         self.needs_reset = False  # diverged with a state too broken to train on
         self._sound: dict | None = None  # the state after the last epoch that trained well
+        self._now_sound = True  # the state now is one (set after each epoch)
         self.ctx = CycleContext(
             self.network, self.optimizer, self.trainer,
             self.data.X_train.to(dev), self.data.y_train.to(dev), self.data.X_val.to(dev), self.data.y_val.to(dev),
@@ -140,29 +141,28 @@ class Run:
             return None
         if self.status == "diverged":  # a lowered lr must apply before the retry, not after it
             self._apply_pending()
-        saved = self._save_state()
+        saved = self._save_before_epoch()
         losses = self.trainer.epoch(self.ctx.X_train, self.ctx.y_train)
         if not np.isfinite(losses).all() or not self._finite():
-            self._restore_state(saved)
+            self._restore_cycle_state(saved)
             self._diverged(f"non-finite loss in epoch {self.epoch + 1}", f"the state after epoch {self.epoch}")
             return None
         self.epoch += 1
         self.ctx.epoch = self.epoch
+        pending = dict(self._pending)
         self._apply_pending()
         self.ctx.cycle = self.cycles + 1
-        del saved
-        before = self._save_cycle_state()
         if self.method.after_epoch(self.ctx):
             if not self._finite():  # a cycle can make weights explode too (NeST growth at a high lr)
-                self._restore_cycle_state(before)
-                row = self._record()
+                self._restore_cycle_state(saved)
+                self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
                 self._diverged(f"the grow/prune cycle after epoch {self.epoch} made the network non-finite",
-                               "the state before that cycle")  # fmt: skip
-                return row
+                               f"the state before that epoch (epoch {self.epoch} undone)")  # fmt: skip
+                return None
             self.cycles += 1
         row = self._record()
         self.status = "finished" if self.done else "ready"
-        self._keep_if_sound(row)
+        self._now_sound = not self._hopeless(row["train_loss"])
         return row
 
     def run(self, epochs: int | None = None, progress: bool = False) -> pd.DataFrame:
@@ -198,6 +198,7 @@ class Run:
         self.ctx.cycle = self.cycles + 1
         g0, p0 = int(self.ctx.grown.sum()), int(self.ctx.pruned.sum())
         before = self._save_cycle_state()
+        self._now_sound = False  # the kept sound state, if any, is from before this cycle
         self.method.cycle(self.ctx)
         if not self._finite():
             self._restore_cycle_state(before)
@@ -288,20 +289,23 @@ class Run:
         best = min((r["train_loss"] for r in self._history if np.isfinite(r["train_loss"])), default=None)
         return not np.isfinite(loss) or (best is not None and loss > HOPELESS_LOSS * max(best, 1e-3))
 
-    def _keep_if_sound(self, row: dict) -> None:
-        """Remember the state after an epoch that trained well: divergence comes back to it."""
-        if self._hopeless(row["train_loss"]):
-            return
-        self._sound = {**self._save_cycle_state(), "epoch": self.epoch, "cycles": self.cycles, "rows": len(self._history)}
+    def _save_before_epoch(self) -> dict:
+        """The state an epoch (and its cycle) goes back to when it blows up; after an epoch that
+        trained well it is also the sound state a later divergence returns to (one copy for both)."""
+        sound = self._now_sound
+        if sound:
+            self._sound = None  # the copy below replaces it: never hold two
+        saved = self._save_cycle_state()
+        if sound:
+            self._sound = saved
+        return saved
 
     def _roll_back(self, sound: dict) -> str:
         """Return to ``sound`` (epoch, history, events, weights, method); says which epochs were undone."""
         first, last = sound["epoch"] + 1, self.epoch
         self._restore_cycle_state(sound)
-        self.epoch, self.cycles = sound["epoch"], sound["cycles"]
-        self.ctx.epoch = self.epoch
-        del self._history[sound["rows"] :]
         self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
+        self._now_sound = True
         return f"epoch {first}" if first == last else f"epochs {first}–{last}"
 
     def _apply_pending(self) -> None:
@@ -357,11 +361,11 @@ class Run:
         return {
             **self._save_state(), "method": copy.deepcopy(self.method.state_dict()),
             "generator": self.generator.get_state(), "counts": (self.ctx.grown.clone(), self.ctx.pruned.clone()),
-            "events": len(self._events),
+            "events": len(self._events), "epoch": self.epoch, "cycles": self.cycles, "rows": len(self._history),
         }  # fmt: skip
 
     def _restore_cycle_state(self, saved: dict) -> None:
-        """Undo a cycle: its weights, structure, method state and the events it logged."""
+        """Go back to a saved state: weights, structure, method state, epoch, and drop the events logged since."""
         relayout = list(saved["network"]["capacity"]) != list(self.network.capacity)  # it may have removed a layer
         self.network.load_state_dict(saved["network"], relayout=relayout)
         if relayout:
@@ -373,6 +377,9 @@ class Run:
         self.ctx.grown, self.ctx.pruned = (t.clone() for t in saved["counts"])
         for column in self._events.columns.values():
             del column[saved["events"] :]
+        self.epoch, self.cycles = saved["epoch"], saved["cycles"]
+        self.ctx.epoch = self.epoch
+        del self._history[saved["rows"] :]
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
