@@ -67,7 +67,7 @@ class GrowlabApp(pn.viewable.Viewer):
         self._broken: set[str] = set()
         self._last_status = s.runner.snapshot.status
         self._rest_until = 0.0
-        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, e.new), "dirty")
+        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, s.dirty, s.building), ["dirty", "building"])
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
@@ -100,7 +100,7 @@ class GrowlabApp(pn.viewable.Viewer):
             ("false starts", self.false_starts, snap), ("export", self.export, snap),
         ):  # fmt: skip
             self._draw(name, view, arg)
-        self.strip.update(snap, self.session.dirty)
+        self.strip.update(snap, self.session.dirty, self.session.building)
         self._announce(snap)
         self.session.status = snap.status
         self.drawn = snap.version

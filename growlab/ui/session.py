@@ -8,25 +8,30 @@ The session turns model changes into runner commands:
   ``runner.set``; a refused value is reported and the control goes back to its old value.
 
 Every failure becomes a message (``notify``) and the session goes on.
+
+Served, a new run is built off the event loop (:class:`~growlab.ui.offload.Offload`): reading a
+CSV or building a big network never stalls the other sessions; ``building`` says one is on
+its way, and Play pressed meanwhile plays it once it is there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import math
 from typing import Callable, Iterator
 
-import pandas as pd
 import panel as pn
 import param
 
 from growlab.config import parse_arch
-from growlab.run.runner import Runner
+from growlab.data.csv import read_header
+from growlab.run.runner import Runner, estimate_run
 from growlab.run.slots import CapacityError, TrainingSlots
 from growlab.ui.model import SPEEDS, SessionModel
+from growlab.ui.offload import Offload
 from growlab.ui.text import html as escape_html
+from growlab.ui.text import short
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,10 @@ SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "
 #: Largest CSV upload accepted from the browser.
 MAX_UPLOAD_BYTES = 10 * 2**20
 #: Errors a command may raise that the user should read (anything else is a bug, logged).
-USER_ERRORS = (ValueError, CapacityError, RuntimeError)
+USER_ERRORS = (ValueError, CapacityError, RuntimeError, TimeoutError)
+#: A link's setup estimated above this is built off the event loop after the page opens
+#: (the page shows the default setup until then) rather than while the page loads.
+SYNC_BUILD_BYTES = 256 * 2**20
 
 
 def _same_number(old, new) -> bool:
@@ -62,6 +70,7 @@ class Session(param.Parameterized):
     status = param.String(default="ready", doc="The run's status as of the latest snapshot drawn.")
     message = param.String(default="", doc="The last message shown to the user.")
     level = param.Selector(default="info", objects=["info", "success", "warning", "error"], doc="Its level.")
+    building = param.Boolean(default=False, doc="A new run is being built (off the event loop when served).")
 
     def __init__(
         self,
@@ -69,24 +78,42 @@ class Session(param.Parameterized):
         slots: TrainingSlots | None = None,
         notify: Callable[[str, str], None] = panel_notify,
         runner: Runner | None = None,
+        offload: Offload | None = None,
         **params,
     ):
         super().__init__(model=model or SessionModel(), **params)
         self._notify = notify
         self._reverting = False
-        self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
+        self._offload = offload if offload is not None else Offload(None)
+        self._play_when_built = False
+        deferred = runner is None and self._big_link()
+        if deferred:  # a big setup from a link: open with the default one, build the link's off the loop
+            self.runner = Runner(SessionModel().spec(), slots=slots)
+        else:
+            self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
         self.runner.speed(*SPEEDS[self.model.speed])
         self.model.param.watch(self._setup_changed, list(SETUP))
         self.model.param.watch(self._lr_changed, "lr")
         self.model.param.watch(lambda e: self.runner.speed(*SPEEDS[e.new]), "speed")
         self.model.param.watch(self._watch_method_params, "method_params")
         self._watch_method_params()
+        if deferred:
+            self.reset()
+
+    def _big_link(self) -> bool:
+        """Served, and the setup (from a link) is big enough that building it would stall the page load."""
+        if self._offload.doc is None:
+            return False
+        try:
+            return estimate_run(self.model.spec()) > SYNC_BUILD_BYTES
+        except (ValueError, TypeError):
+            return False  # _first_runner reports it
 
     def _first_runner(self, slots) -> Runner:
         try:
             return Runner(self.model.spec(), slots=slots)
         except ValueError as e:  # e.g. a link with a bad combination: fall back to the defaults
-            self.notify("error", f"could not build that setup ({e}); showing the default instead")
+            self.notify("error", f"could not build that setup ({short(e, 300)}); showing the default instead")
             self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
             return Runner(SessionModel().spec(), slots=slots)
 
@@ -133,8 +160,12 @@ class Session(param.Parameterized):
 
     def play(self) -> None:
         """Train continuously (a changed setup is applied first while nothing was trained)."""
-        if self.dirty and self.untouched:
+        if self.dirty and self.untouched and not self.building:
             self.reset()
+        if self.building:  # plays once it is built
+            self._play_when_built = True
+            self.notify("info", "Building the new run; it starts as soon as it is ready")
+            return
         self.guard("Play", self.runner.play)
 
     def pause(self) -> None:
@@ -153,16 +184,46 @@ class Session(param.Parameterized):
         """Run one grow/prune cycle now."""
         self.guard("Cycle now", self.runner.cycle)
 
-    def reset(self) -> bool:
-        """Build a new run from the model; returns whether it worked."""
+    def reset(self, on_fail: Callable[[], None] | None = None) -> bool | None:
+        """Build a new run from the model.
+
+        Returns whether it worked, or ``None`` while it is built off the event loop (served);
+        then a failure is told when the build ends, and ``on_fail()`` is called then too.
+        """
         try:
-            self.runner.reset(self.model.spec())
+            spec = self.model.spec()
         except USER_ERRORS as e:
-            csv = self.model.dataset == "csv" and self.model.csv_name
-            self.notify("error", f"CSV {self.model.csv_name}: {e}" if csv else f"Reset: {e}")
+            self._reset_failed(e, on_fail)
             return False
-        self.dirty = False
-        return True
+        outcome: list[bool] = []
+
+        def done(built, error) -> None:
+            self.building = False
+            if error is not None:
+                self._play_when_built = False
+                self._reset_failed(error, on_fail)
+                outcome.append(False)
+                return
+            self.dirty = False
+            self.status = self.runner.status
+            outcome.append(True)
+            if self._play_when_built:
+                self._play_when_built = False
+                self.guard("Play", self.runner.play)
+
+        self.building = True
+        self._offload.submit(lambda commit: self.runner.reset(spec, commit=commit), done)
+        return outcome[0] if outcome else None
+
+    def _reset_failed(self, error: BaseException, on_fail: Callable[[], None] | None) -> None:
+        if not isinstance(error, USER_ERRORS):  # a bug: say so, keep the session alive
+            log.error("building a run failed", exc_info=error)
+            error = f"failed unexpectedly: {type(error).__name__}: {error}"
+        csv = self.model.dataset == "csv" and self.model.csv_name
+        text = short(error, 400)
+        self.notify("error", f"CSV {short(self.model.csv_name, 80)}: {text}" if csv else f"Reset: {text}")
+        if on_fail is not None:
+            on_fail()
 
     def close(self) -> None:
         """Stop the worker and free everything (the session is gone)."""
@@ -208,8 +269,7 @@ class Session(param.Parameterized):
         name = event.name
         live = owner is self.model or owner.specs[name]["live"]
         if self.untouched:
-            if not self.reset():
-                self._revert(owner, name, event.old)
+            self.reset(on_fail=lambda: self._revert(owner, name, event.old))
         elif not live:
             self._rebuild_or_mark()
         else:
@@ -220,7 +280,12 @@ class Session(param.Parameterized):
                 self._revert(owner, name, event.old)
 
     def upload_csv(self, data: bytes, filename: str) -> None:
-        """Take an uploaded file: read its header for the target picker, then use it."""
+        """Take an uploaded file: read its header for the target picker, then use it.
+
+        Only the header is read here (it is checked first: size, column count, names); the
+        file is parsed when the run is built, off the event loop when served.
+        """
+        filename = short(filename, 80)
         if not data:
             self.notify("error", f"CSV {filename}: the file is empty")
             return
@@ -228,9 +293,12 @@ class Session(param.Parameterized):
             self.notify("error", f"CSV {filename} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // 2**20} MiB")
             return
         try:
-            columns = [str(c) for c in pd.read_csv(io.BytesIO(data), nrows=0).columns]
+            columns = read_header(data)
+        except ValueError as e:
+            self.notify("error", f"CSV {filename}: {short(e, 400)}")
+            return
         except Exception as e:  # any parser complaint is a problem with the file
-            self.notify("error", f"CSV {filename}: cannot read it ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+            self.notify("error", f"CSV {filename}: cannot read it ({short(str(e).splitlines()[0] if str(e) else type(e).__name__, 200)})")
             return
         if len(columns) < 2:
             self.notify("error", f"CSV {filename}: needs at least two columns (features and a target)")

@@ -1,0 +1,141 @@
+"""Can one user freeze the server? (issue 13; prints figures, asserts nothing)
+
+Serves the app (``growlab serve`` on a free loopback port) and measures, in one run:
+
+1. **CPU per page load**: server CPU seconds (``/proc/<pid>/stat``) spent per plain
+   ``GET /`` (each one builds a session: model, first run, every view, the template).
+2. **How long another session waits**: session B trains ``xor`` in Chromium while session A
+   (another tab) uploads a wide CSV, then types a very deep architecture. The figure is the
+   longest gap between two updates of B's status strip while A's work is in progress (B
+   refreshes several times a second when nothing else happens).
+
+    python benchmarks/bench_server.py [--gets 5] [--columns 20000] [--layers 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_app import ARGS, open_page, start_server  # noqa: E402
+
+from growlab.ui.serve import free_port  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_get(pid: int, url: str, gets: int) -> list[float]:
+    """Server CPU seconds for each of ``gets`` page loads (after one warm-up load)."""
+    urllib.request.urlopen(url, timeout=120).read()
+    time.sleep(1.0)
+    out = []
+    for _ in range(gets):
+        before = cpu_seconds(pid)
+        urllib.request.urlopen(url, timeout=120).read()
+        time.sleep(0.5)  # let the work the request started finish
+        out.append(cpu_seconds(pid) - before)
+    return out
+
+
+def wide_csv(columns: int, rows: int = 20) -> bytes:
+    """A CSV with ``columns`` small integer features and a binary target."""
+    rng = np.random.default_rng(0)
+    out = io.StringIO()
+    out.write(",".join(f"c{i}" for i in range(columns)) + ",label\n")
+    for r in range(rows):
+        out.write(",".join(map(str, rng.integers(0, 10, columns))) + f",{r % 2}\n")
+    return out.getvalue().encode()
+
+
+def strip(page) -> str:
+    return page.locator(".gl-strip").first.text_content()
+
+
+def watch(b, busy_until, timeout: float = 600.0) -> tuple[float, float]:
+    """Poll B's strip until ``busy_until()`` is true; returns (longest gap between B's updates, seconds busy)."""
+    t0 = last = time.monotonic()
+    seen, gap = strip(b), 0.0
+    while not busy_until():
+        now = time.monotonic()
+        text = strip(b)
+        if text != seen:
+            gap, last, seen = max(gap, now - last), now, text
+        if now - t0 > timeout:
+            break
+        time.sleep(0.05)
+    return max(gap, time.monotonic() - last), time.monotonic() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gets", type=int, default=5)
+    ap.add_argument("--columns", type=int, default=20_000)
+    ap.add_argument("--layers", type=int, default=1_000)
+    ap.add_argument("--skip-browser", action="store_true")
+    args = ap.parse_args()
+    port = free_port()
+    proc = start_server(port)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        cpu = cpu_per_get(proc.pid, url, args.gets)
+        print(f"server CPU per GET /: median {np.median(cpu):.2f} s (each: {', '.join(f'{c:.2f}' for c in cpu)})")
+        if args.skip_browser:
+            return
+        from playwright.sync_api import sync_playwright
+
+        data = wide_csv(args.columns)
+        csv_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"wide-{args.columns}.csv"
+        csv_path.write_bytes(data)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
+            b = open_page(browser, url + "?dataset=xor&arch=4&epochs=100000")
+            a = open_page(browser, url + "?dataset=xor&arch=4")
+            b.get_by_role("button", name="Play", exact=True).click()
+            b.get_by_role("button", name="Pause", exact=True).wait_for()
+            idle_gap, _ = watch(b, lambda t=time.monotonic(): time.monotonic() - t > 5)
+            print(f"B's longest gap between updates, nothing else happening: {idle_gap:.2f} s")
+
+            # A: a wide CSV
+            a.get_by_role("combobox").first.select_option("csv")
+            a.locator("input[type=file]").wait_for(state="attached")
+            a.locator("input[type=file]").set_input_files(str(csv_path))
+            notes = a.locator(".notyf__message")
+            done = lambda: "csv ·" in strip(a) or notes.filter(has_text="wide-").count() > 0  # noqa: E731
+            gap, busy = watch(b, done)
+            print(f"wide CSV ({args.columns:,} columns, {len(data) / 2**20:.1f} MiB): B waited up to {gap:.2f} s "
+                  f"while A's upload took {busy:.1f} s; A shows: {strip(a)[:80]!r} / "
+                  f"{[t[:90] for t in notes.all_inner_texts()][-2:]}")  # fmt: skip
+
+            # A: a very deep architecture
+            a.goto(url + "?dataset=xor&arch=4")
+            a.locator(".gl-strip.gl-live").wait_for()
+            deep = "-".join(["8"] * args.layers)
+            box = a.locator(".gl-arch input")
+            box.fill(deep)
+            t_type = time.monotonic()
+            box.press("Enter")
+            settled = lambda: a.locator(".notyf__message").count() > 0 or "8-8-8" in strip(a)  # noqa: E731
+            gap, busy = watch(b, settled)
+            print(f"deep architecture ({args.layers:,} hidden layers): B waited up to {gap:.2f} s while A's "
+                  f"build took {busy:.1f} s; A shows: {strip(a)[:60]!r} / {[t[:90] for t in a.locator('.notyf__message').all_inner_texts()][-2:]}")
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
