@@ -143,7 +143,7 @@ def check_memory(sizes: tuple[int, ...], population: int = 1, limit: int = MAX_B
     """The estimate of :func:`estimate_bytes`; ``ValueError`` when it is above ``limit``."""
     need = estimate_bytes(sizes, population, rows=rows, batch=batch)
     if need > limit:
-        rows_note = f" with {batch:,} rows per step" if batch * sum(sizes[1:]) * PER_UNIT_ROW >= need / 2 else ""
+        rows_note = f" with {batch:,} rows per step" if batch * sum(sizes[1:]) * PER_UNIT_ROW >= need / 4 else ""
         raise ValueError(
             f"network {_echo('-'.join(map(str, sizes)))[1:-1]} × population {population}{rows_note} needs about "
             f"{format_bytes(need)} (limit {format_bytes(limit)}); choose smaller widths"

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 
 import torch
 from torch import nn
@@ -197,7 +198,9 @@ def load_export(path) -> nn.Sequential:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no such model export: {path}")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not the user's business
+            warnings.simplefilter("ignore", UserWarning)
+            blob = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # torch's message would advise weights_only=False: never do that
         raise ValueError(
             f"{path} is not a growlab model export (not a torch file, or it holds objects other than tensors "

@@ -121,6 +121,14 @@ def read_header(data: bytes | str) -> list[str]:
     return names
 
 
+def _overflows(text: str) -> bool:
+    """Whether ``text`` is a number too large for a float (``"1e309"``)."""
+    try:
+        return not np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def _names(names) -> str:
     """A few names, quoted, then how many more."""
     names = list(names)
@@ -238,6 +246,11 @@ def _features(df: pd.DataFrame, info: dict) -> pd.DataFrame:
         as_number = pd.to_numeric(present, errors="coerce")
         if as_number.notna().mean() >= 0.8:
             junk = present[as_number.isna()].unique()[:3]
+            if all(_overflows(v) for v in junk):  # "1e309": a number, but beyond any float
+                raise ValueError(
+                    f"columns {_names([name])} hold infinite values or values beyond ±{MAX_FEATURE:g} "
+                    f"({', '.join(map(repr, junk))}); fix or blank those cells, or drop the columns"
+                )
             raise ValueError(
                 f"column {name!r} is numeric but holds non-numeric values {list(junk)}; "
                 "fix or blank those cells, or drop the column"

@@ -16,6 +16,7 @@ import hashlib
 import math
 import os
 import pickle
+import warnings
 import tempfile
 
 import torch
@@ -83,7 +84,9 @@ def read_archive(path) -> dict:
     if os.path.getsize(path) == 0:
         raise ValueError(f"{path} is not a readable growlab run archive (the file is empty)")
     try:
-        archive = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not the user's business
+            warnings.simplefilter("ignore", UserWarning)
+            archive = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:  # not a torch zip at all, or objects weights_only refuses
         raise ValueError(
             f"{path} is not a readable growlab run archive (not a torch file, or it holds objects "

@@ -62,14 +62,14 @@ class Offload:
         ticket = object()
         with self._lock:
             self._current = ticket
-        state = {"claimed": False}
+        won: list[str] = []  # who won the race: "work" or "timer" (once only)
 
-        def claim() -> bool:
-            """Win the race against the time limit (and against newer builds); once only."""
+        def claim(who: str = "work") -> bool:
+            """Win the race against the time limit (and against newer builds)."""
             with self._lock:
-                if self._current is not ticket or state["claimed"]:
-                    return False
-                state["claimed"] = True
+                if self._current is not ticket or won:
+                    return who == "work" and won == ["work"]  # the work may ask twice
+                won.append(who)
                 return True
 
         def finish(result, error) -> None:
@@ -83,7 +83,7 @@ class Offload:
                 result, error = work(claim), None
             except Exception as e:
                 result, error = None, e
-            if state["claimed"] or claim():
+            if claim():
                 finish(result, error)
             return
 
@@ -93,11 +93,11 @@ class Offload:
                 result, error = work(claim), None
             except Exception as e:
                 result, error = None, e
-            if state["claimed"] or claim():  # else the time limit or a newer build won: drop it
+            if claim():  # else the time limit or a newer build won: drop it
                 self._on_loop(lambda: finish(result, error))
 
         def expire() -> None:
-            if claim():
+            if claim("timer"):
                 finish(None, TimeoutError(f"it took longer than {self.timeout:g} s; choose a smaller setup"))
 
         _pool().submit(run)

@@ -86,8 +86,10 @@ class Session(param.Parameterized):
         self._reverting = False
         self._offload = offload if offload is not None else Offload(None)
         self._play_when_built = False
-        deferred = runner is None and self._big_link()
-        if deferred:  # a big setup from a link: open with the default one, build the link's off the loop
+        #: A big setup from a link: the page opens with the default run and builds the link's
+        #: off the loop once connected (:meth:`build_link`).
+        self.deferred = runner is None and self._big_link()
+        if self.deferred:
             self.runner = Runner(SessionModel().spec(), slots=slots)
         else:
             self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
@@ -97,8 +99,18 @@ class Session(param.Parameterized):
         self.model.param.watch(lambda e: self.runner.speed(*SPEEDS[e.new]), "speed")
         self.model.param.watch(self._watch_method_params, "method_params")
         self._watch_method_params()
-        if deferred:
-            self.reset()
+
+    def build_link(self) -> None:
+        """Build the link's setup now, if it was left for after the page opened (off the loop)."""
+        if self.deferred:
+            self.deferred = False
+            self.reset(on_fail=self._show_defaults, what="link: could not build that setup ({}); showing the default instead")
+
+    def _show_defaults(self) -> None:
+        """The controls go back to the default setup (the run the page shows)."""
+        with self.quiet():
+            self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
+        self.dirty = False
 
     def _big_link(self) -> bool:
         """Served, and the setup (from a link) is big enough that building it would stall the page load."""
@@ -184,7 +196,7 @@ class Session(param.Parameterized):
         """Run one grow/prune cycle now."""
         self.guard("Cycle now", self.runner.cycle)
 
-    def reset(self, on_fail: Callable[[], None] | None = None) -> bool | None:
+    def reset(self, on_fail: Callable[[], None] | None = None, what: str | None = None) -> bool | None:
         """Build a new run from the model.
 
         Returns whether it worked, or ``None`` while it is built off the event loop (served);
@@ -193,7 +205,7 @@ class Session(param.Parameterized):
         try:
             spec = self.model.spec()
         except USER_ERRORS as e:
-            self._reset_failed(e, on_fail)
+            self._reset_failed(e, on_fail, what)
             return False
         outcome: list[bool] = []
 
@@ -201,7 +213,7 @@ class Session(param.Parameterized):
             self.building = False
             if error is not None:
                 self._play_when_built = False
-                self._reset_failed(error, on_fail)
+                self._reset_failed(error, on_fail, what)
                 outcome.append(False)
                 return
             self.dirty = False
@@ -215,13 +227,16 @@ class Session(param.Parameterized):
         self._offload.submit(lambda commit: self.runner.reset(spec, commit=commit), done)
         return outcome[0] if outcome else None
 
-    def _reset_failed(self, error: BaseException, on_fail: Callable[[], None] | None) -> None:
+    def _reset_failed(self, error: BaseException, on_fail: Callable[[], None] | None, what: str | None = None) -> None:
         if not isinstance(error, USER_ERRORS):  # a bug: say so, keep the session alive
             log.error("building a run failed", exc_info=error)
             error = f"failed unexpectedly: {type(error).__name__}: {error}"
         csv = self.model.dataset == "csv" and self.model.csv_name
         text = short(error, 400)
-        self.notify("error", f"CSV {short(self.model.csv_name, 80)}: {text}" if csv else f"Reset: {text}")
+        if what is not None:
+            self.notify("error", what.format(text))
+        else:
+            self.notify("error", f"CSV {short(self.model.csv_name, 80)}: {text}" if csv else f"Reset: {text}")
         if on_fail is not None:
             on_fail()
 
