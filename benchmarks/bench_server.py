@@ -5,11 +5,11 @@ Serves the app (``growlab serve`` on a free loopback port) and measures, in one 
 1. **CPU per page load**: server CPU seconds (``/proc/<pid>/stat``) spent per plain
    ``GET /`` (each one builds a session: model, first run, every view, the template).
 2. **How long another session waits**: session B trains ``xor`` in Chromium while session A
-   (another tab) uploads a wide CSV, then types a very deep architecture. The figure is the
+   (another tab) uploads a wide CSV, then types a very deep architecture, then a big one. The figure is the
    longest gap between two updates of B's status strip while A's work is in progress (B
    refreshes several times a second when nothing else happens).
 
-    python benchmarks/bench_server.py [--gets 5] [--columns 20000] [--layers 1000]
+    python benchmarks/bench_server.py [--gets 5] [--columns 20000] [--layers 1000] [--big 4000-4000]
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def main() -> None:
     ap.add_argument("--gets", type=int, default=5)
     ap.add_argument("--columns", type=int, default=20_000)
     ap.add_argument("--layers", type=int, default=1_000)
+    ap.add_argument("--big", default="4000-4000", help="hidden widths of the big network A builds on heart")
     ap.add_argument("--skip-browser", action="store_true")
     args = ap.parse_args()
     port = free_port()
@@ -119,18 +120,18 @@ def main() -> None:
                   f"while A's upload took {busy:.1f} s; A shows: {strip(a)[:80]!r} / "
                   f"{[t[:90] for t in notes.all_inner_texts()][-2:]}")  # fmt: skip
 
-            # A: a very deep architecture
-            a.goto(url + "?dataset=xor&arch=4")
-            a.locator(".gl-strip.gl-live").wait_for()
-            deep = "-".join(["8"] * args.layers)
-            box = a.locator(".gl-arch input")
-            box.fill(deep)
-            t_type = time.monotonic()
-            box.press("Enter")
-            settled = lambda: a.locator(".notyf__message").count() > 0 or "8-8-8" in strip(a)  # noqa: E731
-            gap, busy = watch(b, settled)
-            print(f"deep architecture ({args.layers:,} hidden layers): B waited up to {gap:.2f} s while A's "
-                  f"build took {busy:.1f} s; A shows: {strip(a)[:60]!r} / {[t[:90] for t in a.locator('.notyf__message').all_inner_texts()][-2:]}")
+            # A: a very deep architecture, then a big one
+            for what, arch, shown in ((f"deep architecture ({args.layers:,} hidden layers)", "-".join(["8"] * args.layers), "-8-8-8"),
+                                      (f"big network (heart {args.big})", args.big, f"27-{args.big}-1")):  # fmt: skip
+                a.goto(url + "?dataset=heart&arch=4")
+                a.locator(".gl-strip.gl-live").wait_for()
+                box = a.locator(".gl-arch input")
+                box.fill(arch)
+                box.press("Enter")
+                settled = lambda: a.locator(".notyf__message").count() > 0 or (shown in strip(a) and "building" not in strip(a))  # noqa: E731
+                gap, busy = watch(b, settled)
+                print(f"{what}: B waited up to {gap:.2f} s while A's build took {busy:.1f} s; A shows: "
+                      f"{strip(a)[:60]!r} / {[t[:90] for t in a.locator('.notyf__message').all_inner_texts()][-2:]}")
             browser.close()
     finally:
         proc.terminate()

@@ -43,7 +43,7 @@ MAX_EPOCHS_PER_TICK = 1000
 _ids = itertools.count(1)
 _OPEN: "weakref.WeakSet[Runner]" = weakref.WeakSet()
 
-__all__ = ["Runner", "Update", "build_run", "estimate_run", "open_runners"]
+__all__ = ["Runner", "Update", "build_run", "estimate_run", "open_runners", "plan_run"]
 
 
 class _Dropped(Exception):
@@ -87,6 +87,11 @@ def estimate_run(spec: dict) -> int:
     Validates the setup on the way (``ValueError`` with ``Run``'s messages): the training
     settings, the method and its parameters, the dataset.
     """
+    return plan_run(spec)[1]
+
+
+def plan_run(spec: dict) -> tuple[tuple[int, ...], int]:
+    """The layer capacities and estimated memory (bytes) of the run ``spec`` describes (see :func:`estimate_run`)."""
     from growlab.config import TRAIN_FIELDS, TrainConfig, estimate_bytes
     from growlab.data import Dataset, load_cached
     from growlab.engine import resolve_batch_size
@@ -105,7 +110,8 @@ def estimate_run(spec: dict) -> int:
         data = load_cached(name, cfg.split_seed, **cfg.dataset_options)
     capacity = method.capacity((data.n_inputs, *cfg.arch, data.n_outputs))
     rows = max(data.n_train, data.n_val)
-    return estimate_bytes(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, data.n_train))
+    need = estimate_bytes(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, data.n_train))
+    return tuple(capacity), need
 
 
 class Runner(RunnerReads):

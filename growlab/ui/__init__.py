@@ -80,7 +80,7 @@ def _loaded(app: GrowlabApp, problems: list[str]) -> None:
     app.strip.live = True
     if problems:
         app.session.notify("warning", link_summary(problems))
-    app.session.build_link()
+    app.session.connected()
 
 
 def link_summary(problems: list[str], shown: int = 3) -> str:

@@ -26,7 +26,7 @@ import param
 
 from growlab.config import parse_arch
 from growlab.data.csv import read_header
-from growlab.run.runner import Runner, estimate_run
+from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
 from growlab.ui.model import SPEEDS, SessionModel
 from growlab.ui.offload import Offload
@@ -45,11 +45,25 @@ USER_ERRORS = (ValueError, CapacityError, RuntimeError, TimeoutError)
 #: A link's setup estimated above this is built off the event loop after the page opens
 #: (the page shows the default setup until then) rather than while the page loads.
 SYNC_BUILD_BYTES = 256 * 2**20
+#: Served, a run has at most this many connections: every refresh redraws the network on the
+#: event loop all sessions share (about 0.1 µs a connection), so a bigger one would stall them all.
+MAX_SERVED_CONNECTIONS = 2_000_000
 
 
 def _same_number(old, new) -> bool:
     """Two floats equal up to rounding noise."""
     return isinstance(old, float) and isinstance(new, float) and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _check_served_size(spec: dict) -> None:
+    """``ValueError`` for a network too big to draw live on a shared server (:data:`MAX_SERVED_CONNECTIONS`)."""
+    capacity, _ = plan_run(spec)
+    n = sum(a * b for a, b in zip(capacity[:-1], capacity[1:]))
+    if n > MAX_SERVED_CONNECTIONS:
+        raise ValueError(
+            f"a {'-'.join(map(str, capacity))} network has {n:,} connections; the app draws at most "
+            f"{MAX_SERVED_CONNECTIONS:,} while they train (train bigger ones with `growlab train` or growlab.Run)"
+        )
 
 
 def panel_notify(level: str, text: str) -> None:
@@ -86,8 +100,9 @@ class Session(param.Parameterized):
         self._reverting = False
         self._offload = offload if offload is not None else Offload(None)
         self._play_when_built = False
+        self._early: list[tuple[str, str]] = []  # messages from before the page is connected (served)
         #: A big setup from a link: the page opens with the default run and builds the link's
-        #: off the loop once connected (:meth:`build_link`).
+        #: off the loop once connected (:meth:`connected`).
         self.deferred = runner is None and self._big_link()
         if self.deferred:
             self.runner = Runner(SessionModel().spec(), slots=slots)
@@ -100,8 +115,11 @@ class Session(param.Parameterized):
         self.model.param.watch(self._watch_method_params, "method_params")
         self._watch_method_params()
 
-    def build_link(self) -> None:
-        """Build the link's setup now, if it was left for after the page opened (off the loop)."""
+    def connected(self) -> None:
+        """The page is connected: tell what could not wait, and build the link's setup if it was left for now."""
+        early, self._early = self._early, []
+        for level, text in early:
+            self.notify(level, text)
         if self.deferred:
             self.deferred = False
             self.reset(on_fail=self._show_defaults, what="link: could not build that setup ({}); showing the default instead")
@@ -125,7 +143,11 @@ class Session(param.Parameterized):
         try:
             return Runner(self.model.spec(), slots=slots)
         except ValueError as e:  # e.g. a link with a bad combination: fall back to the defaults
-            self.notify("error", f"could not build that setup ({short(e, 300)}); showing the default instead")
+            text = f"link: could not build that setup ({short(e, 300)}); showing the default instead"
+            if self._offload.doc is not None:  # served: no page to show it yet
+                self._early.append(("error", text))
+            else:
+                self.notify("error", text)
             self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
             return Runner(SessionModel().spec(), slots=slots)
 
@@ -223,8 +245,13 @@ class Session(param.Parameterized):
                 self._play_when_built = False
                 self.guard("Play", self.runner.play)
 
+        def build(commit):
+            if self._offload.doc is not None:
+                _check_served_size(spec)
+            return self.runner.reset(spec, commit=commit)
+
         self.building = True
-        self._offload.submit(lambda commit: self.runner.reset(spec, commit=commit), done)
+        self._offload.submit(build, done)
         return outcome[0] if outcome else None
 
     def _reset_failed(self, error: BaseException, on_fail: Callable[[], None] | None, what: str | None = None) -> None:

@@ -36,7 +36,7 @@ def classroom(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("classroom") / "serve.log"
     cmd = [sys.executable, "-m", "growlab.cli", "serve", "--port", str(port), "--max-runs", "4",
-           "--session-lifetime", "5", "--memory-budget", "3GiB"]  # fmt: skip
+           "--session-lifetime", "5", "--memory-budget", "256MiB"]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     srv = Server(port)
     with serving(cmd, srv.status, log, what="growlab serve", start_s=120.0, cwd=ROOT, env=env):
