@@ -136,14 +136,16 @@ class Sidebar(pn.viewable.Viewer):
         self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
 
     def __panel__(self):
-        m = self.session.model
+        s = self.session
+        m = s.model
         wide = {"sizing_mode": "stretch_width"}
         controls = pn.Column(
             self.play,
             pn.Row(self.step, self.cycle, self.reset, **wide),
             pn.widgets.RadioButtonGroup.from_param(m.param.speed, **button_args(color="light"), **wide),
             pn.pane.Markdown(
-                "Setup changed — **Reset** starts a new run with it.", visible=self.session.param.dirty,
+                "Setup changed — **Reset** starts a new run with it.",
+                visible=pn.bind(lambda dirty, building: dirty and not building, s.param.dirty, s.param.building),
                 styles={"color": "#b26a00", "font-size": "13px"}, margin=(0, 10),
             ),  # fmt: skip
             **wide,
