@@ -260,14 +260,17 @@ class Runner(RunnerReads):
         run = build_run(new_spec, self.memory, held)
         try:
             trace = self._new_trace(run)
-            if commit is not None and not commit():
+            if commit is not None and not commit():  # nobody waits for it any more
                 raise _Dropped
+            with self._cv:
+                if self._closed:  # closed while it was built
+                    raise _Dropped
+                old, self._held = self._held, held
         except BaseException as e:
             self.memory.release(held)
             if isinstance(e, _Dropped):
                 return False
             raise
-        old, self._held = self._held, held
         self.memory.release(old)
         with self._cv:
             self._playing = False
@@ -304,9 +307,10 @@ class Runner(RunnerReads):
 
     def close(self) -> None:
         """Stop the worker, join it and free the slot; later commands raise ``RuntimeError``."""
-        if self._closed:
-            return
-        self._closed = True  # first, so no command starts a new worker meanwhile
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True  # first, so no command starts a new worker (or swaps in a run) meanwhile
         self.stop()
         self.memory.release(self._held)
         _OPEN.discard(self)
