@@ -61,6 +61,37 @@ def parse_extra(tokens: list[str]) -> dict:
     return out
 
 
+def check_output(path: str, folder: bool = False, flag: str = "--out") -> None:
+    """Refuse, before any work, an output the command could not write (``ValueError``, one line).
+
+    A file's folder must exist and take new files, and the path must not be a folder; a
+    folder output (``folder=True``) may be created, under the nearest folder that exists.
+    """
+    import os
+    import tempfile
+
+    target = os.path.abspath(os.fspath(path))
+    if folder:
+        if os.path.exists(target) and not os.path.isdir(target):
+            raise ValueError(f"{flag} {path}: that is a file, not a folder")
+        where = target
+        while not os.path.exists(where):
+            where = os.path.dirname(where)
+        if not os.path.isdir(where):
+            raise ValueError(f"{flag} {path}: {where} is a file, so no folder can be made there")
+    else:
+        if os.path.isdir(target):
+            raise ValueError(f"{flag} {path}: that is a folder; give a file name (e.g. {os.path.join(path, 'run.growlab')})")
+        where = os.path.dirname(target)
+        if not os.path.isdir(where):
+            raise ValueError(f"{flag} {path}: the folder {where} does not exist")
+    try:  # the only honest test of "may I write here" (permissions, read-only disks, root)
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as e:
+        raise ValueError(f"{flag} {path}: cannot write in {where} ({e.strerror or e})") from None
+
+
 def _methods_epilog() -> str:
     from growlab.methods import available
 
@@ -112,6 +143,8 @@ def _train(args, extra: dict) -> int:
     from growlab.data import options as dataset_options
     from growlab.run import Run
 
+    if args.save:
+        check_output(args.save, flag="--save")  # before training, not after
     ds_opts = {k: v for k, v in extra.items() if k in dataset_options(args.dataset)}
     method_params = {k: v for k, v in extra.items() if k not in ds_opts}
     run = Run(
@@ -179,9 +212,18 @@ def _export_parser(sub) -> None:
 
 
 def _export(args, extra: dict) -> int:
+    import os
+
     from growlab.analysis import export_run, summary
     from growlab.run import Run
 
+    if not os.path.isfile(args.archive):
+        raise ValueError(f"no such archive: {args.archive}")
+    check_output(args.out)
+    if os.path.abspath(args.out) == os.path.abspath(args.archive) or (
+        os.path.exists(args.out) and os.path.samefile(args.out, args.archive)
+    ):
+        raise ValueError(f"--out {args.out} is the archive itself; write the model to another file")
     try:
         run = Run.load(args.archive, device="cpu")
     except FileNotFoundError as e:
@@ -201,20 +243,32 @@ def _serve_parser(sub) -> None:
         description="Serve the growlab app (one run per browser tab). Binds 127.0.0.1 unless --address says otherwise.",
     )
     p.add_argument("--port", type=int, default=5006, help="TCP port (default 5006; 0 picks a free one)")
-    p.add_argument("--address", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 = network)")
+    p.add_argument("--address", default="127.0.0.1",
+                   help="interface to bind (default 127.0.0.1, this machine only; 0.0.0.0 = every network, and "
+                        "pages may then be loaded from this machine's names and addresses)")  # fmt: skip
+    p.add_argument("--classroom", action="store_true",
+                   help="serve the class: the same as --address 0.0.0.0 (students open http://<this machine's "
+                        "address>:PORT/, printed at start)")  # fmt: skip
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.add_argument("--max-runs", type=int, default=None, help="runs training at once (default $GROWLAB_MAX_RUNS or CPUs)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="another host the page may be loaded from (e.g. behind a proxy); repeatable")  # fmt: skip
     p.add_argument("--session-lifetime", type=float, default=15.0, metavar="SECONDS",
                    help="seconds after a tab closes before its run is stopped and freed (default 15)")  # fmt: skip
+    p.add_argument("--memory-budget", default=None, metavar="SIZE",
+                   help="memory all runs may take together, e.g. 8GiB; a setup that does not fit is refused "
+                        "(default $GROWLAB_MEMORY_BUDGET or half this machine's memory)")  # fmt: skip
     p.set_defaults(func=_serve)
 
 
 def _serve(args, extra: dict) -> int:
     from growlab.ui.serve import serve
 
-    serve(args.port, args.address, args.show, args.max_runs, args.allow_websocket_origin, args.session_lifetime)
+    address = "0.0.0.0" if args.classroom else args.address
+    if args.classroom and args.address not in ("127.0.0.1", "0.0.0.0"):
+        raise ValueError("give --classroom or --address, not both")
+    serve(args.port, address, args.show, args.max_runs, args.allow_websocket_origin, args.session_lifetime,
+          args.memory_budget)  # fmt: skip
     return 0
 
 
@@ -223,6 +277,20 @@ def _experiment_parser(sub) -> None:
     from growlab.experiment.cli import add_parser
 
     add_parser(sub)
+    kinds = next(a for a in sub.choices["experiment"]._actions if isinstance(a, argparse._SubParsersAction))
+    for p in kinds.choices.values():
+        if any(a.dest == "out" for a in p._actions):
+            p.set_defaults(func=_checking_out(p.get_default("func")))
+
+
+def _checking_out(run: Callable) -> Callable:
+    """``run``, after refusing an ``--out`` folder that could not be written (not after the whole experiment)."""
+
+    def checked(args, extra):
+        check_output(args.out, folder=True)
+        return run(args, extra)
+
+    return checked
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -252,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"growlab {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # a disk or network problem: one line, not a traceback
+        print(f"growlab {args.command}: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Sequence, Union
@@ -22,10 +23,30 @@ ARCH_PRESETS: dict[str, tuple[Layer, ...]] = {
 MAX_WIDTH = 100_000
 #: Most channels of one conv layer, largest kernel and largest pooling window accepted.
 MAX_CHANNELS, MAX_KERNEL, MAX_POOL = 4096, 31, 16
+#: Most hidden layers: deeper nets do not train here, and building thousands of layers is a
+#: way to keep a server busy.
+MAX_DEPTH = 32
+#: Longest architecture text read; a message quotes at most ``ECHO`` characters of it.
+MAX_ARCH_TEXT, ECHO = 1_000, 60
 #: Largest estimated engine memory (bytes) for one network before we refuse.
 MAX_BYTES = 4 * 2**30
+#: Bytes per connection: weight, gradient, two optimizer moments, the effective weight of a
+#: step and its gradient (4 each); edge mask, effective mask and its float copy (1 + 1 + 4);
+#: birth epoch and cycle (4 + 4); the copy kept for divergence recovery (weight, mask, births,
+#: moments: 21); the snapshot a UI draws (weight, mask, birth epoch: 9); and a weight's worth
+#: of temporaries (4). ``benchmarks/bench_memory.py`` measures it against the real peak.
+PER_CONNECTION = 4 * 6 + 6 + 8 + 21 + 9 + 4
+#: Bytes per unit (hidden and output) and training row: pre-activation, activation and the
+#: gradient flowing back, float32.
+PER_UNIT_ROW = 12
+#: Bytes per unit of the widest layer pair and evaluated row (no gradients): its input and output.
+PER_EVAL_UNIT_ROW = 8
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+#: Devices a run may ask for ("auto" and None pick CUDA when there is one).
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+#: Most epochs one run trains.
+MAX_EPOCHS = 1_000_000
 OPTIMIZERS = ("adam", "sgd")
 
 _CONV_HELP = (
@@ -175,27 +196,32 @@ def _layers(arch) -> list[Layer]:
     """The raw layers of ``arch``: ints and lower-case tokens (presets expanded)."""
     if isinstance(arch, bool):
         raise ValueError(f"architecture must be text or widths, got {arch!r}; expected {_ARCH_HELP}")
+    shown = _echo(arch)
     if isinstance(arch, int):
         return [arch]
     if isinstance(arch, (tuple, list)):
         if not all(isinstance(x, (int, str)) and not isinstance(x, bool) for x in arch):
-            raise ValueError(f"architecture widths must be integers (or conv tokens like 'c6k5'), got {arch!r}")
+            raise ValueError(f"architecture widths must be integers (or conv tokens like 'c6k5'), got {shown}")
         return [x.strip().lower() if isinstance(x, str) else x for x in arch]
     if isinstance(arch, str):
         text = arch.strip().lower()
         if text in ARCH_PRESETS:
             return list(ARCH_PRESETS[text])
+        if len(text) > MAX_ARCH_TEXT:
+            raise ValueError(f"architecture text is {len(text):,} characters long (at most {MAX_ARCH_TEXT:,}): {shown}")
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", text):
-            raise ValueError(f"cannot read architecture {arch!r}; expected {_ARCH_HELP}")
+            raise ValueError(f"cannot read architecture {shown}; expected {_ARCH_HELP}")
         return text.split("-")
     raise ValueError(f"architecture must be text or widths, got {type(arch).__name__}")
 
 
 def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
     """The one parser behind :func:`parse_arch` and :func:`conv_arch`."""
-    layers = _layers(arch)
+    layers, shown = _layers(arch), _echo(arch)
     if not layers:
-        raise ValueError(f"architecture {arch!r} has no hidden layer; expected {_ARCH_HELP}")
+        raise ValueError(f"architecture {shown} has no hidden layer; expected {_ARCH_HELP}")
+    if len(layers) > MAX_DEPTH:
+        raise ValueError(f"architecture {shown} has {len(layers):,} layers; at most {MAX_DEPTH} are allowed")
     channels: list[int] = []
     shapes: list[ConvShape] = []
     widths: list[int] = []
@@ -205,9 +231,9 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
             continue
         conv, pool = _CONV_TOKEN.fullmatch(x), _POOL_TOKEN.fullmatch(x)
         if not (conv or pool):
-            raise ValueError(f"cannot read architecture {arch!r}: {x!r} is not a layer; expected {_ARCH_HELP}")
+            raise ValueError(f"cannot read architecture {_echo(arch)}: {x!r} is not a layer; expected {_ARCH_HELP}")
         if widths:
-            raise ValueError(f"architecture {arch!r}: conv and pooling layers ({x!r}) must come before the dense widths")
+            raise ValueError(f"architecture {_echo(arch)}: conv and pooling layers ({x!r}) must come before the dense widths")
         if m := conv:
             c, k, s, p = (None if g is None else int(g) for g in m.groups())
             channels.append(_bounded(arch, "channels", c, 1, MAX_CHANNELS))
@@ -215,7 +241,7 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
             shapes.append(ConvShape(k, _bounded(arch, "stride", s or 1, 1, k), _bounded(arch, "padding", p or 0, 0, k - 1)))
         else:
             if not shapes or shapes[-1].pool > 1:
-                raise ValueError(f"architecture {arch!r}: max-pooling {x!r} must follow a conv layer (one pooling per conv)")
+                raise ValueError(f"architecture {_echo(arch)}: max-pooling {x!r} must follow a conv layer (one pooling per conv)")
             shapes[-1] = dataclasses.replace(shapes[-1], pool=_bounded(arch, "pooling size", int(pool.group(1)), 2, MAX_POOL))
     if not channels:
         return tuple(widths), None
@@ -225,16 +251,22 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
 
 def _width(arch, w: int) -> int:
     if w <= 0:
-        raise ValueError(f"architecture {arch!r}: every width must be at least 1, got {w}")
+        raise ValueError(f"architecture {_echo(arch)}: every width must be at least 1, got {w}")
     if w > MAX_WIDTH:
-        raise ValueError(f"architecture {arch!r}: width {w} exceeds the maximum of {MAX_WIDTH:,}")
+        raise ValueError(f"architecture {_echo(arch)}: width {w} exceeds the maximum of {MAX_WIDTH:,}")
     return w
 
 
 def _bounded(arch, what: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
-        raise ValueError(f"architecture {arch!r}: {what} must be in [{low}, {high}], got {value}")
+        raise ValueError(f"architecture {_echo(arch)}: {what} must be in [{low}, {high}], got {value}")
     return value
+
+
+def _echo(value) -> str:
+    """``repr(value)``, cut to :data:`ECHO` characters: a message never repeats a huge input whole."""
+    text = repr(value) if not isinstance(value, (tuple, list)) or len(value) <= ECHO else repr(type(value)(value[:ECHO]))
+    return text if len(text) <= ECHO else text[: ECHO - 4] + "…" + text[-3:]
 
 
 def format_arch(layers: Sequence[Layer]) -> str:
@@ -242,25 +274,47 @@ def format_arch(layers: Sequence[Layer]) -> str:
     return "-".join(str(w) for w in layers)
 
 
-def estimate_bytes(sizes: tuple[int, ...], population: int = 1) -> int:
-    """Estimated engine memory for layer sizes (inputs, hidden..., outputs).
+def estimate_bytes(sizes: tuple[int, ...], population: int = 1, rows: int = 0, batch: int = 0) -> int:
+    """Estimated memory of a run with layer sizes ``(inputs, hidden..., outputs)``.
 
-    Per connection: weight, gradient, two optimizer moments (4 bytes each), the edge mask
-    and its float copy (5 bytes), the birth epoch (4 bytes), plus a saved copy for
-    divergence recovery (12 bytes).
+    Counts the connections (see :data:`PER_CONNECTION`) and the activations: a training step
+    on ``batch`` rows keeps every unit's values and gradients (:data:`PER_UNIT_ROW`), and an
+    evaluation of ``rows`` rows (the whole training or validation set, without gradients)
+    holds the input and output of the widest layer pair at once. Each member of a
+    ``population`` has its own.
+
+    Example:
+        >>> estimate_bytes((27, 16, 8, 1)) < 2**20
+        True
+        >>> estimate_bytes((784, 100_000, 10), rows=4000, batch=4000) > 8 * 2**30  # the activations
+        True
     """
     connections = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return connections * population * 37
+    train = batch * sum(sizes[1:]) * PER_UNIT_ROW
+    evaluate = rows * max(a + b for a, b in zip(sizes[:-1], sizes[1:])) * PER_EVAL_UNIT_ROW
+    return population * (connections * PER_CONNECTION + max(train, evaluate))
 
 
-def check_memory(sizes: tuple[int, ...], population: int = 1, limit: int = MAX_BYTES) -> None:
-    """Raise ``ValueError`` when a network of these layer sizes would not fit comfortably."""
-    need = estimate_bytes(sizes, population)
+def format_bytes(n: float) -> str:
+    """``1536`` → ``"1.5 KiB"``; ``5 * 2**30`` → ``"5.0 GiB"``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} B" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def check_memory(sizes: tuple[int, ...], population: int = 1, limit: int = MAX_BYTES, rows: int = 0, batch: int = 0) -> int:
+    """The estimate of :func:`estimate_bytes`; ``ValueError`` when it is above ``limit``."""
+    need = estimate_bytes(sizes, population, rows=rows, batch=batch)
     if need > limit:
+        rows_note = f" with {batch:,} rows per step" if batch * sum(sizes[1:]) * PER_UNIT_ROW >= need / 4 else ""
         raise ValueError(
-            f"network {'-'.join(map(str, sizes))} × population {population} needs about "
-            f"{need / 2**30:.1f} GiB (limit {limit / 2**30:.1f} GiB); choose smaller widths"
+            f"network {_echo('-'.join(map(str, sizes)))[1:-1]} × population {population}{rows_note} needs about "
+            f"{format_bytes(need)} (limit {format_bytes(limit)}); choose smaller widths"
+            + (" or a smaller batch" if rows_note else "")
         )
+    return need
 
 
 def estimate_conv_bytes(
@@ -316,17 +370,24 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", parse_arch(self.arch))
-        _check(isinstance(self.epochs, int) and self.epochs >= 1, f"epochs must be a positive integer, got {self.epochs!r}")
-        _check(isinstance(self.seed, int), f"seed must be an integer, got {self.seed!r}")
-        _check(isinstance(self.split_seed, int), f"split_seed must be an integer, got {self.split_seed!r}")
-        _check(_is_number(self.lr) and self.lr > 0, f"lr must be a positive number, got {self.lr!r}")
-        _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        _check(_is_number(self.momentum) and 0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum!r}")
+        _check(isinstance(self.dataset, str), f"dataset must be a dataset name, got {_echo(self.dataset)}")
+        _check(isinstance(self.method, str), f"method must be a method name, got {_echo(self.method)}")
+        _check(_is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS,
+               f"epochs must be a whole number in [1, {MAX_EPOCHS:,}], got {_echo(self.epochs)}")  # fmt: skip
+        _check(_is_int(self.seed), f"seed must be an integer, got {_echo(self.seed)}")
+        _check(_is_int(self.split_seed), f"split_seed must be an integer, got {_echo(self.split_seed)}")
+        _check(_is_number(self.lr) and 0 < self.lr < math.inf, f"lr must be a positive finite number, got {_echo(self.lr)}")
+        _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {_echo(self.optimizer)}")
+        _check(_is_number(self.momentum) and 0 <= self.momentum < 1, f"momentum must be in [0, 1), got {_echo(self.momentum)}")
         _check(
-            self.batch_size is None or (isinstance(self.batch_size, int) and self.batch_size >= 1),
-            f"batch_size must be a positive integer or None (full batch up to 1024 rows), got {self.batch_size!r}",
+            self.batch_size is None or (_is_int(self.batch_size) and self.batch_size >= 1),
+            f"batch_size must be a positive integer or None (full batch up to 1024 rows), got {_echo(self.batch_size)}",
         )
-        _check(self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        _check(self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}, got {_echo(self.activation)}")
+        _check(self.device is None or _known_device(self.device),
+               f"device must be None or 'auto' (CUDA when there is one), 'cpu', 'cuda', 'cuda:N' or 'mps', got {_echo(self.device)}")  # fmt: skip
+        _check(isinstance(self.dataset_options, dict) and all(isinstance(k, str) for k in self.dataset_options),
+               f"dataset_options must be a dict of option names to values, got {_echo(self.dataset_options)}")  # fmt: skip
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with some fields changed (validated again)."""
@@ -349,6 +410,24 @@ TRAIN_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 
 def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _known_device(device) -> bool:
+    """A device the engine can train on (``meta`` and the like hold no data)."""
+    if not isinstance(device, str):
+        return False
+    if device == "auto":
+        return True
+    try:
+        import torch
+
+        return torch.device(device).type in DEVICE_TYPES
+    except (RuntimeError, TypeError, ValueError):
+        return False
 
 
 def _check(ok: bool, message: str) -> None:

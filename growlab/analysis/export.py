@@ -33,6 +33,8 @@ standardized value (``blob["target_mean"] + blob["target_std"] * y``).
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 
 import torch
 from torch import nn
@@ -189,19 +191,58 @@ def _atomic_save(obj, path: str) -> None:
 
 
 def load_export(path) -> nn.Sequential:
-    """Rebuild the model written by :func:`save_export` (what the module doc's snippet does)."""
-    blob = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    """Rebuild the model written by :func:`save_export` (what the module doc's snippet does).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: anything else wrong with it (not a torch file, not a growlab export, a
+            damaged one), in one sentence; nothing is unpickled beyond tensors and plain values.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such model export: {path}")
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are not the user's business
+            warnings.simplefilter("ignore", UserWarning)
+            blob = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # torch's message would advise weights_only=False: never do that
+        raise ValueError(
+            f"{path} is not a growlab model export (not a torch file, or it holds objects other than tensors "
+            "and plain values, which growlab never unpickles)"
+        ) from None
+    except Exception as e:  # a truncated or corrupted zip...
+        raise ValueError(f"{path} is not a readable growlab model export ({_first_line(e)})") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ValueError(f"{path} is not a growlab model export")
-    sizes, act = blob["sizes"], getattr(nn, blob["activation"])
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(act())
-    model = nn.Sequential(*layers)
-    if blob["pruned"]:
-        for linear in model[::2]:
-            torch_prune.identity(linear, "weight")
-    model.load_state_dict(blob["state_dict"])
+    try:
+        sizes = [int(n) for n in blob["sizes"]]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ValueError(f"layer sizes {sizes} are not a network")
+        if blob["activation"] not in TORCH_ACTIVATIONS.values():
+            raise ValueError(f"unknown activation {blob['activation']!r}")
+        act = getattr(nn, blob["activation"])
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if i < len(sizes) - 2:
+                layers.append(act())
+        model = nn.Sequential(*layers)
+        if blob["pruned"]:
+            for linear in model[::2]:
+                torch_prune.identity(linear, "weight")
+        expected = model.state_dict()
+        state = blob["state_dict"]
+        if set(state) != set(expected):
+            raise ValueError(f"its tensors {sorted(state)} are not those of a {'-'.join(map(str, sizes))} network")
+        for key, t in state.items():
+            if not isinstance(t, torch.Tensor) or tuple(t.shape) != tuple(expected[key].shape):
+                raise ValueError(f"{key} has shape {tuple(getattr(t, 'shape', ()))}, the network needs {tuple(expected[key].shape)}")
+        model.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        raise ValueError(f"{path} is a damaged growlab model export ({_first_line(e)})") from None
     return model.eval()
+
+
+def _first_line(e: BaseException) -> str:
+    text = (str(e).strip().splitlines() or [""])[0][:200]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__

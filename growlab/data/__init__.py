@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
+import os
 
 from growlab.data import builtin, toys
 from growlab.data.base import TASKS, Dataset
@@ -66,8 +68,40 @@ def load_dataset(name: str = "heart", split_seed: int = 0, **opts) -> Dataset:
         hint = ", ".join(valid) if valid else "none"
         raise ValueError(f"dataset {name!r} has no option {', '.join(unknown)}; its options: {hint}")
     if not isinstance(split_seed, int) or isinstance(split_seed, bool):
-        raise ValueError(f"split_seed must be an integer, got {split_seed!r}")
+        raise ValueError(f"split_seed must be an integer, got {_shown(split_seed)}")
+    for key, value in opts.items():
+        _check_type(name, key, value, valid[key])
     return loader(split_seed=split_seed, **opts)
+
+
+#: The kinds of option value accepted, by the type of the option's default (``None``: checked by the loader).
+_KINDS = {bool: ((bool,), "true or false"), int: ((int,), "an integer"), float: ((int, float), "a number"),
+          str: ((str,), "text"), tuple: ((tuple, list), "a list")}  # fmt: skip
+_CSV_KINDS = {"path": ((str, os.PathLike), "a file path"), "data": ((bytes, bytearray, str), "the file's bytes or text"),
+              "target": ((str,), "a column name"), "task": ((str, type(None)), "'binary', 'multiclass' or 'regression'")}  # fmt: skip
+
+
+def _check_type(name: str, key: str, value, default) -> None:
+    """``ValueError`` when an option's value is not of the kind its default is (a clear message, not a TypeError later)."""
+    if name == "csv" and key in _CSV_KINDS:
+        kinds, what = _CSV_KINDS[key]
+        ok = isinstance(value, kinds) or (key != "task" and value is None)
+    elif type(default) in _KINDS:
+        kinds, what = _KINDS[type(default)]
+        ok = isinstance(value, kinds) and (type(default) is bool or not isinstance(value, bool))
+        ok = ok and not (isinstance(value, float) and not math.isfinite(value))
+        if ok and type(default) is tuple:
+            ok = all(isinstance(v, str) for v in value)
+            what = "a list of column names"
+    else:
+        return
+    if not ok:
+        raise ValueError(f"dataset {name!r}: option {key} must be {what}, got {_shown(value)}")
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + "…" + text[-3:]
 
 
 @functools.lru_cache(maxsize=32)

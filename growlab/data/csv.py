@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 
@@ -12,9 +13,19 @@ from growlab.data.base import Dataset, encode_labels, split_and_standardize
 
 MAX_CSV_BYTES = 50 * 2**20
 MAX_CSV_ROWS = 200_000
+#: Most columns read: a wider table is refused from its header, before anything is parsed.
+MAX_CSV_COLUMNS = 2_000
+#: Most network inputs after one-hot encoding.
+MAX_INPUTS = 5_000
 MAX_CATEGORIES = 50
 #: A target with at most this many distinct integer values is treated as classes.
 MAX_CLASSES = 20
+#: Largest magnitude of a feature value (beyond it, squares overflow and z-scores become NaN).
+MAX_FEATURE = 1e150
+#: Largest magnitude of a regression target (errors in its units must stay finite in float32).
+MAX_TARGET = 1e15
+#: Column names quoted in a message.
+QUOTED = 5
 
 
 def load_csv(
@@ -76,6 +87,55 @@ def load_csv(
     return split_and_standardize("csv", X, y, task, class_names, split_seed=split_seed, options=opts, info=info)
 
 
+def read_header(data: bytes | str) -> list[str]:
+    """The column names on a CSV's first line, checked without parsing the rest of the file.
+
+    Raises:
+        ValueError: not UTF-8, no header, more than :data:`MAX_CSV_COLUMNS` columns, or a
+            name used twice (the message names the columns).
+
+    Example:
+        >>> read_header(b"age,sex,label\n50,1,0\n")
+        ['age', 'sex', 'label']
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    try:
+        names = next(csv.reader(text), None)
+    except UnicodeDecodeError:
+        raise ValueError("the file is not UTF-8 text; save it as a UTF-8 CSV") from None
+    except csv.Error as e:
+        raise ValueError(f"cannot read the CSV's header: {e}") from None
+    if not names or not any(n.strip() for n in names):
+        raise ValueError("the CSV has no header line with column names")
+    if len(names) > MAX_CSV_COLUMNS:
+        raise ValueError(f"the CSV has {len(names):,} columns; at most {MAX_CSV_COLUMNS:,} are read (drop columns first)")
+    names = [n.strip() for n in names]
+    seen: dict[str, int] = {}
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+    twice = [n for n, k in seen.items() if k > 1]
+    if twice:
+        raise ValueError(f"column names used more than once: {_names(twice)}; rename them so each is unique")
+    return names
+
+
+def _overflows(text: str) -> bool:
+    """Whether ``text`` is a number too large for a float (``"1e309"``)."""
+    try:
+        return not np.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def _names(names) -> str:
+    """A few names, quoted, then how many more."""
+    names = list(names)
+    shown = ", ".join(repr(str(n)[:60]) for n in names[:QUOTED])
+    return shown + (f" and {len(names) - QUOTED:,} more" if len(names) > QUOTED else "")
+
+
 def _read(path, data, max_bytes: int) -> pd.DataFrame:
     if (path is None) == (data is None):
         raise ValueError("give exactly one of path= (a CSV file) or data= (its contents)")
@@ -89,6 +149,9 @@ def _read(path, data, max_bytes: int) -> pd.DataFrame:
             data = f.read()
     if isinstance(data, str):
         data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"data must be the CSV's text or bytes, got {type(data).__name__}")
+    data = bytes(data)
     if len(data) > max_bytes:
         raise ValueError(f"the CSV is {len(data) / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
     if not data.strip():
@@ -97,6 +160,7 @@ def _read(path, data, max_bytes: int) -> pd.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("the file is not UTF-8 text; save it as a UTF-8 CSV") from None
+    header = read_header(data)  # columns and names checked before pandas reads (and renames) anything
     try:
         df = pd.read_csv(io.StringIO(text), nrows=MAX_CSV_ROWS + 1)
     except pd.errors.EmptyDataError:
@@ -107,8 +171,8 @@ def _read(path, data, max_bytes: int) -> pd.DataFrame:
         raise ValueError(f"the CSV has more than {MAX_CSV_ROWS:,} rows; sample it first")
     if df.empty:
         raise ValueError("the CSV has a header but no rows")
-    if df.columns.duplicated().any():
-        raise ValueError(f"duplicate column names: {sorted(set(df.columns[df.columns.duplicated()]))}")
+    if len(header) == len(df.columns):
+        df.columns = header  # the names as written (pandas would rename an empty one "Unnamed: 3")
     return df
 
 
@@ -122,9 +186,15 @@ def _target(col: pd.Series, task: str | None) -> tuple[np.ndarray, tuple[str, ..
         if not is_numeric:
             bad = col[numeric.isna()].astype(str).unique()[:3]
             raise ValueError(f"target {col.name!r} must be numeric for regression; found {list(bad)}")
+        values = numeric.to_numpy(np.float64)
+        if not np.isfinite(values).all() or np.abs(values).max() > MAX_TARGET:
+            raise ValueError(
+                f"target {col.name!r} holds values beyond ±{MAX_TARGET:g} (largest {np.abs(values).max():.3g}); "
+                "rescale it (e.g. to thousands or millions) so errors stay finite"
+            )
         if numeric.nunique() < 2:
             raise ValueError(f"target {col.name!r} is constant; nothing to learn")
-        return numeric.to_numpy(np.float64), (), "regression"
+        return values, (), "regression"
     if task not in ("classes", "binary", "multiclass"):
         raise ValueError(f"task must be 'binary', 'multiclass' or 'regression', got {task!r}")
     codes, names = encode_labels(col)
@@ -140,21 +210,47 @@ def _target(col: pd.Series, task: str | None) -> tuple[np.ndarray, tuple[str, ..
 
 def _features(df: pd.DataFrame, info: dict) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
+    numeric = [n for n in df.columns if pd.api.types.is_bool_dtype(df[n]) or pd.api.types.is_numeric_dtype(df[n])]
+    if numeric:  # all numeric columns at once: a wide table has thousands
+        block = df[numeric].astype(float)
+        empty = block.isna().all()
+        info["dropped_columns"] += [str(n) for n in block.columns[empty.to_numpy()]]
+        block = block.loc[:, ~empty.to_numpy()]
+        missing = block.isna().sum()
+        info["imputed"].update({str(n): int(k) for n, k in missing[missing > 0].items()})
+        values = block.to_numpy()
+        wild = ~np.isfinite(values) & ~np.isnan(values) | (np.abs(np.nan_to_num(values)) > MAX_FEATURE)
+        if wild.any():
+            bad = block.columns[wild.any(axis=0)]
+            raise ValueError(
+                f"columns {_names(bad)} hold infinite values or values beyond ±{MAX_FEATURE:g}; "
+                "fix or blank those cells, or drop the columns"
+            )
+        ready = dict(block.fillna(block.median()).items())
+    else:
+        ready = {}
+    numeric = set(numeric)
     for name in df.columns:
         col = df[name]
+        if name in numeric:
+            if name in ready:
+                out[str(name)] = ready[name]
+            continue
         if col.isna().all():
             info["dropped_columns"].append(str(name))
             continue
         n_missing = int(col.isna().sum())
         if n_missing:
             info["imputed"][str(name)] = n_missing
-        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-            out[str(name)] = col.astype(float).fillna(col.astype(float).median())
-            continue
         present = col.dropna().astype(str).str.strip()
         as_number = pd.to_numeric(present, errors="coerce")
         if as_number.notna().mean() >= 0.8:
             junk = present[as_number.isna()].unique()[:3]
+            if all(_overflows(v) for v in junk):  # "1e309": a number, but beyond any float
+                raise ValueError(
+                    f"columns {_names([name])} hold infinite values or values beyond ±{MAX_FEATURE:g} "
+                    f"({', '.join(map(repr, junk))}); fix or blank those cells, or drop the columns"
+                )
             raise ValueError(
                 f"column {name!r} is numeric but holds non-numeric values {list(junk)}; "
                 "fix or blank those cells, or drop the column"
@@ -167,7 +263,15 @@ def _features(df: pd.DataFrame, info: dict) -> pd.DataFrame:
             )
         filled = col.astype(str).str.strip().where(col.notna(), present.mode().iloc[0])
         for level in sorted(levels):
-            out[f"{name}={level}"] = (filled == level).astype(float)
+            encoded = f"{name}={level}"
+            if encoded in df.columns or encoded in out:
+                raise ValueError(
+                    f"the one-hot input {encoded!r} (value {level!r} of column {name!r}) has the name of another "
+                    "column; rename one of them"
+                )
+            out[encoded] = (filled == level).astype(float)
     if not out:
         raise ValueError("no feature columns left besides the target")
+    if len(out) > MAX_INPUTS:
+        raise ValueError(f"the features make {len(out):,} network inputs after one-hot encoding; at most {MAX_INPUTS:,}")
     return pd.DataFrame(out)

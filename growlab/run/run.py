@@ -23,6 +23,8 @@ LIVE_TRAIN_PARAMS = {
 }
 #: the methods that run on conv networks so far (the others need their conv versions first)
 CONV_METHODS = ("dense",)
+#: A kept state whose training loss is this many times the run's best is not worth training on.
+HOPELESS_LOSS = 10.0
 
 
 class Run:
@@ -72,7 +74,8 @@ class Run:
         else:
             sizes = (self.data.n_inputs, *cfg.arch, self.data.n_outputs)
             capacity = self.method.capacity(sizes)
-            check_memory(tuple(capacity))
+            rows = max(self.data.n_train, self.data.n_val)
+            check_memory(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, self.data.n_train))
             self.network = Network(
                 sizes, capacity=capacity, activation=cfg.activation, task=self.data.task, seeds=[seed], device=cfg.device
             )
@@ -86,6 +89,9 @@ class Run:
         self.epoch = 0
         self.cycles = 0
         self.status = "ready"
+        self.needs_reset = False  # diverged with a state too broken to train on
+        self._sound: dict | None = None  # the state after the last epoch that trained well
+        self._now_sound = True  # the state now is one (set after each epoch)
         self.ctx = CycleContext(
             self.network, self.optimizer, self.trainer,
             self.data.X_train.to(dev), self.data.y_train.to(dev), self.data.X_val.to(dev), self.data.y_val.to(dev),
@@ -167,25 +173,28 @@ class Run:
             return None
         if self.status == "diverged":  # a lowered lr must apply before the retry, not after it
             self._apply_pending()
-        saved = self._save_state()
+        saved = self._save_before_epoch()
         losses = self.trainer.epoch(self.ctx.X_train, self.ctx.y_train)
-        if not np.isfinite(losses).all() or not self.network.is_finite() or not self._finite_loss():
-            self._restore_state(saved)
-            self._events.add(
-                self.epoch + 1, self.trainer.steps, "nan",
-                cause=f"non-finite loss in epoch {self.epoch + 1}; restored the state after epoch {self.epoch} "
-                "and paused (lower the learning rate to continue)",
-            )  # fmt: skip
-            self.status = "diverged"
+        if not np.isfinite(losses).all() or not self._finite():
+            self._restore_cycle_state(saved)
+            self._diverged(f"non-finite loss in epoch {self.epoch + 1}", f"the state after epoch {self.epoch}")
             return None
         self.epoch += 1
         self.ctx.epoch = self.epoch
+        pending = dict(self._pending)
         self._apply_pending()
         self.ctx.cycle = self.cycles + 1
         if self.method.after_epoch(self.ctx):
+            if not self._finite():  # a cycle can make weights explode too (NeST growth at a high lr)
+                self._restore_cycle_state(saved)
+                self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
+                self._diverged(f"the grow/prune cycle after epoch {self.epoch} made the network non-finite",
+                               f"the state before that epoch (epoch {self.epoch} undone)")  # fmt: skip
+                return None
             self.cycles += 1
         row = self._record()
         self.status = "finished" if self.done else "ready"
+        self._now_sound = not self._hopeless(row["train_loss"])
         return row
 
     def run(self, epochs: int | None = None, progress: bool = False) -> pd.DataFrame:
@@ -220,7 +229,14 @@ class Run:
         self._apply_pending()
         self.ctx.cycle = self.cycles + 1
         g0, p0 = int(self.ctx.grown.sum()), int(self.ctx.pruned.sum())
+        before = self._save_cycle_state()
+        self._now_sound = False  # the kept sound state, if any, is from before this cycle
         self.method.cycle(self.ctx)
+        if not self._finite():
+            self._restore_cycle_state(before)
+            self._diverged(f"the grow/prune cycle in epoch {self.epoch} made the network non-finite",
+                           "the state before that cycle")  # fmt: skip
+            return {"grown": 0, "pruned": 0}
         self.cycles += 1
         return {"grown": int(self.ctx.grown.sum()) - g0, "pruned": int(self.ctx.pruned.sum()) - p0}
 
@@ -267,10 +283,62 @@ class Run:
         return {**train, **self.method.validate(**rest)}
 
     @torch.no_grad()
-    def _finite_loss(self) -> bool:
-        # weights can stay finite while outputs overflow: check the loss they give now
+    def _train_loss(self) -> float:
+        """The training loss of the network as it is now (weights can stay finite while outputs overflow)."""
         out = self.network.forward(self.ctx.X_train)
-        return bool(torch.isfinite(member_losses(out, self.ctx.y_train, self.data.task)).all())
+        return float(member_losses(out, self.ctx.y_train, self.data.task).max())
+
+    def _finite(self) -> bool:
+        """Every weight and the training loss are finite."""
+        return self.network.is_finite() and bool(np.isfinite(self._train_loss()))
+
+    def _diverged(self, what: str, kept: str) -> None:
+        """Pause as diverged, on a state that can still train, with a ``nan`` event saying what happened.
+
+        The state just restored is finite, but a run that blew up over several epochs keeps
+        weights so large that no learning rate brings them back (a training loss many times
+        its best). Then the run goes back to the last epoch that trained well (those after it
+        are undone: history, events and all) or, when there is none, says to press Reset.
+        """
+        loss = self._train_loss() if self.network.is_finite() else float("nan")
+        if not self._hopeless(loss):
+            advice = f"restored {kept}; paused (lower the learning rate to continue)"
+        elif self._sound is not None and self._sound["epoch"] < self.epoch:
+            undone = self._roll_back(self._sound)
+            advice = (f"{kept} has a training loss of {loss:.3g}, too far gone to train: went back to epoch "
+                      f"{self.epoch}, the last that trained well ({undone} undone); paused (lower the learning rate "
+                      "to continue)")  # fmt: skip
+        else:
+            shown = f"a training loss of {loss:.3g}" if np.isfinite(loss) else "non-finite values"
+            advice = (f"restored {kept}, which has {shown}: it will not train back — press Reset to start again "
+                      "(and lower the learning rate)")  # fmt: skip
+        self._events.add(self.epoch + 1, self.trainer.steps, "nan", cause=f"{what}; {advice}")
+        self.status = "diverged"
+        self.needs_reset = "press Reset" in advice
+
+    def _hopeless(self, loss: float) -> bool:
+        """A training loss too far above the run's best to train back from (or not finite)."""
+        best = min((r["train_loss"] for r in self._history if np.isfinite(r["train_loss"])), default=None)
+        return not np.isfinite(loss) or (best is not None and loss > HOPELESS_LOSS * max(best, 1e-3))
+
+    def _save_before_epoch(self) -> dict:
+        """The state an epoch (and its cycle) goes back to when it blows up; after an epoch that
+        trained well it is also the sound state a later divergence returns to (one copy for both)."""
+        sound = self._now_sound
+        if sound:
+            self._sound = None  # the copy below replaces it: never hold two
+        saved = self._save_cycle_state()
+        if sound:
+            self._sound = saved
+        return saved
+
+    def _roll_back(self, sound: dict) -> str:
+        """Return to ``sound`` (epoch, history, events, weights, method); says which epochs were undone."""
+        first, last = sound["epoch"] + 1, self.epoch
+        self._restore_cycle_state(sound)
+        self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
+        self._now_sound = True
+        return f"epoch {first}" if first == last else f"epochs {first}–{last}"
 
     def _apply_pending(self) -> None:
         if not self._pending:
@@ -320,6 +388,31 @@ class Run:
         self.network.load_state_dict(saved["network"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.trainer.load_state_dict(saved["trainer"])
+
+    def _save_cycle_state(self) -> dict:
+        """What a grow/prune cycle may change: the training state, the method's own, counters, events."""
+        return {
+            **self._save_state(), "method": copy.deepcopy(self.method.state_dict()),
+            "generator": self.generator.get_state(), "counts": (self.ctx.grown.clone(), self.ctx.pruned.clone()),
+            "events": len(self._events), "epoch": self.epoch, "cycles": self.cycles, "rows": len(self._history),
+        }  # fmt: skip
+
+    def _restore_cycle_state(self, saved: dict) -> None:
+        """Go back to a saved state: weights, structure, method state, epoch, and drop the events logged since."""
+        relayout = list(saved["network"]["capacity"]) != list(self.network.capacity)  # it may have removed a layer
+        self.network.load_state_dict(saved["network"], relayout=relayout)
+        if relayout:
+            self.optimizer.rebuild()
+        self.optimizer.load_state_dict(copy.deepcopy(saved["optimizer"]))  # copies: a kept state may serve twice
+        self.trainer.load_state_dict(saved["trainer"])
+        self.method.load_state_dict(copy.deepcopy(saved["method"]))
+        self.generator.set_state(saved["generator"])
+        self.ctx.grown, self.ctx.pruned = (t.clone() for t in saved["counts"])
+        for column in self._events.columns.values():
+            del column[saved["events"] :]
+        self.epoch, self.cycles = saved["epoch"], saved["cycles"]
+        self.ctx.epoch = self.epoch
+        del self._history[saved["rows"] :]
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()

@@ -19,19 +19,20 @@ No panel or bokeh here: the UI polls snapshots on its own periodic callback.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import logging
 import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from growlab.config import is_conv
 from growlab.run import queries
 from growlab.run.reading import RunnerReads, Update
 from growlab.run.run import Run
-from growlab.run.slots import SLOTS, TrainingSlots
+from growlab.run.slots import MEMORY, SLOTS, MemoryBudget, TrainingSlots
 from growlab.run.snapshot import Snapshot, snapshot_of
 from growlab.run.trace import WeightTrace
 
@@ -43,7 +44,11 @@ MAX_EPOCHS_PER_TICK = 1000
 _ids = itertools.count(1)
 _OPEN: "weakref.WeakSet[Runner]" = weakref.WeakSet()
 
-__all__ = ["Runner", "Update", "build_run", "open_runners"]
+__all__ = ["Runner", "Update", "build_run", "estimate_run", "open_runners", "plan_run"]
+
+
+class _Dropped(Exception):
+    """A finished build nobody waits for any more."""
 
 
 def open_runners() -> list["Runner"]:
@@ -51,11 +56,13 @@ def open_runners() -> list["Runner"]:
     return [r for r in list(_OPEN) if not r.closed]
 
 
-def build_run(spec: dict) -> Run:
+def build_run(spec: dict, memory: MemoryBudget | None = None, owner=None) -> Run:
     """A new :class:`Run` from a plain spec (``Run``'s keyword arguments).
 
     A CSV upload is loaded here (``dataset="csv"``, ``dataset_options={"data": bytes,
-    "target": ...}``) so the raw bytes do not end up in the run's config and archive.
+    "target": ...}``) so the raw bytes do not end up in the run's config and archive. With a
+    ``memory`` budget, the run's estimate is reserved for ``owner`` before anything is
+    allocated (``BudgetError`` when it does not fit) and given back if the build fails.
     """
     spec = dict(spec)
     if is_conv(spec.get("arch", "16-8")):  # until the app draws channel graphs (the next issue)
@@ -63,9 +70,51 @@ def build_run(spec: dict) -> Run:
     if spec.get("dataset") == "csv":
         from growlab.data import load_dataset
 
-        opts = dict(spec.pop("dataset_options", None) or {})
+        opts = spec.pop("dataset_options", None) or {}
+        if not isinstance(opts, dict):
+            raise ValueError(f"dataset_options must be a dict, got {type(opts).__name__}")
         spec["dataset"] = load_dataset("csv", spec.get("split_seed", 0), **opts)
-    return Run(**spec)
+    if memory is not None:
+        memory.reserve(owner, estimate_run(spec))
+    try:
+        return Run(**spec)
+    except BaseException:
+        if memory is not None:
+            memory.release(owner)
+        raise
+
+
+def estimate_run(spec: dict) -> int:
+    """Estimated memory (bytes) of the run ``spec`` describes, found before building it.
+
+    Validates the setup on the way (``ValueError`` with ``Run``'s messages): the training
+    settings, the method and its parameters, the dataset.
+    """
+    return plan_run(spec)[1]
+
+
+def plan_run(spec: dict) -> tuple[tuple[int, ...], int]:
+    """The layer capacities and estimated memory (bytes) of the run ``spec`` describes (see :func:`estimate_run`)."""
+    from growlab.config import TRAIN_FIELDS, TrainConfig, estimate_bytes
+    from growlab.data import Dataset, load_cached
+    from growlab.engine import resolve_batch_size
+    from growlab.methods import METHODS
+
+    defaults = {k: p.default for k, p in inspect.signature(Run).parameters.items() if p.default is not p.empty}
+    spec = {**defaults, **spec}
+    fixed = ("dataset", "arch", "method", "epochs", "seed")
+    train_kw = {k: v for k, v in spec.items() if k in TRAIN_FIELDS and k not in fixed}
+    method_kw = {k: v for k, v in spec.items() if k not in TRAIN_FIELDS and k not in fixed}
+    data = spec["dataset"]
+    name = data.name if isinstance(data, Dataset) else data
+    cfg = TrainConfig(dataset=name, **{k: spec[k] for k in fixed if k != "dataset"}, **train_kw)
+    method = METHODS.get(cfg.method)(**method_kw)
+    if not isinstance(data, Dataset):
+        data = load_cached(name, cfg.split_seed, **cfg.dataset_options)
+    capacity = method.capacity((data.n_inputs, *cfg.arch, data.n_outputs))
+    rows = max(data.n_train, data.n_val)
+    need = estimate_bytes(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, data.n_train))
+    return tuple(capacity), need
 
 
 class Runner(RunnerReads):
@@ -76,6 +125,8 @@ class Runner(RunnerReads):
             training settings, method parameters); or
         run: an existing run to drive instead.
         slots: the training cap to use (default: the process-wide one).
+        memory: the memory budget runs are reserved from (default: the process-wide one,
+            unlimited unless ``growlab serve --memory-budget`` or ``$GROWLAB_MEMORY_BUDGET`` set it).
         delay: seconds between ticks while playing.
         epochs_per_tick: epochs trained per tick.
         publish_interval: while playing, at most one snapshot per this many seconds (a
@@ -95,6 +146,7 @@ class Runner(RunnerReads):
         *,
         run: Run | None = None,
         slots: TrainingSlots | None = None,
+        memory: MemoryBudget | None = None,
         delay: float = 0.0,
         epochs_per_tick: int = 1,
         publish_interval: float = 0.1,
@@ -102,7 +154,9 @@ class Runner(RunnerReads):
         self.id = next(_ids)
         self.slots = SLOTS if slots is None else slots
         self.spec = dict(spec or {})
-        self._run = run if run is not None else build_run(self.spec)
+        self.memory = MEMORY if memory is None else memory
+        self._held = object()  # what this runner's run holds of the memory budget
+        self._run = run if run is not None else build_run(self.spec, self.memory, self._held)
         self._run_id = 1
         self._trace = self._new_trace(self._run)
         self._lock = threading.RLock()  # held while the run trains or is read whole
@@ -195,16 +249,32 @@ class Runner(RunnerReads):
         with self._cv:
             self._cv.notify_all()
 
-    def reset(self, spec: dict | None = None, **changes: Any) -> None:
+    def reset(self, spec: dict | None = None, commit: Callable[[], bool] | None = None, **changes: Any) -> bool:
         """Replace the run with a new one from ``spec`` (default: the current spec) plus ``changes``.
 
         The new run is built first: a bad setting raises ``ValueError`` and the current run
-        stays as it was. Pending live changes are dropped.
+        stays as it was. Pending live changes are dropped. ``commit`` (for builds on another
+        thread) is asked just before the swap; when it says no (the caller gave up waiting),
+        the new run is dropped and ``False`` returned.
         """
         self._check_open()
         new_spec = {**(self.spec if spec is None else spec), **changes}
-        run = build_run(new_spec)
-        trace = self._new_trace(run)
+        held = object()
+        run = build_run(new_spec, self.memory, held)
+        try:
+            trace = self._new_trace(run)
+            if commit is not None and not commit():  # nobody waits for it any more
+                raise _Dropped
+            with self._cv:
+                if self._closed:  # closed while it was built
+                    raise _Dropped
+                old, self._held = self._held, held
+        except BaseException as e:
+            self.memory.release(held)
+            if isinstance(e, _Dropped):
+                return False
+            raise
+        self.memory.release(old)
         with self._cv:
             self._playing = False
             self._queue.clear()
@@ -215,6 +285,7 @@ class Runner(RunnerReads):
                 self._run_id += 1
                 self._status, self._error = "ready", None
             self._publish(run, force=True)
+        return True
 
     def stop(self) -> None:
         """Stop training and end the worker thread (the run stays; ``play`` starts a new worker)."""
@@ -239,10 +310,12 @@ class Runner(RunnerReads):
 
     def close(self) -> None:
         """Stop the worker, join it and free the slot; later commands raise ``RuntimeError``."""
-        if self._closed:
-            return
-        self._closed = True  # first, so no command starts a new worker meanwhile
+        with self._cv:
+            if self._closed:
+                return
+            self._closed = True  # first, so no command starts a new worker (or swaps in a run) meanwhile
         self.stop()
+        self.memory.release(self._held)
         _OPEN.discard(self)
 
     def __enter__(self) -> "Runner":

@@ -12,8 +12,11 @@ import panel as pn
 from growlab.run.slots import TrainingSlots
 from growlab.ui.app import PERIOD_MS, GrowlabApp
 from growlab.ui.model import SessionModel
+from growlab.ui.offload import Offload
 from growlab.ui.session import Session
 from growlab.ui.share import session_query
+from growlab.ui.sidebar import guard_uploads
+from growlab.ui.text import short
 
 TITLE = "growlab — grow and prune neural networks while they train"
 #: Header colour: dark enough for white text on a washed-out projector.
@@ -35,9 +38,10 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     pn.extension("tabulator", notifications=True)
     model = SessionModel()
     problems = model.apply_query(session_query() if query is None else query)
-    session = Session(model=model, slots=slots)
-    app = GrowlabApp(session=session, live=live)
-    template = pn.template.FastListTemplate(
+    offload = Offload(pn.state.curdoc) if live and pn.state.curdoc is not None else None  # builds off the loop
+    session = Session(model=model, slots=slots, offload=offload)
+    app = GrowlabApp(session=session, live=live, lazy_tabs=live)
+    template = _Template(
         title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=340,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
         meta_description=TITLE,
@@ -45,7 +49,24 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     template.growlab = app
     if live:
         _go_live(app, problems)
+        if pn.state.curdoc is not None:
+            guard_uploads(pn.state.curdoc)
     return template
+
+
+class _Template(pn.template.FastListTemplate):
+    """The page; its models join the session's document in one go.
+
+    Bokeh re-indexes every model of a document each time a root is added; a template adds
+    a dozen roots, so without the freeze a page load indexes the whole app a dozen times.
+    """
+
+    def server_doc(self, doc=None, title=None, location=True):
+        from bokeh.io import curdoc
+
+        doc = doc or curdoc()
+        with doc.models.freeze():
+            return super().server_doc(doc, title, location)
 
 
 def _go_live(app: GrowlabApp, problems: list[str]) -> None:
@@ -55,10 +76,23 @@ def _go_live(app: GrowlabApp, problems: list[str]) -> None:
 
 
 def _loaded(app: GrowlabApp, problems: list[str]) -> None:
-    """The browser is connected: mark the page live and say what the link could not set."""
+    """The browser is connected: mark the page live and say, in one message, what the link could not set."""
     app.strip.live = True
-    for problem in problems:
-        app.session.notify("warning", problem)
+    if problems:
+        app.session.notify("warning", link_summary(problems))
+    app.session.connected()
+
+
+def link_summary(problems: list[str], shown: int = 3) -> str:
+    """One message for everything a link could not set: the first few, then how many more.
+
+    Example:
+        >>> link_summary(["link: a", "link: b"])
+        'link: a; b'
+    """
+    parts = [short(p.removeprefix("link: "), 200) for p in problems[:shown]]
+    more = f"; and {len(problems) - shown:,} more ignored" if len(problems) > shown else ""
+    return "link: " + "; ".join(parts) + more
 
 
 from growlab.ui.lab import Lab  # noqa: E402  (the notebook face of the same app)

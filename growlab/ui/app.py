@@ -46,6 +46,8 @@ class GrowlabApp(pn.viewable.Viewer):
     session = param.ClassSelector(class_=Session, doc="The session shown.")
     live = param.Boolean(default=False, doc="Served: views may start their own periodic callbacks.")
     drawn = param.Integer(default=-1, doc="Version of the newest snapshot drawn.")
+    lazy_tabs = param.Boolean(default=False, doc="Build a tab's page in the browser only when it is first opened "
+                              "(served: a page load then costs the server much less).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -65,7 +67,7 @@ class GrowlabApp(pn.viewable.Viewer):
         self._broken: set[str] = set()
         self._last_status = s.runner.snapshot.status
         self._rest_until = 0.0
-        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, e.new), "dirty")
+        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, s.dirty, s.building), ["dirty", "building"])
         self.refresh()
 
     # ------------------------------------------------------------------ refresh
@@ -98,7 +100,7 @@ class GrowlabApp(pn.viewable.Viewer):
             ("false starts", self.false_starts, snap), ("export", self.export, snap),
         ):  # fmt: skip
             self._draw(name, view, arg)
-        self.strip.update(snap, self.session.dirty)
+        self.strip.update(snap, self.session.dirty, self.session.building)
         self._announce(snap)
         self.session.status = snap.status
         self.drawn = snap.version
@@ -133,7 +135,7 @@ class GrowlabApp(pn.viewable.Viewer):
             ("Inspector", self.inspector), ("Decision boundary", self.boundary),
             ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
             ("Compare", self.compare),
-            dynamic=False, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
+            dynamic=self.lazy_tabs, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
         )  # fmt: skip
         if self.session.runner.snapshot.boundary is not None:
             tabs.active = BOUNDARY_TAB

@@ -16,10 +16,12 @@ import time
 import panel as pn
 import param
 
+from growlab.config import parse_arch
 from growlab.data import DATASETS
 from growlab.experiment import PAPER_METHODS, PAPER_THRESHOLDS, Cancelled, grid
 from growlab.methods import available as available_methods
 from growlab.run.slots import SLOTS, CapacityError, TrainingSlots
+from growlab.ui.text import markdown, short
 from growlab.ui.theme import button_args
 
 #: datasets an experiment can compare on (accuracy and AUC need classes)
@@ -47,6 +49,7 @@ class CompareSettings(param.Parameterized):
         """Keyword arguments of :func:`growlab.experiment.grid`; ``ValueError`` when nothing is chosen."""
         if not self.methods or not self.thresholds:
             raise ValueError("choose at least one method and one threshold")
+        parse_arch(self.arch)  # refused here, with its message, before a job starts
         methods = [m for m in available_methods() if m in self.methods]  # registry order, like the tables
         return {"dataset": self.dataset, "arch": self.arch, "methods": methods, "seeds": self.seeds,
                 "thresholds": tuple(sorted(self.thresholds)), "epochs": self.epochs,
@@ -163,7 +166,7 @@ class CompareView(pn.viewable.Viewer):
         try:
             self.job = ExperimentJob(self.settings.grid_kwargs(), self.slots).start()
         except (ValueError, CapacityError) as e:
-            self.status = f"Not started: {e}"
+            self.status = f"Not started: {markdown(short(e, 300))}"
             return False
         self.run_button.disabled, self.stop_button.disabled = True, False
         self.progress.value, self.status = 0, "Starting…"
@@ -192,7 +195,7 @@ class CompareView(pn.viewable.Viewer):
         self.progress.value = int(1000 * done / max(total, 1))
         if job.state == "running":
             seconds = time.monotonic() - job.started
-            self.status = f"Training **{label}** — {done:,} of {total:,} member-epochs, {seconds:.0f} s"
+            self.status = f"Training **{markdown(label)}** — {done:,} of {total:,} member-epochs, {seconds:.0f} s"
             return True
         self._finish(job)
         return False
@@ -209,7 +212,7 @@ class CompareView(pn.viewable.Viewer):
         elif job.state == "cancelled":
             self.status = f"Stopped after {seconds:.1f} s; the results above are from the previous experiment."
         else:
-            self.status = f"The experiment failed: {job.error}"
+            self.status = f"The experiment failed: {markdown(short(job.error, 300))}"
 
     def _show(self, outcome: dict) -> None:
         self.headline.object = outcome["headline"]
@@ -237,7 +240,7 @@ class CompareView(pn.viewable.Viewer):
                 pn.widgets.IntSlider.from_param(s.seeds, name="Seeds", width=200),
                 pn.widgets.IntInput.from_param(s.epochs, name="Epochs", width=100, css_classes=["gl-compare-epochs"]),
                 pn.widgets.Select.from_param(s.dataset, name="Dataset", width=140),
-                pn.widgets.TextInput.from_param(s.arch, name="Hidden widths", width=110),
+                pn.widgets.TextInput.from_param(s.arch, name="Hidden widths", width=110, css_classes=["gl-compare-arch"]),
                 self.run_button, self.stop_button,
             ),  # fmt: skip
             pn.Row(self.progress, sizing_mode="stretch_width"),

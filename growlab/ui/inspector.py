@@ -23,6 +23,7 @@ from bokeh.plotting import figure
 
 from growlab.ui import palette
 from growlab.ui.diagram_layout import layer_names, neuron_name
+from growlab.ui.text import html
 
 HISTORY = {"edge": ("weight",), "neuron": ("bias", "in_abs", "out_abs")}
 _LINES = {"weight": ("weight", palette.INK), "bias": ("bias", palette.INK),
@@ -238,7 +239,7 @@ def _header(snap, sel) -> str:
         active = bool(snap.masks[l][t, s])
         state = (f"weight <b>{snap.weights[l][t, s]:+.3f}</b> · born in epoch {int(snap.birth_epoch[l][t, s])}"
                  if active else "not active now (dormant or pruned)")  # fmt: skip
-        title = f"{neuron_name(snap, l, s)} → {neuron_name(snap, l + 1, t)}"
+        title = f"{html(neuron_name(snap, l, s))} → {html(neuron_name(snap, l + 1, t))}"
         where = f"{cols[l]} → {cols[l + 1]}"
     else:
         k, u = sel["layer"], sel["unit"]
@@ -247,7 +248,7 @@ def _header(snap, sel) -> str:
         fan_out = int(snap.masks[k][:, u].sum()) if k < snap.n_layers else 0
         bias = f" · bias {snap.biases[k - 1][u]:+.3f}" if k > 0 else ""
         state = f"{'alive' if alive else 'dormant'} · {fan_in} in · {fan_out} out{bias}"
-        title, where = neuron_name(snap, k, u), cols[k]
+        title, where = html(neuron_name(snap, k, u)), cols[k]
     return f'<div style="font-size:15px"><b>{title}</b> <span style="color:#666">· {where}</span><br>{state}</div>'
 
 

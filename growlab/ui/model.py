@@ -18,6 +18,7 @@ from growlab.config import ACTIVATIONS, OPTIMIZERS, format_arch, parse_arch
 from growlab.data import DATASETS
 from growlab.data import options as dataset_options
 from growlab.methods import available as available_methods
+from growlab.ui.text import short
 
 #: Architecture presets offered next to the text box (DESIGN §7).
 ARCH_PRESETS = {"paper 16-8": "16-8", "lenet-300-100": "300-100", "playground 4-2": "4-2"}
@@ -168,9 +169,12 @@ class SessionModel(param.Parameterized):
         self.param.update(**updates)
         method_keys = {k: v for k, v in query.items() if k not in URL_KEYS and k not in PAGE_KEYS}
         specs = self.method_params.specs
+        unknown = [k for k in method_keys if k not in specs]
+        if unknown:
+            names = ", ".join(repr(short(k, 40)) for k in unknown[:5]) + (f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else "")
+            problems.append(f"link: {self.method!r} has no parameter {names}; ignored")
         for key, text in method_keys.items():
             if key not in specs:
-                problems.append(f"link: {self.method!r} has no parameter {key!r}; ignored")
                 continue
             try:
                 setattr(self.method_params, key, _coerce_spec(specs[key], text))
@@ -184,23 +188,25 @@ class SessionModel(param.Parameterized):
             return format_arch(parse_arch(text))
         if isinstance(p, param.Selector) and key != "lr":
             if text not in p.objects:
-                raise ValueError(f"{key} must be one of {', '.join(map(str, p.objects))}, got {text!r}")
+                raise ValueError(f"{key} must be one of {', '.join(map(str, p.objects))}, got {short(text, 60)!r}")
             return text
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"{key} must be a number, got {text!r}") from None
+            raise ValueError(f"{key} must be a number, got {short(text, 60)!r}") from None
         if key == "lr":
             if not (value > 0 and math.isfinite(value)):
-                raise ValueError(f"lr must be a positive number, got {text!r}")
+                raise ValueError(f"lr must be a positive number, got {short(text, 60)!r}")
             return value
+        if not math.isfinite(value):
+            raise ValueError(f"{key} must be a finite number, got {short(text, 60)!r}")
         if isinstance(p, param.Integer):
             if value != int(value):
-                raise ValueError(f"{key} must be a whole number, got {text!r}")
+                raise ValueError(f"{key} must be a whole number, got {short(text, 60)!r}")
             value = int(value)
         lo, hi = p.bounds or (None, None)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise ValueError(f"{key} must be in [{lo}, {hi}], got {text!r}")
+            raise ValueError(f"{key} must be in [{lo}, {hi}], got {short(text, 60)!r}")
         return value
 
 

@@ -1,8 +1,12 @@
 """``growlab serve``: the app on a Bokeh/Panel server, with a small JSON status page.
 
 Binds 127.0.0.1 unless told otherwise. The websocket origins allowed are exactly the
-addresses the server answers on (plus any given), so other web pages cannot drive a session.
-``/growlab-status`` reports open runs, runs training and the cap, for health checks.
+addresses the server answers on (plus any given), so other web pages cannot drive a session:
+on loopback ``localhost`` and ``127.0.0.1``; bound to every interface (``--address 0.0.0.0``,
+or ``--classroom``) also this machine's name and each of its network addresses, which is
+what students type (``http://192.168.1.20:5006/``). ``--allow-websocket-origin`` adds more
+(a proxy's name). ``/growlab-status`` reports open runs, runs training, the cap and the
+memory budget, for health checks.
 """
 
 from __future__ import annotations
@@ -14,14 +18,21 @@ import socket
 import panel as pn
 from tornado.web import RequestHandler
 
+from growlab.config import format_bytes
+
 from growlab.run.runner import open_runners
-from growlab.run.slots import ENV_VAR, SLOTS
+from growlab.run.slots import ENV_VAR, MEMORY, MEMORY_ENV_VAR, SLOTS, parse_bytes, physical_memory
 
 STATUS_PATH = "/growlab-status"
 WILDCARDS = ("0.0.0.0", "::", "")
 #: Seconds: Bokeh frees a session no page is connected to after this long, counted from its
 #: creation too, so it must cover a slow first page load.
 MIN_LIFETIME = 5.0
+#: Share of the machine's memory that runs may take together unless ``--memory-budget`` says otherwise.
+DEFAULT_BUDGET_SHARE = 0.5
+#: Largest websocket message accepted: an upload at the 10 MiB limit, base64-encoded, fits
+#: (the page refuses bigger files before sending them).
+MAX_MESSAGE_BYTES = 24 * 2**20
 
 
 class StatusHandler(RequestHandler):
@@ -34,6 +45,8 @@ class StatusHandler(RequestHandler):
             "workers": sum(r.alive for r in runners),
             "training": SLOTS.active,
             "max_runs": SLOTS.max_runs,
+            "memory_used": MEMORY.used,
+            "memory_budget": MEMORY.limit,
         }
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
@@ -47,13 +60,56 @@ def free_port(address: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+def local_addresses() -> set[str]:
+    """This machine's own IP addresses (every interface that is up, IPv4 and global IPv6)."""
+    found: set[str] = set()
+    try:
+        found |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+    except OSError:
+        pass
+    for family, probe in ((socket.AF_INET, ("10.255.255.255", 1)), (socket.AF_INET6, ("fd00::1", 1))):
+        try:  # the address a packet out would leave from (nothing is sent)
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect(probe)
+                found.add(s.getsockname()[0])
+        except OSError:
+            pass
+    found |= _linux_addresses()
+    return {a.split("%")[0] for a in found if a}
+
+
+def _linux_addresses() -> set[str]:
+    """Every IPv4 address on a Linux machine's interfaces (from ``/proc``); empty elsewhere."""
+    try:
+        lines = open("/proc/net/fib_trie", encoding="ascii").read().splitlines()
+    except OSError:
+        return set()
+    out = set()
+    for before, line in zip(lines, lines[1:]):
+        if line.strip() == "/32 host LOCAL":
+            out.add(before.split()[-1])
+    return out
+
+
+def resolve_address(address: str) -> str:
+    """``address`` if this machine can bind it; ``ValueError`` with a one-line reason otherwise."""
+    if address in WILDCARDS:
+        return address
+    try:
+        socket.getaddrinfo(address, None)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ValueError(f"cannot serve on {address!r}: no such host or address ({e.strerror or e})") from None
+    return address
+
+
 def websocket_origins(address: str, port: int, extra: list[str] | tuple = ()) -> list[str]:
-    """Hosts a browser may load the app from: the bound address, and local names for loopback."""
+    """Hosts a browser may load the app from: the bound address, and local names for loopback;
+    bound to every interface, also this machine's names and addresses (a classroom's links)."""
     hosts = {address}
     if address in ("127.0.0.1", "localhost", "::1"):
         hosts |= {"localhost", "127.0.0.1"}
     elif address in WILDCARDS:
-        hosts = {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn()}
+        hosts = {"localhost", "127.0.0.1", socket.gethostname(), socket.getfqdn(), *local_addresses()}
     origins = {f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in hosts if h}
     origins |= {o if ":" in o else f"{o}:{port}" for o in extra}
     return sorted(origins)
@@ -66,6 +122,7 @@ def serve(
     max_runs: int | None = None,
     origins: list[str] | tuple = (),
     session_lifetime: float = 15.0,
+    memory_budget: int | str | None = None,
 ) -> None:
     """Serve the app until interrupted.
 
@@ -77,9 +134,16 @@ def serve(
         origins: more ``host[:port]`` the page may be loaded from (e.g. behind a proxy).
         session_lifetime: seconds after a tab closes before its run is stopped and freed
             (at least 5: a new page must connect within it).
+        memory_budget: memory all runs may take together (``"8GiB"``, bytes); a setup that
+            does not fit is refused with a message (default: half the machine's memory).
     """
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be in [0, 65535], got {port}")
+    address = resolve_address(address)
+    budget = parse_bytes(memory_budget) if memory_budget is not None else _default_budget()
+    if budget is not None:
+        MEMORY.limit = budget
+        os.environ[MEMORY_ENV_VAR] = str(budget)
     if max_runs is not None:
         SLOTS.max_runs = max_runs  # validates
         os.environ[ENV_VAR] = str(max_runs)
@@ -95,11 +159,25 @@ def serve(
     torch.set_num_threads(1)
 
     host = f"[{address}]" if ":" in address else address
-    print(f"growlab: serving http://{host}:{port}/  (at most {SLOTS.max_runs} runs train at once; Ctrl+C stops)", flush=True)
+    budget_text = f", runs share {format_bytes(budget)} of memory" if budget else ""
+    print(f"growlab: serving http://{host}:{port}/  (at most {SLOTS.max_runs} runs train at once{budget_text}; "
+          "Ctrl+C stops)", flush=True)  # fmt: skip
+    if address in WILDCARDS:
+        links = sorted(a for a in local_addresses() if not a.startswith(("127.", "::1")))
+        if links:
+            print("growlab: students open " + ", ".join(f"http://{f'[{a}]' if ':' in a else a}:{port}/" for a in links), flush=True)
     lifetime_ms = int(session_lifetime * 1000)
     pn.serve(
         create_app, port=port, address=address, websocket_origin=websocket_origins(address, port, origins), show=show,
         title="growlab", start=True, verbose=False, extra_patterns=[(STATUS_PATH, StatusHandler)],
         unused_session_lifetime_milliseconds=lifetime_ms,  # also how long a page may take to connect
-        check_unused_sessions_milliseconds=1000,
+        check_unused_sessions_milliseconds=1000, websocket_max_message_size=MAX_MESSAGE_BYTES,
     )  # fmt: skip
+
+
+def _default_budget() -> int | None:
+    """:data:`DEFAULT_BUDGET_SHARE` of the machine's memory (``None`` where unknown), or ``$GROWLAB_MEMORY_BUDGET``."""
+    if os.environ.get(MEMORY_ENV_VAR, "").strip():
+        return parse_bytes(os.environ[MEMORY_ENV_VAR].strip())
+    total = physical_memory()
+    return int(total * DEFAULT_BUDGET_SHARE) if total else None

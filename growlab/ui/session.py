@@ -8,24 +8,30 @@ The session turns model changes into runner commands:
   ``runner.set``; a refused value is reported and the control goes back to its old value.
 
 Every failure becomes a message (``notify``) and the session goes on.
+
+Served, a new run is built off the event loop (:class:`~growlab.ui.offload.Offload`): reading a
+CSV or building a big network never stalls the other sessions; ``building`` says one is on
+its way, and Play pressed meanwhile plays it once it is there.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import math
 from typing import Callable, Iterator
 
-import pandas as pd
 import panel as pn
 import param
 
 from growlab.config import parse_arch
-from growlab.run.runner import Runner
+from growlab.data.csv import read_header
+from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
 from growlab.ui.model import SPEEDS, SessionModel
+from growlab.ui.offload import Offload
+from growlab.ui.text import html as escape_html
+from growlab.ui.text import short
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,13 @@ SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "
 #: Largest CSV upload accepted from the browser.
 MAX_UPLOAD_BYTES = 10 * 2**20
 #: Errors a command may raise that the user should read (anything else is a bug, logged).
-USER_ERRORS = (ValueError, CapacityError, RuntimeError)
+USER_ERRORS = (ValueError, CapacityError, RuntimeError, TimeoutError)
+#: A link's setup estimated above this is built off the event loop after the page opens
+#: (the page shows the default setup until then) rather than while the page loads.
+SYNC_BUILD_BYTES = 256 * 2**20
+#: Served, a run has at most this many connections: every refresh redraws the network on the
+#: event loop all sessions share (about 0.1 µs a connection), so a bigger one would stall them all.
+MAX_SERVED_CONNECTIONS = 2_000_000
 
 
 def _same_number(old, new) -> bool:
@@ -43,11 +55,25 @@ def _same_number(old, new) -> bool:
     return isinstance(old, float) and isinstance(new, float) and math.isclose(old, new, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def _check_served_size(spec: dict) -> None:
+    """``ValueError`` for a network too big to draw live on a shared server (:data:`MAX_SERVED_CONNECTIONS`)."""
+    capacity, _ = plan_run(spec)
+    n = sum(a * b for a, b in zip(capacity[:-1], capacity[1:]))
+    if n > MAX_SERVED_CONNECTIONS:
+        raise ValueError(
+            f"a {'-'.join(map(str, capacity))} network has {n:,} connections; the app draws at most "
+            f"{MAX_SERVED_CONNECTIONS:,} while they train (train bigger ones with `growlab train` or growlab.Run)"
+        )
+
+
 def panel_notify(level: str, text: str) -> None:
-    """Show a toast in the browser (no-op outside a server session)."""
+    """Show a toast in the browser (no-op outside a server session).
+
+    The toast shows ``text`` as written: Notyf sets its message as HTML, so it is escaped here.
+    """
     notifications = pn.state.notifications
     if notifications is not None:
-        getattr(notifications, level)(text, duration=8000 if level == "error" else 4000)
+        getattr(notifications, level)(escape_html(text), duration=8000 if level == "error" else 4000)
 
 
 class Session(param.Parameterized):
@@ -58,6 +84,7 @@ class Session(param.Parameterized):
     status = param.String(default="ready", doc="The run's status as of the latest snapshot drawn.")
     message = param.String(default="", doc="The last message shown to the user.")
     level = param.Selector(default="info", objects=["info", "success", "warning", "error"], doc="Its level.")
+    building = param.Boolean(default=False, doc="A new run is being built (off the event loop when served).")
 
     def __init__(
         self,
@@ -65,12 +92,22 @@ class Session(param.Parameterized):
         slots: TrainingSlots | None = None,
         notify: Callable[[str, str], None] = panel_notify,
         runner: Runner | None = None,
+        offload: Offload | None = None,
         **params,
     ):
         super().__init__(model=model or SessionModel(), **params)
         self._notify = notify
         self._reverting = False
-        self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
+        self._offload = offload if offload is not None else Offload(None)
+        self._play_when_built = False
+        self._early: list[tuple[str, str]] = []  # messages from before the page is connected (served)
+        #: A big setup from a link: the page opens with the default run and builds the link's
+        #: off the loop once connected (:meth:`connected`).
+        self.deferred = runner is None and self._big_link()
+        if self.deferred:
+            self.runner = Runner(SessionModel().spec(), slots=slots)
+        else:
+            self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
         self.runner.speed(*SPEEDS[self.model.speed])
         self.model.param.watch(self._setup_changed, list(SETUP))
         self.model.param.watch(self._lr_changed, "lr")
@@ -78,11 +115,39 @@ class Session(param.Parameterized):
         self.model.param.watch(self._watch_method_params, "method_params")
         self._watch_method_params()
 
+    def connected(self) -> None:
+        """The page is connected: tell what could not wait, and build the link's setup if it was left for now."""
+        early, self._early = self._early, []
+        for level, text in early:
+            self.notify(level, text)
+        if self.deferred:
+            self.deferred = False
+            self.reset(on_fail=self._show_defaults, what="link: could not build that setup ({}); showing the default instead")
+
+    def _show_defaults(self) -> None:
+        """The controls go back to the default setup (the run the page shows)."""
+        with self.quiet():
+            self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
+        self.dirty = False
+
+    def _big_link(self) -> bool:
+        """Served, and the setup (from a link) is big enough that building it would stall the page load."""
+        if self._offload.doc is None:
+            return False
+        try:
+            return estimate_run(self.model.spec()) > SYNC_BUILD_BYTES
+        except (ValueError, TypeError):
+            return False  # _first_runner reports it
+
     def _first_runner(self, slots) -> Runner:
         try:
             return Runner(self.model.spec(), slots=slots)
         except ValueError as e:  # e.g. a link with a bad combination: fall back to the defaults
-            self.notify("error", f"could not build that setup ({e}); showing the default instead")
+            text = f"link: could not build that setup ({short(e, 300)}); showing the default instead"
+            if self._offload.doc is not None:  # served: no page to show it yet
+                self._early.append(("error", text))
+            else:
+                self.notify("error", text)
             self.model.param.update(**{k: self.model.param[k].default for k in SETUP if k != "csv_data"})
             return Runner(SessionModel().spec(), slots=slots)
 
@@ -129,8 +194,12 @@ class Session(param.Parameterized):
 
     def play(self) -> None:
         """Train continuously (a changed setup is applied first while nothing was trained)."""
-        if self.dirty and self.untouched:
+        if self.dirty and self.untouched and not self.building:
             self.reset()
+        if self.building:  # plays once it is built
+            self._play_when_built = True
+            self.notify("info", "Building the new run; it starts as soon as it is ready")
+            return
         self.guard("Play", self.runner.play)
 
     def pause(self) -> None:
@@ -149,16 +218,54 @@ class Session(param.Parameterized):
         """Run one grow/prune cycle now."""
         self.guard("Cycle now", self.runner.cycle)
 
-    def reset(self) -> bool:
-        """Build a new run from the model; returns whether it worked."""
+    def reset(self, on_fail: Callable[[], None] | None = None, what: str | None = None) -> bool | None:
+        """Build a new run from the model.
+
+        Returns whether it worked, or ``None`` while it is built off the event loop (served);
+        then a failure is told when the build ends, and ``on_fail()`` is called then too.
+        """
         try:
-            self.runner.reset(self.model.spec())
+            spec = self.model.spec()
         except USER_ERRORS as e:
-            csv = self.model.dataset == "csv" and self.model.csv_name
-            self.notify("error", f"CSV {self.model.csv_name}: {e}" if csv else f"Reset: {e}")
+            self._reset_failed(e, on_fail, what)
             return False
-        self.dirty = False
-        return True
+        outcome: list[bool] = []
+
+        def done(built, error) -> None:
+            self.building = False
+            if error is not None:
+                self._play_when_built = False
+                self._reset_failed(error, on_fail, what)
+                outcome.append(False)
+                return
+            self.dirty = False
+            self.status = self.runner.status
+            outcome.append(True)
+            if self._play_when_built:
+                self._play_when_built = False
+                self.guard("Play", self.runner.play)
+
+        def build(commit):
+            if self._offload.doc is not None:
+                _check_served_size(spec)
+            return self.runner.reset(spec, commit=commit)
+
+        self.building = True
+        self._offload.submit(build, done)
+        return outcome[0] if outcome else None
+
+    def _reset_failed(self, error: BaseException, on_fail: Callable[[], None] | None, what: str | None = None) -> None:
+        if not isinstance(error, USER_ERRORS):  # a bug: say so, keep the session alive
+            log.error("building a run failed", exc_info=error)
+            error = f"failed unexpectedly: {type(error).__name__}: {error}"
+        csv = self.model.dataset == "csv" and self.model.csv_name
+        text = short(error, 400)
+        if what is not None:
+            self.notify("error", what.format(text))
+        else:
+            self.notify("error", f"CSV {short(self.model.csv_name, 80)}: {text}" if csv else f"Reset: {text}")
+        if on_fail is not None:
+            on_fail()
 
     def close(self) -> None:
         """Stop the worker and free everything (the session is gone)."""
@@ -204,8 +311,7 @@ class Session(param.Parameterized):
         name = event.name
         live = owner is self.model or owner.specs[name]["live"]
         if self.untouched:
-            if not self.reset():
-                self._revert(owner, name, event.old)
+            self.reset(on_fail=lambda: self._revert(owner, name, event.old))
         elif not live:
             self._rebuild_or_mark()
         else:
@@ -216,7 +322,12 @@ class Session(param.Parameterized):
                 self._revert(owner, name, event.old)
 
     def upload_csv(self, data: bytes, filename: str) -> None:
-        """Take an uploaded file: read its header for the target picker, then use it."""
+        """Take an uploaded file: read its header for the target picker, then use it.
+
+        Only the header is read here (it is checked first: size, column count, names); the
+        file is parsed when the run is built, off the event loop when served.
+        """
+        filename = short(filename, 80)
         if not data:
             self.notify("error", f"CSV {filename}: the file is empty")
             return
@@ -224,13 +335,18 @@ class Session(param.Parameterized):
             self.notify("error", f"CSV {filename} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // 2**20} MiB")
             return
         try:
-            columns = [str(c) for c in pd.read_csv(io.BytesIO(data), nrows=0).columns]
+            columns = read_header(data)
+        except ValueError as e:
+            self.notify("error", f"CSV {filename}: {short(e, 400)}")
+            return
         except Exception as e:  # any parser complaint is a problem with the file
-            self.notify("error", f"CSV {filename}: cannot read it ({str(e).splitlines()[0] if str(e) else type(e).__name__})")
+            self.notify("error", f"CSV {filename}: cannot read it ({short(str(e).splitlines()[0] if str(e) else type(e).__name__, 200)})")
             return
         if len(columns) < 2:
             self.notify("error", f"CSV {filename}: needs at least two columns (features and a target)")
             return
+        with self.quiet():  # the target picker snaps to its first option when its options change: not a choice
+            self.model.param.target.objects = list(columns)
         with param.parameterized.batch_call_watchers(self.model):
             self.model.set_csv(data, filename, columns)
             self.model.dataset = "csv"

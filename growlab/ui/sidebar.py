@@ -13,10 +13,29 @@ import param
 
 from growlab.methods import available as available_methods
 from growlab.ui.model import ADVANCED, TOYS
-from growlab.ui.session import Session
+from growlab.ui.session import MAX_UPLOAD_BYTES, Session
+from growlab.ui.text import short
 from growlab.ui.theme import button_args
 
 BUTTON_CSS = [":host { font-size: 15px; } .bk-btn { font-weight: 600; }"]
+#: What the browser reports, as the file's type, for a file it refused to send: this, then its size.
+TOO_LARGE = "x-growlab-too-large/"
+#: Run once per page: file inputs check a file's size before reading and sending it. A file
+#: over the limit is not sent (a websocket message that large would drop the session);
+#: the server is told its size instead, and says so.
+UPLOAD_GUARD_JS = """
+const View = Bokeh.Widgets?.FileInput?.prototype?.default_view;
+if (View && !View.prototype._growlab_guard) {
+  const load = View.prototype.load_files;
+  View.prototype._growlab_guard = true;
+  View.prototype.load_files = async function (files) {
+    const big = Array.from(files).find((f) => f.size > limit);
+    if (big === undefined) return load.call(this, files);
+    this.input_el.value = "";
+    this.model.setv({value: "", filename: big.name, mime_type: marker + big.size});
+  };
+}
+"""
 
 
 def _soft_range(spec: dict) -> tuple[float, float]:
@@ -94,6 +113,7 @@ class Sidebar(pn.viewable.Viewer):
         self.upload = pn.widgets.FileInput(accept=".csv,text/csv", multiple=False, sizing_mode="stretch_width")
         self._last_upload: bytes | None = None
         self.upload.param.watch(self._uploaded, "value")
+        self.upload.param.watch(self._too_large, "mime_type")
         s.param.watch(self._show_status, ["status", "dirty"])
         self._show_status()
 
@@ -102,20 +122,30 @@ class Sidebar(pn.viewable.Viewer):
             self._last_upload = event.new  # the browser may send one file twice
             self.session.upload_csv(event.new, self.upload.filename or "upload.csv")
 
+    def _too_large(self, event) -> None:
+        """The browser refused a file over the limit (:data:`UPLOAD_GUARD_JS`) and says how big it was."""
+        kind = event.new if isinstance(event.new, str) else ""
+        if kind.startswith(TOO_LARGE):
+            size = int(kind[len(TOO_LARGE) :] or 0)
+            self.session.notify("error", f"CSV {short(self.upload.filename or 'upload', 80)} is {size / 2**20:.1f} MiB; "
+                                         f"the limit is {MAX_UPLOAD_BYTES // 2**20} MiB (it was not sent)")  # fmt: skip
+
     def _show_status(self, *_) -> None:
         running = self.session.status == "running"
         self.play.param.update(**button_args("Pause" if running else "Play", "warning" if running else "success"))
         self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
 
     def __panel__(self):
-        m = self.session.model
+        s = self.session
+        m = s.model
         wide = {"sizing_mode": "stretch_width"}
         controls = pn.Column(
             self.play,
             pn.Row(self.step, self.cycle, self.reset, **wide),
             pn.widgets.RadioButtonGroup.from_param(m.param.speed, **button_args(color="light"), **wide),
             pn.pane.Markdown(
-                "Setup changed — **Reset** starts a new run with it.", visible=self.session.param.dirty,
+                "Setup changed — **Reset** starts a new run with it.",
+                visible=pn.bind(lambda dirty, building: dirty and not building, s.param.dirty, s.param.building),
                 styles={"color": "#b26a00", "font-size": "13px"}, margin=(0, 10),
             ),  # fmt: skip
             **wide,
@@ -168,6 +198,14 @@ class Sidebar(pn.viewable.Viewer):
             _heading("Training"), training,
             **wide,
         )  # fmt: skip
+
+
+def guard_uploads(doc) -> None:
+    """Make the page's file inputs refuse files over :data:`MAX_UPLOAD_BYTES` before sending them."""
+    from bokeh.events import DocumentReady
+    from bokeh.models import CustomJS
+
+    doc.js_on_event(DocumentReady, CustomJS(code=UPLOAD_GUARD_JS, args={"limit": MAX_UPLOAD_BYTES, "marker": TOO_LARGE}))
 
 
 def _heading(text: str) -> pn.pane.HTML:

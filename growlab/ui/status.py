@@ -24,7 +24,7 @@ def _fmt(value, pct: bool = False) -> str:
     return f"{value:.1%}" if pct else f"{value:,.4g}" if isinstance(value, float) else f"{value:,}"
 
 
-def strip_html(snap, dirty: bool = False) -> str:
+def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
     """The strip's HTML for one snapshot."""
     label, colour = STATUS.get(snap.status, (snap.status, "#546e7a"))
     row = snap.last_row or {}
@@ -44,7 +44,9 @@ def strip_html(snap, dirty: bool = False) -> str:
     if pending:
         text = ", ".join(f"{k} → {v:g}" if isinstance(v, float) else f"{k} → {v}" for k, v in pending.items())
         notes.append(f"<span style='color:#6a1b9a'>applies at the next cycle: {html.escape(text)}</span>")
-    if dirty:
+    if building:
+        notes.append("<span style='color:#1f4e5f'>building the new run…</span>")
+    elif dirty:
         notes.append("<span style='color:#b26a00'>setup changed: Reset to apply</span>")
     note = f"<div class='gl-note'>{' · '.join(notes)}</div>" if notes else ""
     return (
@@ -64,9 +66,9 @@ class StatusStrip(pn.viewable.Viewer):
         super().__init__(**params)
         self._pane = pn.pane.HTML(self.param.text, stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
 
-    def update(self, snap, dirty: bool = False) -> None:
-        self._last = (snap, dirty)
-        self.text = strip_html(snap, dirty).replace("class='gl-strip'", f"class='gl-strip{' gl-live' if self.live else ''}'", 1)
+    def update(self, snap, dirty: bool = False, building: bool = False) -> None:
+        self._last = (snap, dirty, building)
+        self.text = strip_html(snap, dirty, building).replace("class='gl-strip'", f"class='gl-strip{' gl-live' if self.live else ''}'", 1)
 
     @param.depends("live", watch=True)
     def _redraw(self) -> None:

@@ -74,7 +74,16 @@ def test_a_job_takes_a_training_slot_and_a_full_server_refuses_politely():
     assert view.run() is False and "at least one method" in view.status
 
 
-def test_a_failing_experiment_is_reported(view):
+def test_a_bad_architecture_is_refused_before_a_job_starts(view):
     view.settings.arch = "16--8"
-    run_to_end(view)
-    assert view.job.state == "error" and "cannot read architecture" in view.status
+    assert view.run() is False and view.job is None
+    assert "Not started" in view.status and "cannot read architecture" in view.status
+
+
+def test_a_failing_experiment_is_reported():
+    job = ExperimentJob({"methods": ["dense"], "seeds": 1, "thresholds": (0.9,), "epochs": 2, "arch": "16--8"})
+    view = CompareView(slots=None, live=False)
+    view.job = job.start()
+    assert job.wait(60)
+    view.poll()
+    assert job.state == "error" and "The experiment failed" in view.status and "cannot read architecture" in view.status
