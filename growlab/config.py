@@ -221,7 +221,7 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
     if not layers:
         raise ValueError(f"architecture {shown} has no hidden layer; expected {_ARCH_HELP}")
     if len(layers) > MAX_DEPTH:
-        raise ValueError(f"architecture {shown} has {len(layers):,} layers; at most {MAX_DEPTH} are allowed")
+        raise ValueError(f"architecture {shown} has {len(layers):,} hidden layers; at most {MAX_DEPTH} are allowed")
     channels: list[int] = []
     shapes: list[ConvShape] = []
     widths: list[int] = []

@@ -21,7 +21,7 @@ import tempfile
 
 import torch
 
-from growlab.config import TrainConfig
+from growlab.config import ConvShape, TrainConfig
 from growlab.data import Dataset
 
 FORMAT = "growlab-run"
@@ -213,8 +213,18 @@ def _validate(a: dict) -> None:
     for key in ("weights", "biases", "masks", "birth_epoch", "birth_cycle"):
         _need(len(net[key]) == L, f"the network has {len(net[key])} {key} tensors for {L} layers")
     _need(len(net["alive"]) == L + 1, f"the network has {len(net['alive'])} neuron masks for {L + 1} neuron layers")
+    kernels = net.get("kernels", [])  # conv layers first: (kernel, stride, padding, pool) each
+    _need(isinstance(kernels, list) and len(kernels) < L, f"the network has {len(kernels)} conv layers for {L} layers")
+    area = 1  # the flatten: the first dense layer reads every position of every last map
+    if kernels:
+        h, w = (int(x) for x in net["image"][1:])
+        for k in kernels:
+            h, w = ConvShape(*(int(x) for x in k)).out_hw(h, w)
+        area = h * w
     for l in range(L):
-        shape = (P, cap[l + 1], cap[l])
+        taps = (int(kernels[l][0]),) * 2 if l < len(kernels) else ()
+        fan_in = cap[l] * (area if kernels and l == len(kernels) else 1)
+        shape = (P, cap[l + 1], fan_in, *taps)
         _shape(net["weights"][l], shape, f"the weights of layer {l}")
         _shape(net["masks"][l], shape, f"the mask of layer {l}", torch.bool)
         _shape(net["birth_epoch"][l], shape, f"the birth epochs of layer {l}")
@@ -261,8 +271,9 @@ def _check_layout(state: dict, run) -> None:
     and hidden layers the method's layout has (a run can only lose whole layers, ODF2NNA)."""
     built = list(run.network.capacity)
     cap = [int(c) for c in state["capacity"]]
-    _need(cap[0] == run.data.n_inputs and cap[-1] == run.data.n_outputs,
-          f"the network has {cap[0]} inputs and {cap[-1]} outputs; its dataset has {run.data.n_inputs} and "
+    inputs = run.data.image[0] if state.get("kernels") else run.data.n_inputs  # a conv net reads image channels
+    _need(cap[0] == inputs and cap[-1] == run.data.n_outputs,
+          f"the network has {cap[0]} inputs and {cap[-1]} outputs; its dataset has {inputs} and "
           f"{run.data.n_outputs}")  # fmt: skip
     _need(len(state["seeds"]) == run.network.population, "the network's population does not match its config")
     hidden, it = cap[1:-1], iter(built[1:-1])
@@ -271,13 +282,15 @@ def _check_layout(state: dict, run) -> None:
 
 
 def _check_optimizer(state: dict, network) -> None:
-    """Every optimizer moment has its parameter's shape (torch would broadcast a wrong one, or fail later)."""
-    params = network.parameters()
+    """Every optimizer moment has its tensor's true shape (torch would broadcast a wrong one, or fail
+    later). Archives hold the weights' and biases' moments apart, entries ``2l`` and ``2l + 1``
+    (:meth:`growlab.engine.Optimizer.state_dict`)."""
+    shapes = [tuple(t.shape) for pair in zip(network.weights, network.biases) for t in pair]
     for index, entry in state["state"].items():
-        _need(isinstance(index, int) and 0 <= index < len(params), f"optimizer state for unknown parameter {index!r}")
+        _need(isinstance(index, int) and 0 <= index < len(shapes), f"optimizer state for unknown parameter {index!r}")
         for name, value in entry.items():
             if isinstance(value, torch.Tensor) and value.dim() > 0:
-                _shape(value, tuple(params[index].shape), f"the optimizer's {name} of parameter {index}")
+                _shape(value, shapes[index], f"the optimizer's {name} of parameter {index}")
 
 
 def _dataset(d: dict) -> Dataset | None:

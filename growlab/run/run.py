@@ -393,7 +393,7 @@ class Run:
         """What a grow/prune cycle may change: the training state, the method's own, counters, events."""
         return {
             **self._save_state(), "method": copy.deepcopy(self.method.state_dict()),
-            "generator": self.generator.get_state(), "counts": (self.ctx.grown.clone(), self.ctx.pruned.clone()),
+            "streams": self.streams.state_dict(), "counts": (self.ctx.grown.clone(), self.ctx.pruned.clone()),
             "events": len(self._events), "epoch": self.epoch, "cycles": self.cycles, "rows": len(self._history),
         }  # fmt: skip
 
@@ -406,7 +406,7 @@ class Run:
         self.optimizer.load_state_dict(copy.deepcopy(saved["optimizer"]))  # copies: a kept state may serve twice
         self.trainer.load_state_dict(saved["trainer"])
         self.method.load_state_dict(copy.deepcopy(saved["method"]))
-        self.generator.set_state(saved["generator"])
+        self.streams.load_state_dict(saved["streams"])
         self.ctx.grown, self.ctx.pruned = (t.clone() for t in saved["counts"])
         for column in self._events.columns.values():
             del column[saved["events"] :]

@@ -49,8 +49,8 @@ def test_a_huge_architecture_string_is_not_echoed_whole():
         parse_arch("1" * 100_000)
     assert len(str(e.value)) < 300 and "100,000 characters" in str(e.value)
     with pytest.raises(ValueError) as e:
-        parse_arch("<" * 500)
-    assert str(e.value).count("<") <= ECHO
+        parse_arch("#" * 500)
+    assert str(e.value).count("#") <= ECHO
 
 
 def test_depth_is_capped_with_a_message():
