@@ -1,5 +1,9 @@
 """The Compare tab: run a (small, configurable) experiment and show the paper's tables and plots.
 
+Two presets: a grid of methods × thresholds × seeds (:func:`growlab.experiment.grid`; the
+paper's Tables 1–3, Figs. 5–6), or the paper's open readings
+(:func:`growlab.experiment.interpretations`; its claims as paired differences per reading).
+
 The experiment (:func:`growlab.experiment.grid`) runs on a worker thread owned by an
 :class:`ExperimentJob`, which also builds every table and Bokeh figure there, so the view only
 reads plain progress numbers and finished pandas/Bokeh objects: it never touches a tensor.
@@ -18,7 +22,7 @@ import param
 
 from growlab.config import parse_arch
 from growlab.data import DATASETS
-from growlab.experiment import PAPER_METHODS, PAPER_THRESHOLDS, Cancelled, grid
+from growlab.experiment import PAPER_METHODS, PAPER_THRESHOLDS, READINGS, Cancelled, grid, interpretations
 from growlab.methods import available as available_methods
 from growlab.run.slots import SLOTS, CapacityError, TrainingSlots
 from growlab.ui.text import markdown, short
@@ -31,9 +35,19 @@ POLL_MS = 300
 OUTLINE = {"variant" if "variant" in pn.widgets.CheckButtonGroup.param else "button_style": "outline"}
 
 
+#: the Compare tab's presets: label → experiment
+PRESETS = {"Methods × thresholds": "grid", "Readings of paper 000": "interpretations"}
+
+
 class CompareSettings(param.Parameterized):
     """What the Compare tab will run (defaults: the paper's protocol, smaller)."""
 
+    preset = param.Selector(default="grid", objects=list(PRESETS.values()),
+                            doc="A grid of methods × thresholds, or the paper's readings (its claims, paired).")  # fmt: skip
+    readings = param.ListSelector(
+        default=["growlab", "usable junctures", "threshold as budget", "no floor"],
+        objects=[r.name for r in READINGS], doc="Readings of paper 000 compared (the readings preset).",
+    )
     dataset = param.Selector(default="heart", objects=CLASSIFICATION, doc="Dataset (classification).")
     arch = param.String(default="16-8", doc="Hidden widths, e.g. 16-8.")
     methods = param.ListSelector(
@@ -55,9 +69,34 @@ class CompareSettings(param.Parameterized):
                 "thresholds": tuple(sorted(self.thresholds)), "epochs": self.epochs,
                 "workers": 1}  # fmt: skip  (one core per job: the server's slots count jobs, not threads)
 
+    def job_kwargs(self) -> dict:
+        """What :class:`ExperimentJob` runs: the grid's keywords, or the readings preset's."""
+        if self.preset == "grid":
+            return self.grid_kwargs()
+        if not self.readings or not self.thresholds:
+            raise ValueError("choose at least one reading and one threshold")
+        return {"readings": [r.name for r in READINGS if r.name in self.readings], "seeds": self.seeds,
+                "thresholds": tuple(sorted(self.thresholds)), "epochs": self.epochs, "workers": 1}  # fmt: skip
+
+
+def readings_outcome(result) -> dict:
+    """What the view shows of an interpretations result (built on the worker thread)."""
+    worst = result.methods.pivot_table(index="reading", columns="method", values="min_accuracy", aggfunc="min", sort=False)
+    return {
+        "headline": f"**{len(result.readings)} readings** × {len(result.settings['seeds'])} seeds × "
+        f"{len(result.settings['thresholds'])} thresholds on the paper's protocol, {result.trained} method settings "
+        f"trained in **{result.seconds:.1f} s**. Each cell: the mean paired difference in final validation accuracy "
+        "(points) over the same seeds, thresholds pooled, with its 95% interval; above 0 supports the paper's claim.",
+        "claims": result.claims_table(),
+        "worst": worst.reindex([r.name for r in result.readings]),
+        "plot": result.plot(),
+    }
+
 
 def outcome_of(result) -> dict:
     """Everything the view shows, built from a result (on the worker thread): DataFrames and Bokeh figures."""
+    if not hasattr(result, "false_starts"):
+        return readings_outcome(result)
     fs = result.false_starts().reset_index()
     fs["threshold"] = (fs.threshold * 100).map("{:g}%".format)
     return {
@@ -122,7 +161,8 @@ class ExperimentJob:
     def _work(self) -> None:
         state, error = "error", ""
         try:
-            self.result = grid(**self.kwargs, progress=self._report, cancel=self._stop.is_set)
+            run = interpretations if "readings" in self.kwargs else grid
+            self.result = run(**self.kwargs, progress=self._report, cancel=self._stop.is_set)
             self.outcome = outcome_of(self.result)
             state = "done"
         except Cancelled:
@@ -157,6 +197,10 @@ class CompareView(pn.viewable.Viewer):
                        for k in ("mean", "max_accuracy", "max_auc", "mean_accuracy", "false_starts")}  # fmt: skip
         self.boxplot = pn.pane.Bokeh(None, sizing_mode="stretch_width")
         self.similarity = pn.pane.Bokeh(None)
+        self.claims = pn.pane.DataFrame(None, sizing_mode="stretch_width")
+        self.worst = pn.pane.DataFrame(None, float_format="{:.1f}".format, sizing_mode="stretch_width")
+        self.intervals = pn.pane.Bokeh(None, sizing_mode="stretch_width")
+        self._results = pn.Column(sizing_mode="stretch_width")
 
     # ------------------------------------------------------------------ commands
     def run(self) -> bool:
@@ -164,7 +208,7 @@ class CompareView(pn.viewable.Viewer):
         if self.job is not None and self.job.state == "running":
             return False
         try:
-            self.job = ExperimentJob(self.settings.grid_kwargs(), self.slots).start()
+            self.job = ExperimentJob(self.settings.job_kwargs(), self.slots).start()
         except (ValueError, CapacityError) as e:
             self.status = f"Not started: {markdown(short(e, 300))}"
             return False
@@ -216,17 +260,34 @@ class CompareView(pn.viewable.Viewer):
 
     def _show(self, outcome: dict) -> None:
         self.headline.object = outcome["headline"]
+        if "claims" in outcome:
+            self.claims.object, self.worst.object, self.intervals.object = outcome["claims"], outcome["worst"], outcome["plot"]
+            self._results.objects = [self.claims, self.intervals, pn.pane.Markdown("**Worst final accuracy (%)**"), self.worst]
+            return
         for key, pane in self.tables.items():
             pane.object = outcome[key]
         self.boxplot.object = outcome["boxplot"]
         self.similarity.object = outcome["similarity"]
+        self._results.objects = self._grid_results()
 
     # ------------------------------------------------------------------ layout
     def controls(self) -> pn.viewable.Viewable:
         s = self.settings.param
+        preset = pn.widgets.RadioButtonGroup.from_param(s.preset, name="Experiment", options=PRESETS,
+                                                        **button_args(color="primary"), **OUTLINE)  # fmt: skip
+        readings = pn.widgets.MultiChoice.from_param(s.readings, name="Readings", sizing_mode="stretch_width",
+                                                     visible=self.settings.preset == "interpretations")  # fmt: skip
+        methods = pn.widgets.MultiChoice.from_param(s.methods, name="Methods", sizing_mode="stretch_width",
+                                                    visible=self.settings.preset == "grid")  # fmt: skip
+
+        def switch(event) -> None:
+            readings.visible, methods.visible = event.new == "interpretations", event.new == "grid"
+
+        self.settings.param.watch(switch, "preset")
         return pn.Column(
+            preset,
             pn.Row(
-                pn.widgets.MultiChoice.from_param(s.methods, name="Methods", sizing_mode="stretch_width"),
+                methods, readings,
                 pn.Column(
                     pn.pane.Markdown("Sparsity thresholds", margin=(0, 5)),
                     pn.widgets.CheckButtonGroup.from_param(
@@ -248,15 +309,17 @@ class CompareView(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    def __panel__(self):
+    def _grid_results(self) -> list:
         t = self.tables
         tables = pn.Tabs(
             ("Mean (Table 1)", t["mean"]), ("Max accuracy (Table 2)", t["max_accuracy"]),
             ("Max AUC (Table 3)", t["max_auc"]), ("Mean accuracy", t["mean_accuracy"]),
             ("False starts", t["false_starts"]), dynamic=False, sizing_mode="stretch_width",
         )  # fmt: skip
-        return pn.Column(
-            self.controls(), self.headline, self.boxplot,
-            pn.FlexBox(pn.Column(tables, styles={"flex": "3 1 480px"}), self.similarity, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width", margin=10,
-        )  # fmt: skip
+        return [self.boxplot, pn.FlexBox(pn.Column(tables, styles={"flex": "3 1 480px"}), self.similarity,
+                                         sizing_mode="stretch_width")]  # fmt: skip
+
+    def __panel__(self):
+        if not self._results.objects:
+            self._results.objects = self._grid_results()
+        return pn.Column(self.controls(), self.headline, self._results, sizing_mode="stretch_width", margin=10)

@@ -87,3 +87,25 @@ def test_a_failing_experiment_is_reported():
     assert job.wait(60)
     view.poll()
     assert job.state == "error" and "The experiment failed" in view.status and "cannot read architecture" in view.status
+
+
+def test_the_readings_preset_runs_interpretations_and_shows_the_claims():
+    settings = CompareSettings(preset="interpretations", readings=["growlab", "no floor"], thresholds=[0.9], seeds=2, epochs=3)
+    view = CompareView(slots=TrainingSlots(2), live=False, settings=settings)
+    try:
+        layout = view.__panel__()
+        (readings,) = [w for w in layout.select(pn.widgets.MultiChoice) if w.name == "Readings"]
+        assert readings.visible and readings.value == ["growlab", "no floor"]
+        run_to_end(view)
+        assert view.job.state == "done", view.status
+        claims = view.claims.object
+        assert list(claims.index) == ["growlab", "no floor"] and "strategic − random" in claims.columns
+        assert view.intervals.object is not None and "2 readings" in view.headline.object
+        assert view.claims in view._results.objects and view.boxplot not in view._results.objects
+        settings.preset = "grid"
+        assert not readings.visible
+        settings.readings = []
+        settings.preset = "interpretations"
+        assert view.run() is False and "at least one reading" in view.status
+    finally:
+        view.close()
