@@ -14,7 +14,7 @@ Example:
     (2, 3)
 """
 
-from growlab.experiment.grid import Cancelled, grid
+from growlab.experiment.grid import Cancelled, ExperimentFailed, grid
 from growlab.experiment.paper import PAPER_SETTINGS, paper
 from growlab.experiment.plan import PAPER_METHODS, PAPER_THRESHOLDS
 from growlab.experiment.reference import Finding, findings
@@ -25,6 +25,7 @@ __all__ = [
     "PAPER_SETTINGS",
     "PAPER_THRESHOLDS",
     "Cancelled",
+    "ExperimentFailed",
     "ExperimentResult",
     "Finding",
     "findings",

@@ -11,6 +11,8 @@ Examples:
   growlab experiment paper --seeds 10 --out quick/  # fewer seeds
   growlab experiment grid --methods dense,strategic --seeds 20 --thresholds 0.8,0.9 --sigma 2
   growlab experiment grid --dataset moons --arch 8-8 --methods prune,random+prune --epochs 100 --lr 0.01
+  growlab experiment paper --scheduler tcp://10.0.0.5:8786 --chunk 5   # on a Dask cluster, 5 seeds per task
+  growlab experiment paper --scheduler local:2                        # 2 worker processes on this machine
 
 Other settings pass as --name value: training (--lr, --optimizer, --momentum, --batch-size,
 --activation, --device, --split-seed), dataset options (--noise for toys) and method parameters
@@ -45,6 +47,12 @@ def _common(p, seeds: int, thresholds: str, out: str) -> None:
     p.add_argument("--epochs", type=int, default=200, help="epochs per member (default 200)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per method (default 1: fastest here)")
     p.add_argument("--workers", type=int, default=None, help="methods trained at once, in parallel (default: up to 2)")
+    p.add_argument("--chunk", type=int, default=None, metavar="N",
+                   help="seeds per task, a batched population (default: one task per method here, about two per "
+                   "worker thread on a cluster); results do not depend on it")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the tasks on a Dask cluster: a scheduler address like tcp://host:8786, or local:N for "
+                   "N worker processes on this machine (needs growlab[dask])")  # fmt: skip
     p.add_argument("--out", default=out, metavar="DIR", help=f"where to write the report (default {out}/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -62,7 +70,8 @@ def _split(args, extra: dict, dataset: str) -> dict:
     kw = {k: v for k, v in extra.items() if k not in ds}
     if ds:
         kw["dataset_options"] = ds
-    return {**kw, "epochs": args.epochs, "threads": args.threads, "workers": args.workers, "progress": not args.quiet}
+    return {**kw, "epochs": args.epochs, "threads": args.threads, "workers": args.workers, "progress": not args.quiet,
+            "chunk": args.chunk, "scheduler": args.scheduler}  # fmt: skip
 
 
 def _thresholds(text: str) -> tuple[float, ...]:
@@ -75,8 +84,7 @@ def _thresholds(text: str) -> tuple[float, ...]:
 def _run_paper(args, extra: dict) -> int:
     from growlab.experiment import paper
 
-    result = paper(args.seeds, _thresholds(args.thresholds), **_split(args, extra, "heart"))
-    return _finish(result, args.out)
+    return _attempt(lambda: paper(args.seeds, _thresholds(args.thresholds), **_split(args, extra, "heart")), args)
 
 
 def _run_grid(args, extra: dict) -> int:
@@ -84,8 +92,23 @@ def _run_grid(args, extra: dict) -> int:
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     kw = _split(args, extra, args.dataset)
-    result = grid(args.dataset, args.arch, methods, args.seeds, _thresholds(args.thresholds), **kw)
-    return _finish(result, args.out)
+    return _attempt(lambda: grid(args.dataset, args.arch, methods, args.seeds, _thresholds(args.thresholds), **kw), args)
+
+
+def _attempt(run, args) -> int:
+    """Run the experiment; on a failure or a stop, report it and save the members that finished."""
+    from growlab.experiment import Cancelled, ExperimentFailed
+
+    try:
+        return _finish(run(), args.out)
+    except (ConnectionError, ImportError) as e:  # no cluster, or no Dask: nothing ran
+        print(f"growlab experiment: error: {e}", file=sys.stderr)
+        return 2
+    except (ExperimentFailed, Cancelled) as e:
+        print(f"growlab experiment: {e}", file=sys.stderr)
+        if e.result is not None:
+            _finish(e.result, args.out)
+        return 1 if isinstance(e, ExperimentFailed) else 130
 
 
 def _finish(result, out: str) -> int:
@@ -98,7 +121,7 @@ def _finish(result, out: str) -> int:
         print(f"\n{title}\n{md_table(result.table(kind))}")
     fs = result.false_starts()
     print(f"\nfalse starts: {int(fs.false_starts.sum())} of {int(fs.members.sum())} member rows")
-    if result.protocol == "paper":
+    if result.protocol == "paper" and result.complete:
         from growlab.experiment import findings
 
         for f in findings(result):
