@@ -23,6 +23,7 @@ Dask is optional (``pip install "growlab[dask]"``) and imported only when asked 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import queue
@@ -277,7 +278,7 @@ def connect(scheduler, closers: list[Callable[[], None]]):
         cluster = distributed.LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
         )  # fmt: skip
-        closers.append(cluster.close)
+        closers.append(lambda: _close_quietly(cluster))
         client = distributed.Client(cluster)
         closers.append(client.close)
         return client
@@ -314,6 +315,18 @@ def local_workers(scheduler) -> int | None:
     if not m.group(1).isdigit() or int(m.group(1)) < 1:
         raise ValueError(f"'local:N' takes a positive number of worker processes, got {scheduler!r}")
     return int(m.group(1))
+
+
+def _close_quietly(cluster) -> None:
+    """Close a cluster of ours without the nannies' warnings about workers slow to exit (torch's
+    teardown can take seconds on a busy machine; they are then killed, which is what closing means)."""
+    log = logging.getLogger("distributed.nanny")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        cluster.close()
+    finally:
+        log.setLevel(level)
 
 
 def _import_distributed():
