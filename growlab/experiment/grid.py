@@ -188,7 +188,7 @@ def _assemble(results, missing, data, config, method_kw, methods, thresholds, se
     tasks = pd.DataFrame({
         "method": [r.group.method for r in done], "task": [describe(r.group) for r in done],
         "members": [r.group.population for r in done], "seconds": [r.seconds for r in done],
-        "process": [r.where for r in done],
+        "cpu_seconds": [r.cpu_seconds for r in done], "process": [r.where for r in done],
     })  # fmt: skip
     return ExperimentResult(
         frame=member_frame(done, thresholds), settings=settings, method_params=method_kw,

@@ -59,6 +59,8 @@ class GroupResult:
         network: the final population (CPU copy) for similarity analyses.
         seconds: wall-clock time spent training this group.
         where: ``host:pid`` of the process that trained it (set by :func:`run_task`).
+        cpu_seconds: CPU time of the training thread (set by :func:`run_task`): below ``seconds``
+            when the worker waited for a core.
     """
 
     group: Group
@@ -71,6 +73,7 @@ class GroupResult:
     network: Network
     seconds: float
     where: str = ""
+    cpu_seconds: float = float("nan")
 
 
 def build(group: Group, data: Dataset, config: TrainConfig) -> tuple[Method, CycleContext]:
@@ -293,6 +296,7 @@ def run_task(task: Task, data: Dataset | DataSpec, channel: Channel | None = Non
     device = worker_device(task.config.device, task.gpu)
     config = task.config if device == task.config.device else task.config.replace(device=device)
     on_epoch = None if channel is None else (lambda epoch: channel.epoch(task, epoch))
+    cpu = time.thread_time()
     result = train_group(task.group, dataset, config, on_epoch)
-    result.where = f"{socket.gethostname()}:{os.getpid()}"
+    result.where, result.cpu_seconds = f"{socket.gethostname()}:{os.getpid()}", time.thread_time() - cpu
     return result

@@ -68,8 +68,8 @@ class ExperimentResult:
         dataset_info: inputs, outputs, task, training and validation rows.
         seconds: wall-clock time of the whole experiment.
         protocol: ``"grid"`` or ``"paper"`` (the report then sets the paper's tables beside ours).
-        tasks: one row per task that finished: ``method, task, members, seconds, process``
-            (training time, and ``host:pid`` of the process that trained it).
+        tasks: one row per task that finished: ``method, task, members, seconds, cpu_seconds,
+            process`` (training wall and CPU time, and ``host:pid`` of the process that trained it).
         missing: the tasks that did not finish (a failure or a stop): empty unless the result
             is partial (see :attr:`complete`). ``methods`` then lists the methods with members.
     """

@@ -13,11 +13,11 @@ import pandas as pd
 import psutil
 import pytest
 import torch
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from growlab.cli import main
 from growlab.experiment import Cancelled, ExperimentFailed, grid
-from growlab.experiment.distributed import DaskBackend, auto_chunk, local_workers
+from growlab.experiment.distributed import DaskBackend, auto_chunk, local_cluster, local_workers
 from growlab.experiment.population import worker_device
 
 pytestmark = pytest.mark.slow
@@ -25,9 +25,8 @@ pytestmark = pytest.mark.slow
 KW = dict(methods=["dense", "prune", "strategic+prune"], seeds=4, thresholds=(0.8, 0.9), epochs=12, chunk=2)
 
 
-def _cluster(**kw):
-    return LocalCluster(n_workers=kw.pop("n_workers", 2), threads_per_worker=1, processes=True, host="127.0.0.1",
-                        dashboard_address=None, **kw)  # fmt: skip
+def _cluster(n_workers=2, **kw):
+    return local_cluster(n_workers, **kw)  # what scheduler="local:N" starts
 
 
 @pytest.fixture(scope="module")
