@@ -47,12 +47,10 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=200, help="epochs per member (default 200, the protocol's)")
     ap.add_argument("--chunk", type=int, default=10, help="seeds per task (default 10: 35 tasks)")
     ap.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
-    ap.add_argument("--profiler", action="store_true",
-                    help="keep Dask's statistical profiler on in the workers (Dask's default; growlab's clusters turn it off)")
     args = ap.parse_args()
     from distributed import Client
 
-    from growlab.experiment.distributed import WORKER_CONFIG, local_cluster
+    from growlab.experiment.distributed import local_cluster
 
     kw = dict(seeds=args.seeds, epochs=args.epochs)
     print(f"paper protocol: {args.seeds} seeds × {len(PAPER_METHODS)} methods × {len(PAPER_THRESHOLDS)} thresholds, "
@@ -62,11 +60,9 @@ def main() -> None:
     ref, in_chunked = timed(f"in-process, {args.chunk} seeds per task", **kw, chunk=args.chunk)
 
     t = time.perf_counter()
-    profiler = {k: True for k in WORKER_CONFIG} if args.profiler else {}
-    cluster = local_cluster(args.workers, profiler)  # what scheduler="local:2" starts
+    cluster = local_cluster(args.workers)  # what scheduler="local:2" starts
     with cluster, Client(cluster) as client:
-        print(f"LocalCluster of {args.workers} processes started in {time.perf_counter() - t:.1f} s "
-              f"(profiler {'on' if args.profiler else 'off'})", flush=True)  # fmt: skip
+        print(f"LocalCluster of {args.workers} processes started in {time.perf_counter() - t:.1f} s", flush=True)
         _, cold = timed("cluster, cold (workers import torch, load data)", **kw, chunk=args.chunk, scheduler=client)
         r, warm = timed("cluster, warm", **kw, chunk=args.chunk, scheduler=client)
     pd.testing.assert_frame_equal(ref.frame, r.frame, check_exact=True)

@@ -91,8 +91,8 @@ def _run_grid(args, extra: dict) -> int:
     from growlab.experiment import grid
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    kw = _split(args, extra, args.dataset)
-    return _attempt(lambda: grid(args.dataset, args.arch, methods, args.seeds, _thresholds(args.thresholds), **kw), args)
+    kw, thresholds = _split(args, extra, args.dataset), _thresholds(args.thresholds)
+    return _attempt(lambda: grid(args.dataset, args.arch, methods, args.seeds, thresholds, **kw), args)
 
 
 def _attempt(run, args) -> int:

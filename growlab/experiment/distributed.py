@@ -293,21 +293,13 @@ def connect(scheduler, closers: list[Callable[[], None]]):
     return client
 
 
-#: worker settings of a cluster started here; Dask's statistical profiler samples the training
-#: thread every 10 ms, which made these small-tensor tasks take 1.5-1.8x the CPU time
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
-
-
-def local_cluster(n: int, config: dict | None = None, **kw):
-    """A ``LocalCluster`` of ``n`` single-threaded worker processes on loopback, with
-    :data:`WORKER_CONFIG` (and ``config``) in the workers; ``kw`` goes to ``LocalCluster``."""
-    import dask
+def local_cluster(n: int, **kw):
+    """A ``LocalCluster`` of ``n`` single-threaded worker processes on loopback (``kw``: more settings)."""
     import distributed
 
-    with dask.config.set({**WORKER_CONFIG, **(config or {})}):  # nannies keep it for workers they restart
-        return distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, **kw
-        )  # fmt: skip
+    return distributed.LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, **kw
+    )  # fmt: skip
 
 
 def local_workers(scheduler) -> int | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from typing import Any, Callable, Sequence
 
 import pandas as pd
@@ -141,20 +141,28 @@ def grid(
     with open_backend(executor, scheduler, workers, config.device) as backend:
         if not backend.remote:
             resolve_device(config.device)  # a missing device fails here, before anything trains
-        elif chunk is None:
-            groups = make_groups(methods, seeds_t, thresholds_t, method_kw, auto_chunk(len(seeds_t), len(methods), backend.slots))
+        elif chunk is None:  # split for the cluster: about two tasks per worker thread
+            size = auto_chunk(len(seeds_t), len(methods), backend.slots)
+            groups = make_groups(methods, seeds_t, thresholds_t, method_kw, size)
         tasks = [Task(k, g, config, threads, backend.gpu) for k, g in enumerate(groups)]
         report, close = _progress(progress, sum(g.population for g in groups) * epochs)
         try:
             if threads is not None:
                 torch.set_num_threads(threads)
-            results, failures, stop = _train_all(tasks, backend.data(data, spec), backend, _Tally(tasks, report), cancel)
+            inputs = backend.data(data, spec)
+            results, failures, stop = _train_all(tasks, inputs, backend, _Tally(tasks, report), cancel)
         finally:
             close()
             torch.set_num_threads(before)
+    seconds = time.perf_counter() - t0
+    return _outcome(tasks, results, failures, stop, data, config, method_kw, methods, thresholds_t, seeds_t, seconds)
+
+
+def _outcome(tasks, results, failures, stop, data, config, method_kw, methods, thresholds, seeds, seconds):
+    """The result; or :class:`Cancelled` / :class:`ExperimentFailed` carrying the members that finished."""
     lost = [t for t in tasks if t.key not in results]
     missing = [Missing.of(t.group, _reason(failures.get(t.key))) for t in lost]
-    result = _assemble(results, missing, data, config, method_kw, methods, thresholds_t, seeds_t, time.perf_counter() - t0)
+    result = _assemble(results, missing, data, config, method_kw, methods, thresholds, seeds, seconds)
     if stop is not None:
         what = str(stop) if isinstance(stop, Cancelled) else "interrupted"
         err = Cancelled(f"{what}; {len(results)} of {len(tasks)} tasks had finished (their members are in .result)")
@@ -176,7 +184,7 @@ def _failure_message(failures: list[Missing], n_tasks: int) -> str:
     return "\n".join(lines + [f"  - {f.task}: {f.reason}" for f in failures])
 
 
-def _assemble(results, missing, data, config, method_kw, methods, thresholds, seeds, seconds) -> ExperimentResult | None:
+def _assemble(results, missing, data, config, method_kw, methods, thresholds, seeds, seconds):
     """The :class:`ExperimentResult` of the finished tasks, in task order (``None``: none finished)."""
     done = [results[k] for k in sorted(results)]
     if not done:
@@ -285,7 +293,12 @@ def _train_all(
     except KeyboardInterrupt:
         stop = Cancelled("interrupted")
         backend.stop({f for f in futures if not f.done()})
-    results = {t.key: f.result() for f, t in futures.items() if f.done() and not f.cancelled() and f.exception() is None}
+    finished = [(f, t) for f, t in futures.items() if f.done() and not f.cancelled() and f.exception() is None]
+    results = {t.key: f.result() for f, t in finished}
+    if stop is None:  # then every task finished or failed: one cancelled without a stop was dropped by the cluster
+        for t in tasks:
+            if t.key not in results and t.key not in failures:
+                failures[t.key] = CancelledError("the cluster cancelled it (was the scheduler restarted, or the client cut off?)")
     return results, failures, stop
 
 

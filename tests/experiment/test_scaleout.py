@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -125,6 +126,14 @@ def test_the_cli_runs_on_a_scheduler_address_with_chunks_loading_data_once_per_w
         return _load_checked.cache_info().misses
 
     assert set(client.run(loads).values()) <= {0, 1}  # 6 tasks, heart loaded at most once per worker
+
+    def malloc_tuned():
+        from growlab.experiment.population import _tune_malloc
+
+        return _tune_malloc()
+
+    # Dask's nanny fixes glibc's trim threshold (slowing large tensors 2x); the tasks undid it
+    assert set(client.run(malloc_tuned).values()) == {sys.platform.startswith("linux")}
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -161,7 +170,8 @@ def test_a_task_that_raises_on_a_worker_is_named_and_the_other_results_are_kept(
 
     client.run(patch, True)
     try:
-        with pytest.raises(ExperimentFailed, match=r"(?s)1 of 6 tasks failed.*'prune' seeds 2, 3 at T = 0.8, 0.9: RuntimeError: boom") as info:
+        named = r"(?s)1 of 6 tasks failed.*'prune' seeds 2, 3 at T = 0.8, 0.9: RuntimeError: boom"
+        with pytest.raises(ExperimentFailed, match=named) as info:
             grid(**KW, scheduler=client)
     finally:
         client.run(patch, False)
