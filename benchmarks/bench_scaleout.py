@@ -68,18 +68,21 @@ def main() -> None:
     pd.testing.assert_frame_equal(ref.frame, r.frame, check_exact=True)
     print("members: bit-identical to the in-process run")
 
-    n, secs = len(r.tasks), r.tasks.seconds
+    n, secs, cpu = len(r.tasks), r.tasks.seconds, r.tasks.cpu_seconds
     work = secs.sum()
     overhead = (warm - work / args.workers) / n
-    print(f"\ntasks: {n}, per-task time mean {secs.mean():.2f} s, median {secs.median():.2f} s, "
-          f"longest {secs.max():.2f} s; work W = {work:.1f} s")  # fmt: skip
-    print(f"cluster warm / in-process chunked: {warm / in_chunked:.2f}×; / in-process default: {warm / in_default:.2f}×; "
+    print(f"\ntasks: {n}, per-task time mean {secs.mean():.2f} s, median {secs.median():.2f} s, longest "
+          f"{secs.max():.2f} s (CPU: mean {cpu.mean():.2f} s, longest {cpu.max():.2f} s); work W = {work:.1f} s wall, "
+          f"{cpu.sum():.1f} s CPU")  # fmt: skip
+    print(f"cluster warm / in-process chunked: {warm / in_chunked:.2f}× wall, "
+          f"{cpu.sum() / ref.tasks.cpu_seconds.sum():.2f}× task CPU; / in-process default: {warm / in_default:.2f}×; "
           f"cold / in-process default: {cold / in_default:.2f}×")  # fmt: skip
     print(f"overhead per task: {overhead * 1e3:.0f} ms ((warm wall − W / {args.workers}) / n)")
+    print("estimated on k worker processes, max(W / k + n · overhead / k, longest task), with W and the longest task")
+    print("as measured here (shared cores) and as CPU seconds (what a core of its own would take):")
     for k in (4, 8, 16, 32):
-        est = max(work / k + n * max(overhead, 0) / k, secs.max())
-        print(f"  estimated on {k} worker processes: {est:.1f} s")
-
+        est = [max(w / k + n * max(overhead, 0) / k, longest) for w, longest in ((work, secs.max()), (cpu.sum(), cpu.max()))]
+        print(f"  k = {k}: {est[0]:.1f} s (measured), {est[1]:.1f} s (CPU)")
 
 if __name__ == "__main__":
     main()

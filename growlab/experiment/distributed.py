@@ -260,6 +260,24 @@ def open_backend(
             close()
 
 
+@contextmanager
+def dask_client(scheduler) -> Iterator[Any]:
+    """A Dask ``Client`` for ``scheduler`` (as ``grid`` takes it), closed afterwards with what it started.
+
+    Reuse one cluster for many grids (``scheduler="local:N"`` alone starts one per call)::
+
+        with dask_client("local:4") as client:
+            a = grid(..., scheduler=client)
+            b = interpretations(..., scheduler=client)
+    """
+    closers: list[Callable[[], None]] = []
+    try:
+        yield connect(scheduler, closers)
+    finally:
+        for close in reversed(closers):
+            close()
+
+
 def connect(scheduler, closers: list[Callable[[], None]]):
     """A Dask ``Client`` for ``scheduler`` (an address, ``"local"``, ``"local:N"`` or a ``Client``).
 
