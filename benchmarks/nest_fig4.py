@@ -13,25 +13,27 @@ same birth-strength scaling to the layer's mean |w|):
 - ``random``: the same connections with weights drawn uniformly from the layer's
   initializer and rescaled to the same mean |w| (NeST's "naive approach").
 
-Reported: the loss reduction in percent after 1 and after ``--neurons`` births, mean ± sd
-over seeds. Deterministic for given arguments.
+Reported: the loss reduction in percent after the first and the last birth, mean ± sd over
+seeds, for the settings of ``docs/reproductions.md`` (``SETTINGS``; regenerated there by
+``python docs/scripts/reproduce.py --only nest-fig4``) or one given setting. Deterministic:
+torch runs on one thread.
 
-    python benchmarks/nest_fig4.py --dataset heart --arch 8-4 --seeds 10
-    python benchmarks/nest_fig4.py --activation leaky_relu
+    python benchmarks/nest_fig4.py                                   # the report's settings
+    python benchmarks/nest_fig4.py --dataset heart --activation leaky_relu --seeds 5
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+from dataclasses import dataclass
 
+import pandas as pd
 import torch
 
 from growlab.config import parse_arch
 from growlab.data import load_cached
 from growlab.engine import Network, Optimizer, Trainer, member_losses
-from growlab.methods import CycleContext
-from growlab.methods.neurons import birth_weights, bridging_gradient, mean_abs, random_signs
+from growlab.methods.neurons import birth_weights, bridging_gradient, mean_abs
 
 VARIANTS = ("gradient", "printed", "random")
 
@@ -74,32 +76,105 @@ def add_neuron(net: Network, data, variant: str, beta: float, alpha: float, g: t
     net.refresh()
 
 
+def random_signs(shape: tuple[int, ...], g: torch.Generator) -> torch.Tensor:
+    """Uniform ±1 of ``shape`` from ``g`` (Algorithm 2's ``rand{1, −1}``)."""
+    return torch.randint(0, 2, shape, generator=g).float() * 2 - 1
+
+
 def _random_like(w: torch.Tensor, bound: float, g: torch.Generator) -> torch.Tensor:
     """Uniform(−bound, bound) where ``w`` is non-zero, scaled to mean |w| = 1."""
     r = (torch.rand(w.shape, generator=g) * 2 - 1) * bound * (w != 0)
     return r / mean_abs(r, 1.0)
 
 
-def measure(args) -> dict[str, list[list[float]]]:
-    """Loss reduction (%) after each birth, per variant and seed."""
-    data = load_cached(args.dataset, 0)
-    out = {v: [] for v in VARIANTS}
-    for seed in range(args.seeds):
-        base = trained_network(data, parse_arch(args.arch), seed, args.epochs, args.activation, args.neurons)
+@dataclass(frozen=True)
+class Setting:
+    """One measured setting of Fig. 4: data, network, activation, birth strength and births."""
+
+    dataset: str = "heart"
+    arch: str = "8-4"
+    activation: str = "relu"
+    alpha: float = 0.5
+    neurons: int = 5
+    beta: float = 0.1
+    epochs: int = 50
+    seeds: int = 10
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset} {self.arch}, {self.activation.replace('_', ' ')}, α = {self.alpha:g}"
+
+
+#: the settings ``docs/reproductions.md`` reports: weak births in three activations and on digits,
+#: then strong ones
+SETTINGS = (
+    Setting(),
+    Setting(activation="leaky_relu"),
+    Setting(activation="tanh"),
+    Setting("digits", "16", alpha=0.1),
+    Setting(alpha=2.0, neurons=20),
+    Setting("digits", "16", alpha=0.5),
+)
+
+
+def measure(setting: Setting) -> pd.DataFrame:
+    """Loss reduction (%) right after each birth: one row per variant, seed and birth."""
+    data = load_cached(setting.dataset, 0)
+    rows = []
+    for seed in range(setting.seeds):
+        base = trained_network(data, parse_arch(setting.arch), seed, setting.epochs, setting.activation, setting.neurons)
         l0 = loss(base, data)
         for v in VARIANTS:
             net, g = base.copy(), torch.Generator().manual_seed(seed)
-            curve = []
-            for _ in range(args.neurons):
-                add_neuron(net, data, v, args.beta, args.alpha, g)
-                curve.append(100 * (l0 - loss(net, data)) / l0)
-            out[v].append(curve)
-    return out
+            for birth in range(1, setting.neurons + 1):
+                add_neuron(net, data, v, setting.beta, setting.alpha, g)
+                rows.append({"seed": seed, "variant": v, "birth": birth, "reduction": 100 * (l0 - loss(net, data)) / l0})
+    return pd.DataFrame(rows).assign(**{k: getattr(setting, k) for k in Setting.__dataclass_fields__})[
+        [*Setting.__dataclass_fields__, "seed", "variant", "birth", "reduction"]
+    ]
+
+
+def compute(settings=SETTINGS) -> pd.DataFrame:
+    """:func:`measure` of every setting, one frame (torch on one thread: the same bits every time)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return pd.concat([measure(s) for s in settings], ignore_index=True)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _mean_sd(x: pd.Series) -> str:
+    sd = x.std(ddof=1) if len(x) > 1 else 0.0
+    return f"{x.mean():+.2f} ± {sd:.2f}"
+
+
+def render(rows: pd.DataFrame) -> str:
+    """Per setting and variant: mean ± sd over seeds after the first and the last birth, the best
+    variant after the last in bold."""
+    fields = list(Setting.__dataclass_fields__)
+    lines = ["| setting | births | variant | after 1 neuron | after the last |", "|---|---|---|---|---|"]
+    for key, f in rows.groupby(fields, sort=False):
+        setting = Setting(**dict(zip(fields, key)))
+        last = f[f.birth == setting.neurons].groupby("variant", sort=False).reduction
+        best = last.mean().idxmax()
+        for i, v in enumerate(VARIANTS):
+            first = _mean_sd(f[(f.birth == 1) & (f.variant == v)].reduction)
+            end = _mean_sd(last.get_group(v))
+            name = "printed sign" if v == "printed" else v
+            lines.append(
+                f"| {setting.label if i == 0 else ''} | {setting.neurons if i == 0 else ''} | {name} | {first} | "
+                + (f"**{end}** |" if v == best else f"{end} |")
+            )
+    seeds = rows.groupby(fields).seed.nunique()
+    head = (f"Training-loss reduction right after the births, % (mean ± sd over {seeds.min()} seeds; higher is better; "
+            f"β = {rows.beta.iloc[0]:g}, {rows.epochs.iloc[0]} epochs of full-batch Adam before the first birth).")  # fmt: skip
+    return head + "\n\n" + "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", default="heart")
+    ap.add_argument("--dataset", default=None, help="one setting on this dataset (default: the report's settings)")
     ap.add_argument("--arch", default="8-4")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=50, help="training before the births")
@@ -108,16 +183,12 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=0.5, help="birth strength α")
     ap.add_argument("--activation", default="relu")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    res = measure(args)
-    print(f"{args.dataset} {args.arch} {args.activation}, {args.epochs} epochs trained, β={args.beta}, α={args.alpha}, "
-          f"{args.seeds} seeds: training-loss reduction right after the births (%, mean ± sd; higher is better)")  # fmt: skip
-    print(f"{'variant':<10} {'1 neuron':>16} {f'{args.neurons} neurons':>16}")
-    for v, curves in res.items():
-        first = [c[0] for c in curves]
-        last = [c[-1] for c in curves]
-        sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0  # noqa: E731
-        print(f"{v:<10} {statistics.mean(first):>9.2f} ± {sd(first):<5.2f} {statistics.mean(last):>9.2f} ± {sd(last):<5.2f}")
+    if args.dataset is None:
+        settings = SETTINGS
+    else:
+        a = args
+        settings = (Setting(a.dataset, a.arch, a.activation, a.alpha, a.neurons, a.beta, a.epochs, a.seeds),)
+    print(render(compute(settings)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Examples:
   growlab train                                   # dense 27-16-8-1 on heart, 200 epochs
   growlab train --dataset moons --arch 8-8 --epochs 100 --save moons.growlab
   growlab train --method dense --lr 0.01 --optimizer sgd
+  growlab train --dataset mnist5k --arch lenet-5 --epochs 30    # a conv net (LeNet-5) on 28×28 images
   growlab serve                                   # the app on http://127.0.0.1:5006/
   growlab experiment paper                        # the synthesis-and-pruning paper's protocol, report in paper-000-report/
 """
@@ -85,7 +86,13 @@ def _train_parser(sub) -> None:
     from growlab.data import DATASETS
 
     p.add_argument("--dataset", default="heart", help=f"one of: {', '.join(DATASETS)} (default heart)")
-    p.add_argument("--arch", default="16-8", help=f"hidden widths like 16-8, or a preset: {', '.join(ARCH_PRESETS)}")
+    p.add_argument(
+        "--arch", default="16-8",
+        help="hidden widths like 16-8; conv layers first on image datasets (mnist5k, digits): "
+        "c<channels>k<kernel>[s<stride>][p<padding>] and max-pooling p<size>, e.g. c6k5-p2-c16k5-p2-120-84; "
+        f"or a preset: {', '.join(ARCH_PRESETS)} (lenet-5 = c6k5-p2-c16k5-p2-120-84, "
+        f"lenet-5-caffe = c20k5-p2-c50k5-p2-500)",
+    )
     p.add_argument("--method", default="dense", help="a named method (listed below; default dense)")
     p.add_argument("--epochs", type=int, default=200, help="epochs to train (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and method (default 0)")

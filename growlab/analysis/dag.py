@@ -114,6 +114,7 @@ def prune_redundant(network: Network, inplace: bool = False) -> tuple[Network, P
         >>> torch.allclose(pruned(x), net(x), atol=1e-6)
         True
     """
+    network.require_mlp("growlab.analysis.prune_redundant")
     red = redundant_connections(network)
     constant, values, shifts = _constants(network, red)
     out = network if inplace else network.copy()

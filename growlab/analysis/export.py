@@ -63,6 +63,7 @@ def compact_layers(network: Network, member: int = 0) -> tuple[list[tuple], list
         bool)`` on the CPU; per neuron layer the kept neuron indices (``[]`` for a hidden
         layer that only has the placeholder unit).
     """
+    network.require_mlp("growlab.analysis.compact_layers")
     net, _ = prune_redundant(_single(network, member))
     on_path = reachability(net).on_path
     kept = [list(range(net.sizes[0]))]
@@ -119,6 +120,7 @@ def compact(network: Network, member: int = 0) -> nn.Sequential:
         >>> torch.allclose(model(x), net(x)[0], atol=1e-6)
         True
     """
+    network.require_mlp("growlab.analysis.compact")
     layers, _ = compact_layers(network, member)
     return _sequential(layers, network.activation)
 
@@ -136,6 +138,7 @@ def to_torch_prune(network: Network, member: int = 0) -> nn.Sequential:
         >>> torch_prune.is_pruned(model), sorted(n for n, _ in model[0].named_buffers())
         (True, ['weight_mask'])
     """
+    network.require_mlp("growlab.analysis.to_torch_prune")
     layers, _ = compact_layers(network, member)
     model = _sequential(layers, network.activation)
     for lin, (_, _, mask) in zip(model[::2], layers):
@@ -156,6 +159,7 @@ def save_export(network: Network, path, fmt: str = "torch", member: int = 0, met
     Returns:
         The stored dict (without writing it again).
     """
+    network.require_mlp("growlab.analysis.save_export")
     if fmt not in ("torch", "prune"):
         raise ValueError(f"format must be 'torch' or 'prune', got {fmt!r}")
     layers, kept = compact_layers(network, member)

@@ -15,6 +15,12 @@ history covers every planned epoch (or the caller says it is final, e.g. a diver
 On a partial history (a live run) (b) reads "so far". A NaN accuracy counts as "not
 above". Regression runs have no accuracy, so only (a) applies to them.
 
+The paper (§6.3) names false starts without a rule; (b) has readings, ``rule_b``:
+``"never"`` (default, above), ``"at_window"`` (accuracy at the window's last epoch is not above
+the bar: not going when the warm-up ends) and ``"mean"`` (mean accuracy after the window is not
+above the bar). Every verdict also reports the *time to bar*: the first epoch whose accuracy
+beats the bar (NaN when none does).
+
 Experiments train P members at once and have no ``Run`` objects; :func:`false_start_from`
 gives per-member verdicts from an accuracy array ``(P, epochs)`` and the population network.
 """
@@ -34,6 +40,8 @@ WARMUP = 0.2
 MARGIN = 0.02
 #: rule codes of :class:`FalseStarts`
 RULES = ("", "unreachable", "warmup", "end")
+#: readings of rule (b) (see the module docstring)
+RULE_B = ("never", "at_window", "mean")
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class FalseStarts:
     flags: np.ndarray
     rules: np.ndarray
     reasons: list[str]
+    time_to_bar: np.ndarray | None = None  # (P,) first epoch above the bar, NaN if none
 
     @property
     def rate(self) -> float:
@@ -100,6 +109,7 @@ def false_start_from(
     final: bool | None = None,
     warmup: float = WARMUP,
     margin: float = MARGIN,
+    rule_b: str = "never",
 ) -> FalseStarts:
     """False-start verdicts for P members from their accuracy curves (vectorized).
 
@@ -113,6 +123,7 @@ def false_start_from(
         final: whether the curves are complete (default: ``E >= epochs``).
         warmup: fraction of ``epochs`` in the warm-up window, in (0, 1).
         margin: accuracy (0–1 scale) the run must beat the majority rate by.
+        rule_b: the reading of rule (b): ``never``, ``at_window`` or ``mean``.
 
     Example:
         >>> acc = np.array([[0.60, 0.75, 0.80, 0.85, 0.84],   # healthy
@@ -125,6 +136,8 @@ def false_start_from(
         raise ValueError(f"warmup must be a fraction in (0, 1), got {warmup!r}")
     if not 0 <= margin < 1:
         raise ValueError(f"margin must be in [0, 1), got {margin!r}")
+    if rule_b not in RULE_B:
+        raise ValueError(f"rule_b must be one of {', '.join(RULE_B)}, got {rule_b!r}")
     acc = _as_acc(val_acc)
     P = max(acc.shape[0], 1) if acc.size else (network.population if isinstance(network, Network) else 1)
     E = acc.shape[1] if acc.size else 0
@@ -137,22 +150,36 @@ def false_start_from(
     after = acc[:, w:] if has_acc else acc[:, :0]  # (P, E - W): epochs after the window
     best = np.where(np.isnan(after), -np.inf, after).max(axis=1) if after.shape[1] else np.full(P, np.inf)
     last = acc[:, -1] if has_acc and final and E else np.full(P, np.inf)  # inf: not judged (yet)
+    judged = {"never": best, "at_window": acc[:, w - 1] if has_acc and E >= w >= 1 else np.full(P, np.inf),
+              "mean": np.nanmean(after, axis=1) if after.shape[1] else np.full(P, np.inf)}[rule_b]  # fmt: skip
     with np.errstate(invalid="ignore"):
-        low_w, low_end = ~(best > bar) & has_acc, ~(last > bar) & has_acc  # NaN accuracy is low
+        low_w, low_end = ~(judged > bar) & has_acc, ~(last > bar) & has_acc  # NaN accuracy is low
+        above = (acc > bar[:, None]) if has_acc else np.zeros((P, 0), dtype=bool)
+    ttb = np.where(above.any(axis=1), above.argmax(axis=1) + 1.0, np.nan) if above.size else np.full(P, np.nan)
     rules = np.where(~reached, 1, np.where(low_w, 2, np.where(low_end, 3, 0)))
-    reasons = [_reason(int(r), best[p], last[p], bar[p] - margin, margin, w, E, has_acc) for p, r in enumerate(rules)]
-    return FalseStarts(rules > 0, rules, reasons)
+    reasons = [
+        _reason(int(r), best[p], last[p], bar[p] - margin, margin, w, E, has_acc, rule_b, judged[p])
+        for p, r in enumerate(rules)
+    ]
+    return FalseStarts(rules > 0, rules, reasons, ttb)
 
 
 def _pct(v: float) -> str:
     return f"{v:.1%}" if np.isfinite(v) else "none (NaN)"
 
 
-def _reason(rule: int, best: float, last: float, majority: float, margin: float, w: int, E: int, has_acc: bool) -> str:
+def _reason(
+    rule: int, best: float, last: float, majority: float, margin: float, w: int, E: int, has_acc: bool,
+    rule_b: str = "never", judged: float = float("nan"),
+) -> str:  # fmt: skip
     bar = f"the majority-class rate {majority:.1%} + {margin * 100:g} points"
     so_far = "" if np.isfinite(last) else " so far"
     if rule == 1:
         return "false start: an output cannot be reached from any input (no connected path)"
+    if rule == 2 and rule_b == "at_window":
+        return f"false start: at the end of the warm-up window (epoch {w}) validation accuracy was {_pct(judged)}, not above {bar}"
+    if rule == 2 and rule_b == "mean":
+        return f"false start{so_far}: after the warm-up window (epoch {w}) mean validation accuracy {_pct(judged)} is not above {bar}"
     if rule == 2:
         return (
             f"false start{so_far}: after the warm-up window (epoch {w}) validation accuracy never rose "
@@ -175,7 +202,7 @@ def _reason(rule: int, best: float, last: float, majority: float, margin: float,
     )
 
 
-def false_start(run, warmup: float = WARMUP, margin: float = MARGIN) -> tuple[bool, str]:
+def false_start(run, warmup: float = WARMUP, margin: float = MARGIN, rule_b: str = "never") -> tuple[bool, str]:
     """Whether ``run`` is a false start, and why (rules in the module docstring).
 
     Args:
@@ -184,6 +211,7 @@ def false_start(run, warmup: float = WARMUP, margin: float = MARGIN) -> tuple[bo
             ``status`` of ``"diverged"`` makes its history final.
         warmup: fraction of the planned epochs in the warm-up window.
         margin: accuracy (0–1 scale) the run must beat the majority rate by.
+        rule_b: the reading of rule (b) (module docstring).
 
     Returns:
         ``(is_false_start, reason)``.
@@ -199,6 +227,7 @@ def false_start(run, warmup: float = WARMUP, margin: float = MARGIN) -> tuple[bo
     history = run.history
     final = True if getattr(run, "status", None) == "diverged" else None
     verdict = false_start_from(
-        history, run.data.majority_rate, net, epochs=run.config.epochs, final=final, warmup=warmup, margin=margin
-    )
+        history, run.data.majority_rate, net, epochs=run.config.epochs, final=final, warmup=warmup, margin=margin,
+        rule_b=rule_b,
+    )  # fmt: skip
     return verdict[0]

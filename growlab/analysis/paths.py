@@ -82,6 +82,7 @@ def reachability(network: Network) -> Reachability:
         >>> reachability(net).forward[1].tolist()   # hidden unit 1 has no input
         [[True, False]]
     """
+    network.require_mlp("growlab.analysis.reachability")
     return _reach(network, _float_masks(network))
 
 
@@ -149,6 +150,7 @@ def redundant_connections(network: Network, reach: Reachability | None = None) -
         >>> redundant_connections(net).per_layer.tolist()      # its 2 inputs are redundant
         [[2, 0]]
     """
+    network.require_mlp("growlab.analysis.redundant_connections")
     reach = reachability(network) if reach is None else reach
     masks, no_in, no_out = [], [], []
     for l in range(network.n_layers):
@@ -172,6 +174,7 @@ def redundant_count(network: Network) -> torch.Tensor:
         >>> redundant_count(Network((3, 4, 1), device="cpu")).tolist()  # dense: none
         [0]
     """
+    network.require_mlp("growlab.analysis.redundant_count")
     masks = _float_masks(network)
     reach = _reach(network, masks)
     total = torch.zeros(network.population, dtype=torch.float64, device=network.device)

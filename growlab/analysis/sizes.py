@@ -41,6 +41,7 @@ def size_table(network: Network) -> pd.DataFrame:
         >>> size_table(Network((27, 16, 8, 1), device="cpu"))[["params", "compression"]].to_dict("records")
         [{'params': 593, 'compression': 1.0}]
     """
+    network.require_mlp("growlab.analysis.size_table")
     red = redundant_connections(network)
     conn = network.n_active()  # (P,)
     redundant = red.counts  # (P,)
@@ -92,6 +93,7 @@ def summary(network: Network, member: int = 0) -> Summary:
         >>> s.totals["params"], s.totals["flops"], s.layers["density"].tolist()
         (593, 1136, [1.0, 1.0, 1.0])
     """
+    network.require_mlp("growlab.analysis.summary")
     red = redundant_connections(network)
     rows = []
     for l in range(network.n_layers):

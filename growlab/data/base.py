@@ -34,7 +34,10 @@ class Dataset:
     task: str
     options: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    #: ``(H, W)`` of an image dataset (rows are its pixels, row-major); ``None`` for tabular data
     image_shape: tuple[int, int] | None = None
+    #: colour channels of an image dataset (its rows hold channel after channel)
+    image_channels: int = 1
     target_mean: float = 0.0
     target_std: float = 1.0
     #: model input = (encoded feature − feature_mean) / feature_std, per column
@@ -44,6 +47,19 @@ class Dataset:
     @property
     def n_inputs(self) -> int:
         return self.X_train.shape[1]
+
+    @property
+    def image(self) -> tuple[int, int, int] | None:
+        """``(C, H, W)`` of an image dataset (what conv layers read), ``None`` for tabular data.
+
+        Example:
+            >>> from growlab.data import load_cached
+            >>> load_cached("digits").image
+            (1, 8, 8)
+        """
+        if self.image_shape is None:
+            return None
+        return (int(self.image_channels), int(self.image_shape[0]), int(self.image_shape[1]))
 
     @property
     def n_outputs(self) -> int:

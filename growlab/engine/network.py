@@ -14,8 +14,10 @@ masks, births — has the true shapes ``(P, cap[l+1], cap[l])`` and ``(P, cap[l+
 ``weights[l]`` and ``biases[l]`` are views into the stored tensor, so writing to them writes
 the parameter.
 
-Structure edits live in :mod:`growlab.engine.edits`, copies and saving in
-:mod:`growlab.engine.copies`.
+A network may start with conv layers (``image=`` and ``kernels=``; see
+:mod:`growlab.engine.conv` for their layout and forward); the dense layers after the flatten
+are the same member-exact products as in an MLP. Structure edits live in
+:mod:`growlab.engine.edits`, copies and saving in :mod:`growlab.engine.copies`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from growlab.config import ACTIVATIONS
+from growlab.config import ACTIVATIONS, ConvShape
+from growlab.engine.conv import ConvLayers, conv_maps
 from growlab.engine.copies import Copies
 from growlab.engine.edits import StructureEdits
 from growlab.engine.products import Trace, aligned, in_width, member_linear, with_ones
@@ -61,8 +64,8 @@ def activation_fn(name: str):
     return ACTIVATION_FNS[name]
 
 
-class Network(StructureEdits, Copies):
-    """P masked MLPs with layer sizes ``sizes`` = (inputs, hidden..., outputs).
+class Network(StructureEdits, Copies, ConvLayers):
+    """P masked networks with layer sizes ``sizes`` = (inputs, hidden..., outputs).
 
     Layer ``l`` (0 = inputs → first hidden) holds ``weights[l]`` ``(P, cap[l+1], cap[l])``,
     ``biases[l]`` ``(P, cap[l+1])``, the edge mask ``masks[l]`` (bool, like ``weights[l]``)
@@ -70,6 +73,13 @@ class Network(StructureEdits, Copies):
     activated). ``alive[k]`` ``(P, cap[k])`` is the neuron mask of neuron layer ``k``
     (0 = inputs, last = outputs). Hidden capacities may exceed the active widths so that
     neuron growth activates dormant neurons instead of reallocating.
+
+    With ``kernels`` (one :class:`~growlab.config.ConvShape` per conv layer) the network reads
+    images of shape ``image`` = (C, H, W) flattened to rows of C·H·W values: ``sizes`` then
+    counts channels for the input and the conv layers (``sizes[0] == C``) and neurons after
+    them, and conv layer ``l`` holds ``weights[l]`` ``(P, cap[l+1], cap[l], k, k)``; ``alive``
+    of a channel layer is its channel mask. The first dense layer reads ``cap[n_conv]·H·W``
+    flattened columns (see :mod:`growlab.engine.conv`).
 
     Args:
         sizes: active widths, e.g. ``(27, 16, 8, 1)``.
@@ -80,6 +90,8 @@ class Network(StructureEdits, Copies):
         seeds: one seed per member for the initial dense weights; members sharing a seed
             start from identical weights. Defaults to ``0..P-1``.
         device: CUDA when available unless given.
+        image: ``(C, H, W)`` of the input images (conv networks only).
+        kernels: the conv layers' geometry, in order (none: an MLP).
 
     Example:
         >>> net = Network((27, 16, 8, 1), population=2, seeds=[0, 0])
@@ -96,9 +108,17 @@ class Network(StructureEdits, Copies):
         task: str = "binary",
         seeds: Sequence[int] | None = None,
         device: str | torch.device | None = None,
+        image: Sequence[int] | None = None,
+        kernels: Sequence[ConvShape] = (),
     ):
-        sizes = tuple(int(s) for s in sizes)
-        capacity = tuple(int(c) for c in (capacity or sizes))
+        sizes, capacity = _ints("sizes", sizes), _ints("capacity", capacity or sizes)
+        self.kernels, self.n_conv = tuple(kernels), len(kernels)
+        self.image = None if image is None else _ints("image", image)
+        if self.n_conv and (self.image is None or len(self.image) != 3 or self.image[0] != sizes[0]):
+            raise ValueError(f"conv layers need image=(C, H, W) with C = sizes[0] = {sizes[0]}, got {image!r}")
+        if self.n_conv >= len(sizes) - 1:
+            raise ValueError(f"{self.n_conv} conv layers need at least {self.n_conv + 2} layer sizes, got {sizes}")
+        self.maps = conv_maps(self.image, self.kernels) if self.n_conv else ()
         if len(sizes) < 2 or len(capacity) != len(sizes):
             raise ValueError(f"sizes {sizes} and capacity {capacity} must have the same length ≥ 2")
         if any(c < s for c, s in zip(capacity, sizes)) or capacity[0] != sizes[0] or capacity[-1] != sizes[-1]:
@@ -114,7 +134,7 @@ class Network(StructureEdits, Copies):
         self.population, self.seeds = population, seeds
         self.device = resolve_device(device)
         P, dev = population, self.device
-        self.allocate([(capacity[l + 1], capacity[l]) for l in range(len(capacity) - 1)])
+        self.allocate([self.weight_shape(l) for l in range(len(capacity) - 1)])
         self._init_dense()
         self.alive = [(torch.arange(c, device=dev) < s).expand(P, c).clone() for s, c in zip(sizes, capacity)]
         self.masks = [torch.ones(w.shape, dtype=torch.bool, device=dev) for w in self.weights]
@@ -123,14 +143,17 @@ class Network(StructureEdits, Copies):
         self.refresh()
 
     # ------------------------------------------------------------------ tensors
-    def allocate(self, shapes: Sequence[tuple[int, int]]) -> None:
+    def allocate(self, shapes: Sequence[tuple[int, ...]]) -> None:
         """New zero parameters for weight layers of true shapes ``(out, in)``, stored padded and
         transposed, ``(P, in_pad, out_pad)``, the bias in row ``in`` (the constant input): the
-        forward product ``h @ W`` then gives each layer's gradient in the parameter's own layout."""
+        forward product ``h @ W`` then gives each layer's gradient in the parameter's own layout.
+        A conv layer ``(out, in, k, k)`` is stored ``(P, out, in·k·k + 1)``, its bias last."""
         P, dev, last = self.population, self.device, len(shapes) - 1
         self._w = [
-            torch.zeros(P, in_width(i), aligned(o) if l == last else in_width(o), device=dev).requires_grad_()
-            for l, (o, i) in enumerate(shapes)
+            torch.zeros(P, s[0], s[1] * s[2] * s[3] + 1, device=dev).requires_grad_()
+            if len(s) == 4
+            else torch.zeros(P, in_width(s[1]), aligned(s[0]) if l == last else in_width(s[0]), device=dev).requires_grad_()
+            for l, s in enumerate(shapes)
         ]
         self._views()
         n = len(shapes)
@@ -140,9 +163,8 @@ class Network(StructureEdits, Copies):
     def _views(self) -> None:
         """``weights`` / ``biases``: true-shaped views into the stored parameters, outside autograd
         (writing to them writes the parameters; reading them records nothing)."""
-        shapes = [(self.capacity[l + 1], self.capacity[l]) for l in range(len(self._w))]
-        self.weights = [w.detach().transpose(1, 2)[:, :o, :i] for w, (o, i) in zip(self._w, shapes)]
-        self.biases = [w.detach()[:, i, :o] for w, (o, i) in zip(self._w, shapes)]
+        self.weights = [self.weight_view(l, w.detach()) for l, w in enumerate(self._w)]
+        self.biases = [self.bias_view(l, w.detach()) for l, w in enumerate(self._w)]
 
     @property
     def n_layers(self) -> int:
@@ -150,24 +172,23 @@ class Network(StructureEdits, Copies):
         return len(self._w)
 
     def init_bound(self, layer: int) -> float:
-        """Half-width of the uniform initializer of ``layer`` (PyTorch's ``nn.Linear`` default)."""
-        return 1.0 / math.sqrt(self.sizes[layer])
+        """Half-width of the uniform initializer of ``layer``: 1/√fan_in, PyTorch's ``nn.Linear``
+        and ``nn.Conv2d`` default (fan_in = active inputs × taps, or × H·W after the flatten)."""
+        return 1.0 / math.sqrt(self.sizes[layer] * self.fan(layer))
 
     def _init_dense(self) -> None:
         with torch.no_grad():
             for p, seed in enumerate(self.seeds):
                 g = torch.Generator().manual_seed(seed)
                 for l in range(self.n_layers):
-                    bound = self.init_bound(l)
-                    n_out, n_in = self.capacity[l + 1], self.capacity[l]
-                    self.weights[l][p] = (torch.rand(n_out, n_in, generator=g) * 2 - 1) * bound
-                    self.biases[l][p] = (torch.rand(n_out, generator=g) * 2 - 1) * bound
+                    bound, shape = self.init_bound(l), self.weight_shape(l)
+                    self.weights[l][p] = (torch.rand(shape, generator=g) * 2 - 1) * bound
+                    self.biases[l][p] = (torch.rand(shape[0], generator=g) * 2 - 1) * bound
 
     def sample_init(self, layer: int, streams: MemberStreams) -> torch.Tensor:
         """Fresh values from ``layer``'s initializer, shaped like its weights (for growth); member
-        ``p``'s from its own stream ``streams[p]``. ``(P, out, in)``"""
-        _, n_out, n_in = self.weights[layer].shape
-        u = streams.rand(n_out, n_in)
+        ``p``'s from its own stream ``streams[p]``. ``(P, out, in)`` (conv: ``(P, out, in, k, k)``)"""
+        u = streams.rand(*self.weight_shape(layer))
         return ((u * 2 - 1) * self.init_bound(layer)).to(self.device)
 
     def parameters(self) -> list[torch.Tensor]:
@@ -176,20 +197,19 @@ class Network(StructureEdits, Copies):
 
     def grads(self) -> list[torch.Tensor | None]:
         """The gradients of ``weights`` at their true shapes (views; ``None`` before a backward)."""
-        return [None if w.grad is None else w.grad.transpose(1, 2)[:, : v.shape[1], : v.shape[2]] for w, v in zip(self._w, self.weights)]
+        return [None if w.grad is None else self.weight_view(l, w.grad) for l, w in enumerate(self._w)]
 
     def bias_grads(self) -> list[torch.Tensor | None]:
         """The gradients of ``biases`` at their true shapes (views; ``None`` before a backward)."""
-        return [None if w.grad is None else w.grad[:, v.shape[2], : v.shape[1]] for w, v in zip(self._w, self.weights)]
+        return [None if w.grad is None else self.bias_view(l, w.grad) for l, w in enumerate(self._w)]
 
     def padded(self, layer: int, where: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        """A per-connection ``where`` ``(P, out, in)`` (and per-bias ``bias`` ``(P, out)``) in
-        zeros of the stored shape of ``layer``."""
+        """A per-connection ``where`` shaped like ``weights[layer]`` (and per-bias ``bias``
+        ``(P, out)``) in zeros of the stored shape of ``layer``."""
         out = torch.zeros(self._w[layer].shape, dtype=where.dtype, device=where.device)
-        _, n_out, n_in = where.shape
-        out.transpose(1, 2)[:, :n_out, :n_in] = where
+        self.weight_view(layer, out)[...] = where
         if bias is not None:
-            out[:, n_in, :n_out] = bias
+            self.bias_view(layer, out)[...] = bias
         return out
 
     # ------------------------------------------------------------------ masks
@@ -198,7 +218,7 @@ class Network(StructureEdits, Copies):
         self._full = None  # which gradient masks are all ones: recomputed lazily by mask_grads
         with torch.no_grad():
             for l in range(self.n_layers) if layers is None else layers:
-                eff = (self.masks[l] & self.alive[l + 1][:, :, None] & self.alive[l][:, None, :]).contiguous()
+                eff = self.connected(l, self.masks[l]).contiguous()
                 self._emask[l] = eff
                 # bool → float through uint8: the same 0/1 values, several times faster on the CPU
                 self._wmask[l] = eff.view(torch.uint8).to(self._w[l].dtype)
@@ -207,11 +227,11 @@ class Network(StructureEdits, Copies):
                 self._w[l].mul_(self._gmask[l])
 
     def effective_mask(self, layer: int) -> torch.Tensor:
-        """Active connections of ``layer``: edge mask and both ends alive. ``(P, out, in)`` bool."""
+        """Active connections of ``layer``: edge mask and both ends alive. Bool, like ``weights[layer]``."""
         return self._emask[layer].clone()
 
     def active_float(self, layer: int) -> torch.Tensor:
-        """:meth:`effective_mask` as 0./1. in the weights' dtype (read-only; not a copy). ``(P, out, in)``"""
+        """:meth:`effective_mask` as 0./1. in the weights' dtype (read-only; not a copy)."""
         return self._wmask[layer]
 
     def alive_float(self, layer: int) -> torch.Tensor:
@@ -233,15 +253,15 @@ class Network(StructureEdits, Copies):
     # ------------------------------------------------------------------ counts
     def n_active(self) -> torch.Tensor:
         """Active connections per member. ``(P,)``"""
-        return sum(m.sum(dim=(1, 2)) for m in self._wmask).long()
+        return sum(m.flatten(1).sum(dim=1) for m in self._wmask).long()
 
     def n_params(self) -> torch.Tensor:
         """Active connections plus biases of alive neurons, per member. ``(P,)``"""
         return self.n_active() + sum(b.sum(dim=1) for b in self._bmask).long()
 
     def n_possible(self) -> int:
-        """Connections of the dense network at full capacity."""
-        return sum(a * b for a, b in zip(self.capacity[:-1], self.capacity[1:]))
+        """Connections of the dense network at full capacity (conv layers: every kernel tap)."""
+        return sum(math.prod(self.weight_shape(l)) for l in range(self.n_layers))
 
     def density(self) -> torch.Tensor:
         """Active connections / connections of the dense network at full capacity. ``(P,)``"""
@@ -260,11 +280,15 @@ class Network(StructureEdits, Copies):
         """Outputs (logits or values) of every member.
 
         Args:
-            x: inputs shared by all members ``(B, n_in)``, or per member ``(P, B, n_in)``.
+            x: inputs shared by all members ``(B, n_in)``, or per member ``(P, B, n_in)``
+                (images as rows of C·H·W values for a conv network).
 
         Returns:
             ``(P, B, n_out)``
         """
+        if self.n_conv and not torch.is_grad_enabled() and x.shape[-2] > self.eval_chunk():
+            step = self.eval_chunk()  # bounded memory: the conv maps of a chunk of rows at a time
+            return torch.cat([self.trace(part, activation).outputs for part in x.split(step, dim=-2)], dim=1)
         return self.trace(x, activation).outputs
 
     __call__ = forward
@@ -273,20 +297,23 @@ class Network(StructureEdits, Copies):
         """:meth:`forward`, keeping every layer's input and pre-activation (what gradient
         statistics, bridging gradients and unit outputs are computed from).
 
-        Member p computes alone exactly what it computes in any population, bit for bit
-        (see :mod:`growlab.engine.products`).
+        Member p of an MLP computes alone exactly what it computes in any population, bit for
+        bit (see :mod:`growlab.engine.products`); conv layers are reproducible but not
+        member-exact (see :mod:`growlab.engine.conv`).
         """
         act = self._act if activation is None else activation_fn(activation)
-        h = with_ones(x, self._w[0].shape[1])
+        inputs, pre, maps = [], [], []
+        if self.n_conv:
+            x, inputs, pre, maps = self.conv_features(x, act)
+        h = with_ones(x, self._w[self.n_conv].shape[1])
         h = h.expand(self.population, *h.shape) if h.dim() == 2 else h  # (P, B, in_pad)
-        inputs, pre = [], []
-        for l, w in enumerate(self._w):
+        for l in range(self.n_conv, self.n_layers):
             inputs.append(h)
-            z = member_linear(h, w)  # (P, B, out_pad)
+            z = member_linear(h, self._w[l])  # (P, B, out_pad)
             pre.append(z)
             if l < self.n_layers - 1:  # activate every (aligned) column, keep the true ones, add the 1
                 h = with_ones(act(z)[..., : self.capacity[l + 1]], self._w[l + 1].shape[1])
-        return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity)
+        return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
 
     def set_activation(self, name: str) -> None:
         """Change the hidden activation (NeST's activation shift)."""
@@ -295,7 +322,26 @@ class Network(StructureEdits, Copies):
 
     def __repr__(self) -> str:
         cap = "" if self.capacity == self.sizes else f", capacity={'-'.join(map(str, self.capacity))}"
+        conv = ""
+        if self.n_conv:
+            image = "×".join(map(str, self.image))
+            conv = f", image={image}, kernels=" + "-".join(
+                f"k{k.kernel}" + (f"s{k.stride}" if k.stride != 1 else "") + (f"p{k.padding}" if k.padding else "")
+                + (f"/pool{k.pool}" if k.pool > 1 else "")
+                for k in self.kernels
+            )  # fmt: skip
         return (
-            f"Network({'-'.join(map(str, self.sizes))}{cap}, population={self.population}, "
+            f"Network({'-'.join(map(str, self.sizes))}{cap}{conv}, population={self.population}, "
             f"task={self.task!r}, activation={self.activation!r}, device={str(self.device)!r})"
         )
+
+
+def _ints(what: str, values) -> tuple[int, ...]:
+    """``values`` as a tuple of ints, or a ``ValueError`` naming what was wrong."""
+    values = list(values)
+    if any(isinstance(v, str) for v in values):
+        raise ValueError(
+            f"{what} must be integers, got {tuple(values)!r} (a conv network is built with image= "
+            "and kernels=: growlab.config.conv_arch reads an architecture like 'c6k5-p2-120')"
+        )
+    return tuple(int(v) for v in values)

@@ -50,7 +50,7 @@ class Optimizer:
 
         Args:
             layer: weight layer index.
-            where: bool ``(P, out, in)`` — the connections that were pruned or grown.
+            where: bool, like the layer's weights — the connections that were pruned or grown.
             bias: optional bool ``(P, out)`` — biases to clear (neurons removed or born).
         """
         param = self.net.parameters()[layer]
@@ -65,7 +65,8 @@ class Optimizer:
 
     def reset_at(self, layer: int, index: torch.Tensor) -> None:
         """:meth:`reset` for the connections at ``index`` of ``layer`` (positions in the flattened
-        ``(P, out, in)`` weights), without a pass over the whole layer (what a cycle uses)."""
+        weights, ``(P, out, in)`` or conv ``(P, out, in, k, k)``), without a pass over the whole
+        layer (what a cycle uses)."""
         state = self.torch.state.get(self.net.parameters()[layer])
         if not state:
             return
@@ -129,9 +130,8 @@ class Optimizer:
 
     def _crop(self, layer: int, buf: torch.Tensor, bias: bool, copy: bool = True) -> torch.Tensor:
         """A per-parameter buffer (stored like the parameter: padded, transposed) at the true
-        shape of ``layer``'s weights ``(P, out, in)`` or biases ``(P, out)``."""
-        _, n_out, n_in = self.net.weights[layer].shape
-        view = buf[:, n_in, :n_out] if bias else buf.transpose(1, 2)[:, :n_out, :n_in]
+        shape of ``layer``'s weights ``(P, out, in)`` (conv: ``(P, out, in, k, k)``) or biases ``(P, out)``."""
+        view = self.net.bias_view(layer, buf) if bias else self.net.weight_view(layer, buf)
         return view.contiguous() if copy else view
 
 

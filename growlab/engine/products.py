@@ -21,7 +21,7 @@ the library may split a lone member's product over threads differently than a po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -73,16 +73,24 @@ class Trace:
     Attributes:
         outputs: the network's outputs ``(P, B, n_out)``.
         inputs: each weight layer's input ``(P, B, in_pad)`` (layer 0: the data), the constant
-            1 of the bias at position ``widths[l]``.
-        pre: each weight layer's output before the activation ``(P, B, out_pad)``.
-        widths: the true width (capacity) of each neuron layer.
+            1 of the bias at position ``widths[l]`` (after a flatten: at ``C·H·W``); a conv
+            layer's input maps ``(P, B, C_in_cap, H, W)``.
+        pre: each weight layer's output before the activation ``(P, B, out_pad)``; a conv
+            layer's before pooling and activation ``(P, B, C_out_cap, H', W')``.
+        widths: the true width (capacity) of each neuron layer (channels of a channel layer).
+        maps: a conv network's channel layers after pooling and activation, the images
+            first, ``(P, B, C, H, W)`` each; empty for an MLP.
     """
 
     outputs: torch.Tensor
     inputs: list[torch.Tensor]
     pre: list[torch.Tensor]
     widths: tuple[int, ...]
+    maps: list[torch.Tensor] = field(default_factory=list)
 
     def hidden(self, k: int) -> torch.Tensor:
-        """Outputs of neuron layer ``k`` after its activation (``k = 0``: the data). ``(P, B, cap[k])``"""
+        """Outputs of neuron layer ``k`` after its activation (``k = 0``: the data). ``(P, B, cap[k])``;
+        a channel layer's maps ``(P, B, cap[k], H, W)``."""
+        if k < len(self.maps):
+            return self.maps[k]
         return self.inputs[k][..., : self.widths[k]]

@@ -51,8 +51,9 @@ class Trainer:
         """One optimizer step on a batch: ``X`` ``(B, n_in)`` or ``(P, B, n_in)``. Returns losses ``(P,)``."""
         net, opt = self.net, self.optimizer
         opt.zero_grad()
-        losses = member_losses(net.forward(X), y, net.task)
-        losses.sum().backward()  # each member's own mean loss: members train independently
+        with net.conv_flags():  # deterministic cuDNN convolutions on CUDA (a no-op otherwise)
+            losses = member_losses(net.forward(X), y, net.task)
+            losses.sum().backward()  # each member's own mean loss: members train independently
         losses = losses.detach()
         net.mask_grads()
         opt.step()
@@ -76,12 +77,14 @@ class Trainer:
         """Dense ∂L/∂W of every layer on ``(X, y)``, inactive connections included; no step taken.
 
         Returns:
-            One ``(P, out, in)`` tensor per layer (member p's gradient of its own mean loss).
+            One tensor per layer shaped like its weights, ``(P, out, in)`` (conv:
+            ``(P, out, in, k, k)``): member p's gradient of its own mean loss.
         """
         net = self.net
         for w in net.parameters():
             w.grad = None
-        member_losses(net.forward(X), y, net.task).sum().backward()
+        with net.conv_flags():
+            member_losses(net.forward(X), y, net.task).sum().backward()
         grads = [g.detach().clone() for g in net.grads()]
         for w in net.parameters():
             w.grad = None

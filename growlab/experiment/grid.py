@@ -7,6 +7,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -27,8 +28,9 @@ from growlab.experiment.result import ExperimentResult, Missing
 
 #: the member frame's columns, in order
 COLUMNS = [
-    "method", "threshold", "seed", "val_acc", "best_val_acc", "val_auc", "best_val_auc", "density", "active",
-    "redundant", "false_start", "false_start_rule", "false_start_reason", "threshold_used", "member",
+    "method", "threshold", "seed", "val_acc", "best_val_acc", "val_auc", "best_val_auc", "val_auc_labels",
+    "density", "active", "redundant", "false_start", "false_start_rule", "false_start_reason", "time_to_bar",
+    "threshold_used", "member",
 ]  # fmt: skip
 #: ``progress(done, total, label)``: member-epochs trained so far, of all, and what is training
 Progress = Callable[[int, int, str], None]
@@ -198,8 +200,9 @@ def _assemble(results, missing, data, config, method_kw, methods, thresholds, se
         "members": [r.group.population for r in done], "seconds": [r.seconds for r in done],
         "cpu_seconds": [r.cpu_seconds for r in done], "process": [r.where for r in done],
     })  # fmt: skip
+    frame, curves = member_frame(done, thresholds)
     return ExperimentResult(
-        frame=member_frame(done, thresholds), settings=settings, method_params=method_kw,
+        frame=frame, curves=curves, settings=settings, method_params=method_kw,
         methods=tuple(m for m in methods if m in networks), thresholds=thresholds, seeds=seeds, networks=networks,
         majority_rate=data.majority_rate, dataset_info=_describe(data, config), seconds=seconds,
         tasks=tasks, missing=tuple(missing),
@@ -319,11 +322,12 @@ def _progress(progress: Progress | bool | None, total: int) -> tuple[Progress, C
     return (lambda *_: None), (lambda: None)
 
 
-def member_frame(results: list[GroupResult], thresholds: tuple[float, ...]) -> pd.DataFrame:
+def member_frame(results: list[GroupResult], thresholds: tuple[float, ...]) -> tuple[pd.DataFrame, np.ndarray]:
     """One row per member (method, threshold, seed); threshold-free methods repeat per threshold.
 
     ``member`` numbers a method's members across its populations, in the order of
-    ``ExperimentResult.networks[method]``.
+    ``ExperimentResult.networks[method]``. Also returns each row's validation accuracy after
+    every epoch ``(rows, epochs)`` (what other false-start readings are judged from).
     """
     frames, offsets = [], {}
     for r in results:
@@ -334,9 +338,11 @@ def member_frame(results: list[GroupResult], thresholds: tuple[float, ...]) -> p
             "method": g.method, "seed": list(g.seeds), "member": range(first, first + g.population),
             "val_acc": r.val_acc[:, -1], "best_val_acc": r.val_acc.max(axis=1),
             "val_auc": r.val_auc[:, -1], "best_val_auc": r.val_auc.max(axis=1),
+            "val_auc_labels": r.val_auc_labels[:, -1],
             "density": r.density, "active": r.active, "redundant": r.redundant,
             "false_start": fs.flags, "false_start_rule": [RULES[i] or "none" for i in fs.rules],
-            "false_start_reason": fs.reasons,
+            "false_start_reason": fs.reasons, "time_to_bar": fs.time_to_bar, "_row": range(g.population),
+            "_group": id(r),
         })  # fmt: skip
         if g.uses_threshold:
             frames.append(base.assign(threshold=list(g.thresholds), threshold_used=True))
@@ -345,5 +351,7 @@ def member_frame(results: list[GroupResult], thresholds: tuple[float, ...]) -> p
     frame = pd.concat(frames, ignore_index=True)
     order = {m: i for i, m in enumerate(dict.fromkeys(r.group.method for r in results))}
     by = ["method", "threshold", "seed"]
-    frame = frame.sort_values(by, key=lambda c: c.map(order) if c.name == "method" else c)
-    return frame[COLUMNS].reset_index(drop=True)
+    frame = frame.sort_values(by, key=lambda c: c.map(order) if c.name == "method" else c).reset_index(drop=True)
+    by_id = {id(r): r for r in results}
+    curves = np.stack([by_id[g].val_acc[row] for g, row in zip(frame["_group"], frame["_row"])])
+    return frame[COLUMNS], curves

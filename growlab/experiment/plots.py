@@ -113,3 +113,38 @@ def heatmap(frame: pd.DataFrame, title: str = "Similarity"):
     fig.axis.axis_line_color = None
     fig.toolbar.logo = None
     return fig
+
+
+def interval_plot(claims: pd.DataFrame, readings: list[str], names: list[str]):
+    """Paired differences with their 95% intervals: one panel per claim, one row per reading.
+
+    ``claims`` has ``reading, claim, mean, low, high`` (percentage points); a dashed line marks 0,
+    where a claim would be neither won nor lost.
+    """
+    from bokeh.layouts import gridplot
+    from bokeh.models import ColumnDataSource, Span, Whisker
+    from bokeh.plotting import figure
+
+    panels = []
+    lo = float(np.nanmin(claims.low)) if len(claims) else -1.0
+    hi = float(np.nanmax(claims.high)) if len(claims) else 1.0
+    pad = 0.05 * max(hi - lo, 1.0)
+    for i, name in enumerate(names):
+        rows = claims[claims.claim == name].set_index("reading").reindex(readings).reset_index()
+        rows["colour"] = np.where(rows.low > 0, COLOURS[4], np.where(rows.high < 0, COLOURS[2], "#555"))
+        src = ColumnDataSource(rows)
+        fig = figure(
+            y_range=list(reversed(readings)), x_range=(lo - pad, hi + pad), height=40 + 28 * len(readings),
+            width=330 if i else 560, title=name, tools="hover,save", toolbar_location=None,
+            tooltips=[("", "@reading"), ("difference", "@mean{+0.0} points"), ("95% interval", "@low{+0.0} … @high{+0.0}")],
+            x_axis_label="accuracy difference (points)",
+        )  # fmt: skip
+        fig.add_layout(Whisker(source=src, base="reading", lower="low", upper="high", dimension="width",
+                               line_color="#555"))  # fmt: skip
+        fig.scatter("mean", "reading", source=src, size=9, color="colour")
+        fig.add_layout(Span(location=0, dimension="height", line_dash="dashed", line_color="#999"))
+        if i:
+            fig.yaxis.visible = False
+        fig.ygrid.grid_line_color = None
+        panels.append(fig)
+    return gridplot([panels], toolbar_location=None)

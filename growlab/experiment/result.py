@@ -68,6 +68,7 @@ class ExperimentResult:
         dataset_info: inputs, outputs, task, training and validation rows.
         seconds: wall-clock time of the whole experiment.
         protocol: ``"grid"`` or ``"paper"`` (the report then sets the paper's tables beside ours).
+        curves: each frame row's validation accuracy after every epoch ``(rows, epochs)``.
         tasks: one row per task that finished: ``method, task, members, seconds, cpu_seconds,
             process`` (training wall and CPU time, and ``host:pid`` of the process that trained it).
         missing: the tasks that did not finish (a failure or a stop): empty unless the result
@@ -87,6 +88,7 @@ class ExperimentResult:
     protocol: str = "grid"
     tasks: pd.DataFrame | None = field(repr=False, default=None)
     missing: tuple[Missing, ...] = ()
+    curves: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def complete(self) -> bool:

@@ -53,6 +53,14 @@ SCHEDULE = Param(
     "schedule", "polynomial", "choice", choices=PRUNE_SCHEDULES.names(),
     doc="constant: jump to T and hold; steps: prune_per_cycle until T (the paper's); polynomial: Zhu & Gupta cubic ramp",
 )  # fmt: skip
+THRESHOLD = Param(
+    "threshold", "cap", "choice", choices=("cap", "budget"),
+    doc="T as a density cap (growth stops at density 1 − T) or as a budget: ⌊(1 − T)·n⌋ connections grown (and pruned) in all",
+)  # fmt: skip
+PRUNE_FLOOR = Param(
+    "prune_floor", "start_or_cap", "choice", choices=("start_or_cap", "start", "none"),
+    doc="fewest connections a hybrid prunes to, less one cycle's pruning: its start size or the capacity, whichever is smaller (growlab's), its start size, or none",
+)  # fmt: skip
 HYBRID_TIMING = (
     Param("prune_interval", 0, "int", low=0, high=10_000, doc="epochs between pruning cycles (0: the same as interval)"),
     Param("prune_offset", 0, "int", low=0, high=10_000, doc="shift pruning cycles by this many epochs"),
@@ -79,10 +87,12 @@ def compose_params(init: str, grow: str | None, prune: str | None) -> tuple[Para
         params += [SCHEDULE, PRUNE_PER_CYCLE, *CRITERION_PARAMS]
     elif prune == "per_cycle":
         params += [PRUNE_PER_CYCLE, *CRITERION_PARAMS, MIN_AGE]
+    if grow:
+        params.append(THRESHOLD)
     if grow or prune:
         params += SCHEDULE_PARAMS
     if grow and prune:
-        params += HYBRID_TIMING
+        params += [PRUNE_FLOOR, *HYBRID_TIMING]
     params.append(CoreInit.PARAMS[0])  # every composed method may start from given masks
     return tuple(params)
 
@@ -116,6 +126,8 @@ class Composed(Method):
         self._initial: torch.Tensor | None = None  # (P,) sparsity at the start
         self._start_active: torch.Tensor | None = None  # (P,) active connections at the start
         self._junctures: list[tuple[int, int, int]] = []
+        self._grown: torch.Tensor | None = None  # (P,) connections grown by cycles so far (the budget reading)
+        self._pruned: torch.Tensor | None = None  # (P,) connections pruned by cycles so far
 
     # ------------------------------------------------------------------ parts
     def part(self, registry: Registry | type[Part], name: str | None = None) -> Part:
@@ -131,6 +143,8 @@ class Composed(Method):
         self.part(INITS, init).apply(ctx)
         self._initial = (1 - ctx.net.density()).cpu()
         self._start_active = ctx.net.n_active().cpu()
+        self._grown = torch.zeros(ctx.net.population, dtype=torch.long)
+        self._pruned = torch.zeros(ctx.net.population, dtype=torch.long)
 
     # ------------------------------------------------------------------ timing
     def _timing(self, pruning: bool) -> tuple[int, float, float, int]:
@@ -171,14 +185,28 @@ class Composed(Method):
         pruner: Pruner = self.part(Pruner)
         criterion = pruner.criterion
         stats = batch_stats(ctx, fisher=criterion.needs_fisher) if criterion.needs_gradients else None
-        pruner.prune(ctx, self.prune_counts(ctx), stats)
+        done = pruner.prune(ctx, self.prune_counts(ctx), stats)
+        self._pruned = self._totals(self._pruned, done)
+
+    def _totals(self, total: torch.Tensor | None, done: torch.Tensor) -> torch.Tensor:
+        return done.cpu() if total is None else total + done.cpu()
+
+    def budget_left(self, net, done: torch.Tensor | None) -> torch.Tensor:
+        """The budget reading of T: connections a member may still grow (or prune), ⌊(1 − T)·n⌋
+        less what it has so far. ``(P,)``"""
+        budget = max_active(net, self.member_tensor("sparsity", net.population))
+        spent = torch.zeros_like(budget) if done is None else done.to(budget.device)
+        return (budget - spent).clamp(min=0)
 
     def prune_counts(self, ctx: CycleContext) -> torch.Tensor:
         """Connections to prune this cycle per member ``(P,)``, before eligibility rules."""
         net = ctx.net
         per_cycle = self.member_tensor("prune_per_cycle", net.population, net.device)
         if self.prune_mode == "per_cycle":
-            return torch.minimum(per_cycle, (net.n_active() - self.floor(net, per_cycle)).clamp(min=0))
+            counts = torch.minimum(per_cycle, (net.n_active() - self.floor(net, per_cycle)).clamp(min=0))
+            if self.grow_part and self.values["threshold"] == "budget":
+                counts = torch.minimum(counts, self.budget_left(net, self._pruned))
+            return counts
         initial = self._initial if self._initial is not None else torch.zeros(net.population, dtype=torch.float64)
         target = self.member_tensor("sparsity", net.population, net.device)
         need = PruneNeed(
@@ -188,18 +216,25 @@ class Composed(Method):
         return self.part(PRUNE_SCHEDULES, self.values["schedule"]).count(need)
 
     def floor(self, net, per_cycle: torch.Tensor) -> torch.Tensor:
-        """Fewest connections a hybrid prunes down to ``(P,)``: its size at the start or the
-        threshold's capacity ⌊(1 − T)·n⌋, whichever is smaller, less one cycle's pruning.
+        """Fewest connections a hybrid prunes down to ``(P,)``, by ``prune_floor``:
 
-        growlab's reading of the paper's hybrids, which "remain at the desired compression
-        throughout training": they turn connections over (prune k, grow k) instead of shrinking.
-        Without a floor, every cycle that prunes more than growth puts back (strategic growth
-        skips junctures with no dormant terminus) shrinks the network, until only the protected
-        output connections are left.
+        - ``start_or_cap`` (default): its size at the start or the threshold's capacity
+          ⌊(1 − T)·n⌋, whichever is smaller, less one cycle's pruning;
+        - ``start``: its size at the start, less one cycle's pruning;
+        - ``none``: no floor (pruning is still bounded by the output units' last connections).
+
+        The default is growlab's reading of the paper's hybrids, which "remain at the desired
+        compression throughout training": they turn connections over (prune k, grow k) instead
+        of shrinking. Without a floor, every cycle that prunes more than growth puts back
+        (strategic growth skips junctures with no dormant terminus) shrinks the network.
         """
-        start = self._start_active if self._start_active is not None else net.n_active()
-        cap = max_active(net, self.member_tensor("sparsity", net.population))
-        return (torch.minimum(start.to(net.device), cap) - per_cycle).clamp(min=0)
+        rule = self.values.get("prune_floor", "start_or_cap")
+        if rule == "none":
+            return torch.zeros(net.population, dtype=torch.long, device=net.device)
+        start = (self._start_active if self._start_active is not None else net.n_active()).to(net.device)
+        if rule == "start_or_cap":
+            start = torch.minimum(start, max_active(net, self.member_tensor("sparsity", net.population)))
+        return (start - per_cycle).clamp(min=0)
 
     def progress(self, ctx: CycleContext) -> float:
         """How far ``ctx.epoch`` is through the pruning window, first to last scheduled cycle, in [0, 1]."""
@@ -212,7 +247,11 @@ class Composed(Method):
         net = ctx.net
         grower = self.part(GROWERS, self.grow_part)
         stats = batch_stats(ctx) if grower.needs_gradients else None
-        grower.grow(ctx, room(net, self.member_tensor("sparsity", net.population, net.device)), stats)
+        if self.values["threshold"] == "budget":
+            allowed = self.budget_left(net, self._grown).to(net.device)
+        else:
+            allowed = room(net, self.member_tensor("sparsity", net.population, net.device))
+        self._grown = self._totals(self._grown, grower.grow(ctx, allowed, stats))
         if hasattr(grower, "junctures"):
             self._junctures = grower.junctures.of_member(0)
 
@@ -226,6 +265,8 @@ class Composed(Method):
             "start_active": None if self._start_active is None else self._start_active.clone(),
             "junctures": [list(j) for j in self._junctures],
             "member_values": {k: v.clone() for k, v in self.member_values.items()},
+            "grown": None if self._grown is None else self._grown.clone(),
+            "pruned": None if self._pruned is None else self._pruned.clone(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -235,3 +276,6 @@ class Composed(Method):
             self._start_active = state["start_active"].long().cpu()
         self._junctures = [tuple(int(x) for x in j) for j in state.get("junctures", [])]
         self.member_values = dict(state.get("member_values", {}))
+        for key in ("grown", "pruned"):  # absent from archives before the budget reading
+            if state.get(key) is not None:
+                setattr(self, f"_{key}", state[key].long().cpu())

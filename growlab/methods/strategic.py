@@ -2,7 +2,8 @@
 
 Each cycle:
 
-1. The N active connections with the largest |w| over all layers are the *focal junctures*.
+1. The N active connections with the largest |w| over all layers are the *focal junctures*
+   (eq. 1: "the top ranked magnitudes … bound by the parameter N").
 2. A juncture i → j of layer l seeds one new connection from the same origin i to a terminus
    k of the next neuron layer. β places i on that layer's index scale,
    β = i·(n_{l+1} − 1)/(n_l − 1) (``center="origin"``, the paper's; ``"target"`` uses β = j),
@@ -15,6 +16,22 @@ Each cycle:
 3. The new weight is the juncture's (``copy``, the paper's choice), the juncture's times the
    Gaussian factor exp(−(|k − β| − μ)²/(2σ²)) of the chosen distance (``gaussian``), or a draw
    from the layer's initializer (``random``).
+
+The paper leaves three choices open; each reading is a parameter, today's the default:
+
+- ``junctures`` — which connections seed growth. The paper ranks "the absolute magnitude of the
+  tensor weights in all layers" and takes the top N (``all``). With the juncture's weight
+  copied, the strongest connections soon share an origin every terminus of which is already
+  connected, and growth stalls; ``usable`` takes the top N among connections whose
+  grow-from neuron can still grow, ``one_per_origin`` at most one per grow-from neuron.
+- ``grow_from`` — "the junctures have an origin (neuron) … The vector is used to select the
+  terminus of the new connection using the origin of the target in the subsequent layer": the
+  new connection starts at the juncture's origin (``origin``), or extends the juncture forward
+  from its terminus j into the layer after (``terminus``; β is then level with j, and a
+  juncture into the output layer, which has nothing after it, grows from its origin).
+- ``max_grow`` — the paper's "allowing for a more significant threshold for synthesis per
+  cycle" (§6.3) suggests a per-cycle budget besides N: at most this many connections per cycle
+  (0: no cap but N).
 
 The terminus draw of step 2 lives in :mod:`growlab.methods.termini`.
 """
@@ -32,7 +49,7 @@ from growlab.methods.context import CycleContext
 from growlab.methods.grow import GROWERS, Grower, Growth
 from growlab.methods.params import Param
 from growlab.methods.scores import BatchStats
-from growlab.methods.structure import active, flat, locate
+from growlab.methods.structure import active, dormant, flat, locate
 from growlab.methods.termini import SIGMA_FLOOR, logits_at, sample_near, sample_termini, terminus_logits  # noqa: F401
 
 STRATEGIC_PARAMS = (
@@ -46,6 +63,12 @@ STRATEGIC_PARAMS = (
           doc="β: level with the juncture's origin (paper), or at the juncture's own target"),
     Param("init_weight", "copy", "choice", choices=("copy", "gaussian", "random"),
           doc="new weight: the juncture's (copy), times the Gaussian factor (gaussian), or the layer initializer (random)"),
+    Param("junctures", "all", "choice", choices=("all", "usable", "one_per_origin"),
+          doc="which junctures seed growth: the top N by |w| (all), the top N that can still grow (usable), at most one per grow-from neuron"),
+    Param("grow_from", "origin", "choice", choices=("origin", "terminus"),
+          doc="a new connection starts at the juncture's origin (paper's reading), or extends it forward from its terminus"),
+    Param("max_grow", 0, "int", low=0, high=10_000_000, per_member=True,
+          doc="at most this many connections grown per cycle (0: no cap but N)"),
 )  # fmt: skip
 
 
@@ -76,8 +99,9 @@ class Junctures:
         return list(zip(self.layer[sel].tolist(), self.source[sel].tolist(), self.target[sel].tolist()))
 
 
-def focal_junctures(net: Network, n: torch.Tensor) -> Junctures:
-    """The ``n[p]`` active connections of largest |w| over all layers, per member (eq. 1).
+def focal_junctures(net: Network, n: torch.Tensor, choose: str = "all", grow_from: str = "origin") -> Junctures:
+    """The ``n[p]`` active connections of largest |w| over all layers, per member (eq. 1), among
+    those ``choose`` allows (see the module docstring: ``all``, ``usable``, ``one_per_origin``).
 
     Example:
         >>> net = Network((3, 2, 1))
@@ -85,7 +109,12 @@ def focal_junctures(net: Network, n: torch.Tensor) -> Junctures:
         2
     """
     weights = flat([w.detach() for w in net.weights])  # (P, total)
-    scores = torch.where(flat([active(net, l) for l in range(net.n_layers)]), weights.abs(), -1.0)
+    eligible = flat([active(net, l) for l in range(net.n_layers)])
+    if choose == "usable":
+        eligible &= flat(can_grow_from(net, grow_from))
+    scores = torch.where(eligible, weights.abs(), -1.0)
+    if choose == "one_per_origin":
+        scores = _best_per_group(scores, grow_from_ids(net, grow_from).to(scores.device))
     k = min(int(n.max()) if n.numel() else 0, scores.shape[1])
     vals, idx = scores.topk(k, dim=1)  # (P, k), strongest first
     rank = torch.arange(k, device=scores.device).expand_as(idx)
@@ -94,6 +123,51 @@ def focal_junctures(net: Network, n: torch.Tensor) -> Junctures:
     index = idx[valid]
     layer, target, source = locate(net, index)
     return Junctures(member, layer, target, source, weights[member, index], rank[valid])
+
+
+def grows_forward(net: Network, layer: torch.Tensor, grow_from: str) -> torch.Tensor:
+    """Which junctures of weight layers ``layer`` grow forward from their terminus (bool, like ``layer``)."""
+    return (layer < net.n_layers - 1) if grow_from == "terminus" else torch.zeros_like(layer, dtype=torch.bool)
+
+
+def can_grow_from(net: Network, grow_from: str) -> list[torch.Tensor]:
+    """Per layer ``(P, out, in)``: whether connection j ← i's grow-from neuron (i, or j growing
+    forward) still has a dormant terminus in the layer it grows into."""
+    free = [dormant(net, l).any(dim=1) for l in range(net.n_layers)]  # (P, in_l): neuron i of layer l can grow
+    out = []
+    for l, m in enumerate(net.masks):
+        if grow_from == "terminus" and l < net.n_layers - 1:
+            out.append(free[l + 1][:, :, None].expand_as(m))  # from terminus j into layer l + 1
+        else:
+            out.append(free[l][:, None, :].expand_as(m))  # from origin i into layer l
+    return out
+
+
+def grow_from_ids(net: Network, grow_from: str) -> torch.Tensor:
+    """A number for every connection's grow-from neuron (its origin, or its terminus growing
+    forward), the same across layers only for the same neuron. ``(total,)``"""
+    ids, offsets = [], [0]
+    for c in net.capacity:
+        offsets.append(offsets[-1] + c)
+    for l, m in enumerate(net.masks):
+        n_out, n_in = m.shape[1:]
+        if grow_from == "terminus" and l < net.n_layers - 1:
+            ids.append((offsets[l + 1] + torch.arange(n_out))[:, None].expand(n_out, n_in).flatten())
+        else:
+            ids.append((offsets[l] + torch.arange(n_in))[None, :].expand(n_out, n_in).flatten())
+    return torch.cat(ids)
+
+
+def _best_per_group(scores: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
+    """``scores`` ``(P, n)`` with all but each group's best (lowest index among ties) set to −1."""
+    P, n = scores.shape
+    g = group.expand(P, n)
+    best = torch.full((P, int(group.max()) + 1), -2.0, dtype=scores.dtype, device=scores.device)
+    best = best.scatter_reduce(1, g, scores, "amax")
+    top = scores == best.gather(1, g)
+    pos = torch.arange(n, device=scores.device).expand(P, n)
+    first = torch.full_like(best, n, dtype=torch.long).scatter_reduce(1, g, torch.where(top, pos, n), "amin")
+    return torch.where(pos == first.gather(1, g), scores, -1.0)
 
 
 @GROWERS.register("strategic")
@@ -128,11 +202,18 @@ class StrategicGrower(Grower):
         positions in the layer's ``(P, out, in)``, ``values`` in the weights' dtype."""
         net = ctx.net
         P, dev = net.population, net.device
-        self.junctures = J = focal_junctures(net, self.member_tensor("focal_junctures", P, dev))
+        v = self.values
+        n = self.member_tensor("focal_junctures", P, dev)
+        self.junctures = J = focal_junctures(net, n, v["junctures"], v["grow_from"])
         sigma, mu = self.member_tensor("sigma", P, dev), self.member_tensor("mu", P, dev)
-        picks = [self._layer_picks(ctx, J, l, sigma, mu) for l in range(net.n_layers)]
+        forward = grows_forward(net, J.layer, v["grow_from"])
+        at = torch.where(forward, J.layer + 1, J.layer)  # the weight layer each juncture grows into
+        start = torch.where(forward, J.target, J.source)  # and the neuron it grows from
+        picks = [self._layer_picks(ctx, J, l, at, start, forward, sigma, mu) for l in range(net.n_layers)]
         p, l, k, i, rank, value, cause = (torch.cat(col) for col in zip(*picks))
-        p, l, k, i, rank, value, cause = _first_and_within(net, room.to(dev), p, l, k, i, rank, value, cause)
+        cap = self.member_tensor("max_grow", P, dev)
+        room = torch.where(cap > 0, torch.minimum(room.to(dev), cap), room.to(dev))
+        p, l, k, i, rank, value, cause = _first_and_within(net, room, p, l, k, i, rank, value, cause)
         out = []
         for layer in range(net.n_layers):
             sel = (l == layer).nonzero().flatten()
@@ -147,21 +228,22 @@ class StrategicGrower(Grower):
             out.append((layer, index, value[sel].to(net.weights[layer].dtype), causes))
         return out
 
-    def _layer_picks(self, ctx: CycleContext, J: Junctures, l: int, sigma: torch.Tensor, mu: torch.Tensor):
-        """Sampled termini of layer ``l``'s junctures: (member, layer, k, i, rank, value, juncture index)."""
+    def _layer_picks(self, ctx: CycleContext, J: Junctures, l: int, at, start, forward, sigma, mu):
+        """Sampled termini of the junctures growing into weight layer ``l`` (``at == l``), from the
+        neurons ``start``: (member, layer, k, i, rank, value, juncture index)."""
         net, dev = ctx.net, ctx.net.device
-        idx = (J.layer == l).nonzero().flatten()
-        p, i, j, w, rank = J.member[idx], J.source[idx], J.target[idx], J.weight[idx], J.rank[idx]
+        idx = (at == l).nonzero().flatten()  # member-major, as the junctures are
+        p, i, j, w, rank = J.member[idx], start[idx], J.target[idx], J.weight[idx], J.rank[idx]
         n_in, n_out = net.capacity[l], net.capacity[l + 1]
-        if self.values["center"] == "target":
-            beta = j.double()
-        elif n_in > 1:
+        by_target = (~forward[idx]) if self.values["center"] == "target" else torch.zeros_like(idx, dtype=torch.bool)
+        if n_in > 1:
             beta = i.double() * (n_out - 1) / (n_in - 1)
         else:  # a single origin sits level with the middle of the next layer
             beta = torch.full_like(i, n_out - 1, dtype=torch.float64) / 2
+        beta = torch.where(by_target, j.double(), beta)
         # one uniform per juncture, each from its member's stream (idx is member-major)
         u = ctx.streams.rand_each(torch.bincount(p, minlength=net.population).tolist())[:, None].to(dev)
-        key = p * n_in + i if self.values["center"] == "origin" else (p * n_in + i) * n_out + j  # same key, same draw
+        key = (p * n_in + i) * (n_out + 1) + torch.where(by_target, j + 1, 0)  # same key, same distribution
         k, has = sample_near(net, l, p, i, beta, sigma[p], mu[p], u, key)
         if self.values["init_weight"] == "copy":
             value = w.double()

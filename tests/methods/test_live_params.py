@@ -24,7 +24,8 @@ def test_a_focal_junctures_change_applies_at_the_next_cycle_with_an_event():
 
 
 def test_a_sigma_change_takes_effect_at_the_next_cycle():
-    run = growlab.Run("heart", "16-8", "strategic", epochs=12, seed=2, sparsity=0.6, focal_junctures=6, sigma=50.0)
+    run = growlab.Run("heart", "16-8", "strategic", epochs=12, seed=2, sparsity=0.6, focal_junctures=6, sigma=50.0,
+                      junctures="usable")  # growth goes on every cycle
     run.run(3)
     run.set(sigma=1e-4)
     for _ in range(3):

@@ -10,14 +10,14 @@ from growlab.methods import METHODS, available, make_method
 
 TIMING = {"interval", "start", "stop", "offset"}
 PRUNING = {"prune_per_cycle", "criterion", "scope"}
-HYBRID = {"sparsity", *PRUNING, "min_age", *TIMING, "prune_interval", "prune_offset"}
-STRATEGIC = {"focal_junctures", "sigma", "mu", "center", "init_weight"}
+HYBRID = {"sparsity", "threshold", *PRUNING, "min_age", *TIMING, "prune_floor", "prune_interval", "prune_offset"}
+STRATEGIC = {"focal_junctures", "sigma", "mu", "center", "init_weight", "junctures", "grow_from", "max_grow"}
 EXPECTED = {
     "dense": set(),
     "prune": {"sparsity", "schedule", *PRUNING, *TIMING},
     "subnet": set(),
-    "random": {"sparsity", "grow_per_cycle", *TIMING},
-    "strategic": {"sparsity", *STRATEGIC, *TIMING},
+    "random": {"sparsity", "threshold", "grow_per_cycle", *TIMING},
+    "strategic": {"sparsity", "threshold", *STRATEGIC, *TIMING},
     "random+prune": {*HYBRID, "grow_per_cycle"},
     "strategic+prune": {*HYBRID, *STRATEGIC},
     "gradient+prune": {*HYBRID, "grow_per_cycle", "density"},

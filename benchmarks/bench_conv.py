@@ -1,0 +1,187 @@
+"""Conv benchmarks (issue 16), printed as ratios measured in one run.
+
+1. Dense ``lenet-5`` (c6k5-p2-c16k5-p2-120-84) on ``mnist5k`` with growlab's defaults (Adam,
+   lr 0.003, batch 128, relu; 4,000 training / 1,000 validation images): validation
+   accuracy after ``--epochs``. Target: ≥ 96%.
+2. A masked LeNet-5 engine step (P = 1, half the kernel taps and connections active) vs a
+   plain ``nn.Sequential(Conv2d, ReLU, MaxPool2d, …, Flatten, Linear, …)`` step of the same
+   shapes, batch 128, the same fused Adam. Target: ≤ 1.3× (goal 1.1×). Also shown: the plain
+   model in channels-last memory, the layout the engine uses.
+3. A population of 16 LeNet-5 members (each on its own batch) vs a loop over 16 plain
+   models, per training step. Target: ≥ 3× faster on CPU.
+4. Member-exactness of the grouped convolution: at which population sizes a LeNet-5 member's
+   outputs and gradients are bit-identical to the same member alone (not guaranteed; see
+   :mod:`growlab.engine.conv`).
+
+Run: ``python benchmarks/bench_conv.py [--device cuda] [--epochs 30] [--skip-accuracy]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from growlab.config import conv_arch
+from growlab.engine import Network, Optimizer, Trainer
+from growlab.engine.optim import _fused_or_foreach
+
+ARCH = conv_arch("lenet-5")
+IMAGE, BATCH = (1, 28, 28), 128
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device, repeat: int, rounds: int = 5) -> float:
+    """Median seconds per call over ``rounds`` rounds of ``repeat`` calls."""
+    for _ in range(2):
+        fn()
+    times = []
+    for _ in range(rounds):
+        _sync(device)
+        t = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        _sync(device)
+        times.append((time.perf_counter() - t) / repeat)
+    return statistics.median(times)
+
+
+def lenet5(device, channels_last: bool = False) -> nn.Sequential:
+    """LeNet-5 as a user writes it: conv → relu → pool, twice, then the dense layers."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    ).to(device)  # fmt: skip
+    return model.to(memory_format=torch.channels_last) if channels_last else model
+
+
+def engine(P: int, device, density: float = 1.0) -> Network:
+    net = Network(
+        (1, *ARCH.channels, *ARCH.hidden, 10), population=P, task="multiclass", seeds=range(P), device=device,
+        image=IMAGE, kernels=ARCH.shapes,
+    )  # fmt: skip
+    if density < 1:
+        g = torch.Generator().manual_seed(0)
+        for l in range(net.n_layers):
+            net.set_mask(l, torch.rand(net.masks[l].shape, generator=g) < density)
+    return net
+
+
+def plain_step(model, X, y):
+    opt = _fused_or_foreach(torch.optim.Adam, list(model.parameters()), lr=1e-3)
+    images = X.view(-1, *IMAGE)
+    if next(model.parameters()).is_contiguous(memory_format=torch.channels_last) and model[0].weight.dim() == 4:
+        images = images.contiguous(memory_format=torch.channels_last)
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        F.cross_entropy(model(images), y).backward()
+        opt.step()
+
+    return step
+
+
+def masked_vs_plain(device, repeat: int) -> tuple[float, float]:
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(BATCH, 784, generator=g).to(device)
+    y = torch.randint(0, 10, (BATCH,), generator=g).to(device)
+    net = engine(1, device, density=0.5)
+    trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
+    masked = lambda: trainer.step(X, y)  # noqa: E731
+    plain, plain_cl = plain_step(lenet5(device), X, y), plain_step(lenet5(device, channels_last=True), X, y)
+    ratios, ratios_cl = [], []
+    for _ in range(3):  # interleaved, to share the machine's noise fairly
+        t = timed(masked, device, repeat)
+        ratios.append(t / timed(plain, device, repeat))
+        ratios_cl.append(t / timed(plain_cl, device, repeat))
+    return statistics.median(ratios), statistics.median(ratios_cl)
+
+
+def population_vs_loop(P: int, device, repeat: int) -> tuple[float, float]:
+    g = torch.Generator().manual_seed(2)
+    X = torch.randn(P, BATCH, 784, generator=g).to(device)  # each member its own batch
+    y = torch.randint(0, 10, (P, BATCH), generator=g).to(device)
+    net = engine(P, device)
+    trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
+    steps = [plain_step(lenet5(device), X[p], y[p]) for p in range(P)]
+
+    def loop():
+        for step in steps:
+            step()
+
+    pops, loops = [], []
+    for _ in range(2):
+        pops.append(timed(lambda: trainer.step(X, y), device, repeat, rounds=3))
+        loops.append(timed(loop, device, repeat, rounds=3))
+    return statistics.median(pops), statistics.median(loops)
+
+
+def exact_sizes(device, sizes=(2, 3, 4, 8, 16)) -> dict[int, bool]:
+    """For each population size, whether member 1 computes bit for bit what it computes alone."""
+    from growlab.engine import member_losses
+
+    g = torch.Generator().manual_seed(3)
+    X, y = torch.randn(64, 784, generator=g).to(device), torch.randint(0, 10, (64,), generator=g).to(device)
+
+    def grads(net, P):
+        out = net(X.expand(P, *X.shape).contiguous())
+        member_losses(out, y.expand(P, 64), "multiclass").sum().backward()
+        return [out.detach()] + [t.clone() for t in net.grads()] + [t.clone() for t in net.bias_grads()]
+
+    alone = grads(engine(2, device).member(1), 1)
+    result = {}
+    for P in sizes:
+        many = grads(engine(P, device), P)
+        result[P] = all(torch.equal(a[0], m[1]) for a, m in zip(alone, many))
+    return result
+
+
+def accuracy(device, epochs: int) -> tuple[float, float, float]:
+    from growlab import Run
+
+    run = Run("mnist5k", "lenet-5", "dense", epochs=epochs, seed=0, device=str(device))
+    t = time.perf_counter()
+    h = run.run()
+    return float(h["val_acc"].iloc[-1]), float(h["val_acc"].max()), (time.perf_counter() - t) / epochs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=30, help="epochs of the accuracy run (default 30)")
+    ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
+    r, r_cl = masked_vs_plain(device, args.repeat)
+    print(f"masked LeNet-5 step / plain nn.Sequential step, batch 128:        {r:.3f}x  (target <= 1.3x, goal 1.1x)")
+    print(f"masked LeNet-5 step / plain channels-last Sequential step:       {r_cl:.3f}x  (for reference)")
+    t_pop, t_loop = population_vs_loop(16, device, max(1, args.repeat // 4))
+    print(
+        f"16 LeNet-5 members: population step {t_pop * 1e3:.1f} ms, loop of 16 models {t_loop * 1e3:.1f} ms: "
+        f"{t_loop / t_pop:.2f}x faster  (target >= 3x)"
+    )
+    exact = exact_sizes(device)
+    print("LeNet-5 member bit-identical to itself alone at P = " + ", ".join(f"{P}: {'yes' if ok else 'no'}" for P, ok in exact.items()))
+    if not args.skip_accuracy:
+        last, best, per_epoch = accuracy(device, args.epochs)
+        print(
+            f"dense lenet-5 on mnist5k, {args.epochs} epochs (growlab defaults): validation accuracy {last:.2%} "
+            f"(best epoch {best:.2%}; {per_epoch:.1f} s/epoch)  (target >= 96%)"
+        )
+
+
+if __name__ == "__main__":
+    main()
