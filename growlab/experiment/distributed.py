@@ -305,7 +305,7 @@ def connect(scheduler, closers: list[Callable[[], None]]):
         raise ConnectionError(
             f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT:g} s ({e}). Start one there with "
             "`dask scheduler` (it listens on port 8786) and check the host, the port and any firewall; "
-            "or use scheduler='local:N' for N worker processes on this machine"
+            "or use local:N for N worker processes on this machine"
         ) from None
     closers.append(client.close)
     return client

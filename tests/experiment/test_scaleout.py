@@ -151,6 +151,14 @@ def test_a_csv_dataset_is_shipped_to_the_workers_and_gives_the_same_members(clus
     assert_same_members(grid("csv", "4", **kw), grid("csv", "4", **kw, scheduler=cluster[1]))
 
 
+def test_interpretations_pass_the_scheduler_to_every_grid(cluster):
+    from growlab.experiment import interpretations
+
+    kw = dict(seeds=2, thresholds=(0.9,), readings=["growlab", "no floor"], epochs=3)
+    local, remote = interpretations(**kw), interpretations(**kw, scheduler=cluster[1])
+    pd.testing.assert_frame_equal(local.members, remote.members, check_exact=True)
+
+
 def test_a_task_that_raises_on_a_worker_is_named_and_the_other_results_are_kept(cluster, reference, tmp_path):
     client = cluster[1]
     client.wait_for_workers(2)
@@ -173,6 +181,10 @@ def test_a_task_that_raises_on_a_worker_is_named_and_the_other_results_are_kept(
         named = r"(?s)1 of 6 tasks failed.*'prune' seeds 2, 3 at T = 0.8, 0.9: RuntimeError: boom"
         with pytest.raises(ExperimentFailed, match=named) as info:
             grid(**KW, scheduler=client)
+        argv = ["experiment", "grid", "--methods", "prune", "--seeds", "4", "--epochs", "2", "--chunk", "2", "--quiet",
+                "--scheduler", cluster[0].scheduler_address, "--out", str(tmp_path / "cli")]  # fmt: skip
+        assert main(argv) == 1  # the command saves what finished and says it failed
+        assert "Partial result: 1 tasks" in (tmp_path / "cli" / "report.md").read_text()
     finally:
         client.run(patch, False)
     partial = info.value.result
