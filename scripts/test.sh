@@ -8,7 +8,8 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 # torch==2.13.0: a CPU wheel from local disk on the project's machines, the standard
 # (CUDA-enabled) wheel from PyPI elsewhere; the package itself only asks for torch>=2.1.
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0" -e ".[dev]"
+# [dask]: the scale-out tests run experiment grids on a real Dask LocalCluster (loopback only).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0" -e ".[dev,dask]"
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -16,7 +16,7 @@ Example:
     (2, 3)
 """
 
-from growlab.experiment.grid import Cancelled, grid
+from growlab.experiment.grid import Cancelled, ExperimentFailed, grid
 from growlab.experiment.interpretations import READINGS, InterpretationsResult, Reading, interpretations
 from growlab.experiment.paper import PAPER_SETTINGS, paper
 from growlab.experiment.plan import PAPER_METHODS, PAPER_THRESHOLDS
@@ -29,6 +29,7 @@ __all__ = [
     "PAPER_THRESHOLDS",
     "READINGS",
     "Cancelled",
+    "ExperimentFailed",
     "ExperimentResult",
     "Finding",
     "InterpretationsResult",

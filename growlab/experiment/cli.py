@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 
 EPILOG = """\
 Examples:
@@ -12,6 +13,8 @@ Examples:
   growlab experiment interpretations                # the paper's open readings, 20 seeds (--full: 50)
   growlab experiment grid --methods dense,strategic --seeds 20 --thresholds 0.8,0.9 --sigma 2
   growlab experiment grid --dataset moons --arch 8-8 --methods prune,random+prune --epochs 100 --lr 0.01
+  growlab experiment paper --scheduler tcp://10.0.0.5:8786 --chunk 5   # on a Dask cluster, 5 seeds per task
+  growlab experiment paper --scheduler local:2                        # 2 worker processes on this machine
 
 Other settings pass as --name value: training (--lr, --optimizer, --momentum, --batch-size,
 --activation, --device, --split-seed), dataset options (--noise for toys) and method parameters
@@ -58,6 +61,12 @@ def _common(p, seeds: int, thresholds: str, out: str) -> None:
     p.add_argument("--epochs", type=int, default=200, help="epochs per member (default 200)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per method (default 1: fastest here)")
     p.add_argument("--workers", type=int, default=None, help="methods trained at once, in parallel (default: up to 2)")
+    p.add_argument("--chunk", type=int, default=None, metavar="N",
+                   help="seeds per task, a batched population (default: one task per method here, about two per "
+                   "worker thread on a cluster); results do not depend on it")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run the tasks on a Dask cluster: a scheduler address like tcp://host:8786, or local:N for "
+                   "N worker processes on this machine (needs growlab[dask])")  # fmt: skip
     p.add_argument("--out", default=out, metavar="DIR", help=f"where to write the report (default {out}/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -75,7 +84,8 @@ def _split(args, extra: dict, dataset: str) -> dict:
     kw = {k: v for k, v in extra.items() if k not in ds}
     if ds:
         kw["dataset_options"] = ds
-    return {**kw, "epochs": args.epochs, "threads": args.threads, "workers": args.workers, "progress": not args.quiet}
+    return {**kw, "epochs": args.epochs, "threads": args.threads, "workers": args.workers, "progress": not args.quiet,
+            "chunk": args.chunk}  # fmt: skip
 
 
 def _thresholds(text: str) -> tuple[float, ...]:
@@ -91,8 +101,8 @@ def _run_paper(args, extra: dict) -> int:
     kw = _split(args, extra, "heart")
     if args.methods:
         kw["methods"] = _methods(args.methods)
-    result = paper(args.seeds, _thresholds(args.thresholds), **kw)
-    return _finish(result, args.out)
+    thresholds = _thresholds(args.thresholds)
+    return _attempt(lambda scheduler: paper(args.seeds, thresholds, **kw, scheduler=scheduler), args)
 
 
 def _methods(text: str) -> tuple[str, ...]:
@@ -102,9 +112,43 @@ def _methods(text: str) -> tuple[str, ...]:
 def _run_grid(args, extra: dict) -> int:
     from growlab.experiment import grid
 
-    kw = _split(args, extra, args.dataset)
-    result = grid(args.dataset, args.arch, _methods(args.methods), args.seeds, _thresholds(args.thresholds), **kw)
-    return _finish(result, args.out)
+    kw, methods, thresholds = _split(args, extra, args.dataset), _methods(args.methods), _thresholds(args.thresholds)
+    return _attempt(lambda scheduler: grid(args.dataset, args.arch, methods, args.seeds, thresholds, **kw,
+                                           scheduler=scheduler), args)  # fmt: skip
+
+
+def _attempt(run, args, finish=None) -> int:
+    """``run(scheduler)`` on one cluster for the whole command; then ``finish(result, out)``.
+
+    A failure or a stop is reported, and the members that finished are saved (``finish`` None:
+    the experiment report of :func:`_finish`).
+    """
+    from growlab.experiment import Cancelled, ExperimentFailed
+
+    try:
+        with _scheduler(args.scheduler) as scheduler:
+            result = run(scheduler)
+    except (ConnectionError, ImportError) as e:  # no cluster, or no Dask: nothing ran
+        print(f"growlab experiment: error: {e}", file=sys.stderr)
+        return 2
+    except (ExperimentFailed, Cancelled) as e:
+        print(f"growlab experiment: {e}", file=sys.stderr)
+        if e.result is not None and finish is None:
+            _finish(e.result, args.out)
+        return 1 if isinstance(e, ExperimentFailed) else 130
+    return (finish or _finish)(result, args.out)
+
+
+@contextmanager
+def _scheduler(address: str | None):
+    """``None``, or a Dask client for ``--scheduler`` that every grid of the command shares."""
+    if address is None:
+        yield None
+        return
+    from growlab.experiment.distributed import dask_client
+
+    with dask_client(address) as client:
+        yield client
 
 
 def _run_interpretations(args, extra: dict) -> int:
@@ -118,13 +162,21 @@ def _run_interpretations(args, extra: dict) -> int:
         raise ValueError(f"interpretations takes no method or training settings (got --{', --'.join(extra)}); "
                          "the readings set them")  # fmt: skip
     names = None if args.readings is None else [n.strip() for n in args.readings.split(",") if n.strip()]
-    result = interpretations(
-        50 if args.full else args.seeds, _thresholds(args.thresholds), names, epochs=args.epochs,
-        progress=not args.quiet, threads=args.threads, workers=args.workers,
-    )  # fmt: skip
+    seeds, thresholds = 50 if args.full else args.seeds, _thresholds(args.thresholds)
+
+    def run(scheduler):
+        return interpretations(
+            seeds, thresholds, names, epochs=args.epochs, progress=not args.quiet, threads=args.threads,
+            workers=args.workers, chunk=args.chunk, scheduler=scheduler,
+        )  # fmt: skip
+
+    return _attempt(run, args, finish=_finish_interpretations)
+
+
+def _finish_interpretations(result, out: str) -> int:
     print(f"{result!r}", file=sys.stderr)
     print(f"\nclaims, all thresholds (points, 95% interval)\n{md_table_of(result.claims_table())}")
-    path = result.save(args.out)
+    path = result.save(out)
     print(f"\nwrote {path} (and claims.csv, methods.csv, members.csv, claims.html)", file=sys.stderr)
     return 0
 
@@ -145,7 +197,7 @@ def _finish(result, out: str) -> int:
         print(f"\n{title}\n{md_table(result.table(kind))}")
     fs = result.false_starts()
     print(f"\nfalse starts: {int(fs.false_starts.sum())} of {int(fs.members.sum())} member rows")
-    if result.protocol == "paper":
+    if result.protocol == "paper" and result.complete:
         from growlab.experiment import findings
 
         for f in findings(result):

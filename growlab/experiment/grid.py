@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Executor, Future, wait
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -14,17 +13,18 @@ import torch
 
 from growlab.analysis import RULES
 from growlab.data import load_cached
+from growlab.engine.network import resolve_device
+from growlab.experiment.distributed import POLL_SECONDS, auto_chunk, open_backend
 from growlab.experiment.plan import (
     PAPER_METHODS,
-    Group,
     as_seeds,
     as_thresholds,
     make_groups,
     split_params,
     training_config,
 )
-from growlab.experiment.population import GroupResult, train_group
-from growlab.experiment.result import ExperimentResult
+from growlab.experiment.population import Cancelled, DataSpec, GroupResult, Task, describe, run_task
+from growlab.experiment.result import ExperimentResult, Missing
 
 #: the member frame's columns, in order
 COLUMNS = [
@@ -35,9 +35,21 @@ COLUMNS = [
 #: ``progress(done, total, label)``: member-epochs trained so far, of all, and what is training
 Progress = Callable[[int, int, str], None]
 
+__all__ = ["COLUMNS", "Cancelled", "ExperimentFailed", "grid", "member_frame"]
 
-class Cancelled(RuntimeError):
-    """The experiment was stopped before it finished (``cancel`` returned true)."""
+
+class ExperimentFailed(RuntimeError):
+    """Some tasks raised; the others finished.
+
+    Attributes:
+        failures: the tasks that raised (:class:`~growlab.experiment.result.Missing`, with the error).
+        result: the members that finished, an :class:`ExperimentResult` whose ``missing`` lists
+            the failed tasks (``result.save(dir)`` writes the partial report); ``None`` if none finished.
+    """
+
+    def __init__(self, message: str, failures: list[Missing], result: ExperimentResult | None):
+        super().__init__(message)
+        self.failures, self.result = failures, result
 
 
 def grid(
@@ -53,6 +65,8 @@ def grid(
     threads: int | None = 1,
     workers: int | None = None,
     chunk: int | None = None,
+    executor: Executor | None = None,
+    scheduler: Any = None,
     **params: Any,
 ) -> ExperimentResult:
     """Train ``methods`` × ``thresholds`` × ``seeds`` members, each method's members batched in populations.
@@ -62,7 +76,12 @@ def grid(
     (``dense``, ``subnet``) trains once per seed; its rows repeat for every threshold. Every
     member draws from its own random streams and computes on its own, so its result is bit for
     bit that of ``growlab.Run(dataset, arch, method, seed=s, sparsity=T)`` trained alone at one
-    torch thread, whatever else is in the grid (DESIGN §3c).
+    torch thread, whatever else is in the grid and wherever it trains (DESIGN §3c).
+
+    The work is split into tasks, one per population (a method × a chunk of seeds), that run
+    in this process by default, or on ``executor`` or a Dask cluster (``scheduler``); results
+    come back as tasks finish. A task that raises does not stop the others: the grid then raises
+    :class:`ExperimentFailed`, naming the failed method and seeds and carrying the rest.
 
     Args:
         dataset: a classification dataset name (``heart`` is the paper's).
@@ -71,20 +90,38 @@ def grid(
         seeds: a count (``10`` = seeds 0..9) or a list of seeds.
         thresholds: sparsity thresholds T in [0, 1).
         epochs: epochs per member.
-        progress: a callback ``(done, total, label)`` in member-epochs, or ``True`` for a tqdm bar.
-        cancel: called after every epoch; returning true stops with :class:`Cancelled`.
+        progress: a callback ``(done, total, label)`` in member-epochs, or ``True`` for a tqdm bar;
+            called from this thread, or from a training thread of this process.
+        cancel: asked after every epoch in this process (a few times a second on another
+            executor); returning true stops with :class:`Cancelled`, whose ``result`` holds the
+            members that had finished.
         threads: torch intra-op threads while training, restored afterwards (``None`` leaves
-            torch's setting). One is the default: populations of these small networks train
-            fastest on one thread, and multi-threaded kernels on a busy machine stall (the
-            protocol once took 35 s with one thread and 460 s with two on a busy 2-core machine).
-        workers: populations trained at the same time, each on its own thread (default: up to
-            2, the CPU count); results do not depend on it.
-        chunk: seeds per population (every threshold of them); ``None``: a method's members
-            all train in one population. Results do not depend on it.
+            torch's setting); each task sets it in the process it runs in. One is the default:
+            populations of these small networks train fastest on one thread, and multi-threaded
+            kernels on a busy machine stall (the protocol once took 35 s with one thread and 460 s
+            with two on a busy 2-core machine).
+        workers: in-process tasks trained at the same time, each on its own thread (default: up
+            to 2, the CPU count); results do not depend on it.
+        chunk: seeds per task (every threshold of them: one population); ``None``: one task per
+            method in-process, about two tasks per worker thread on an executor or cluster.
+            Results do not depend on it.
+        executor: any ``concurrent.futures.Executor`` to run the tasks on (e.g. a
+            ``ProcessPoolExecutor``, or a Dask ``client.get_executor()``); left open.
+        scheduler: a Dask cluster: a scheduler address (``"tcp://host:8786"``), ``"local"`` /
+            ``"local:N"`` for a ``LocalCluster`` of one / N worker processes on this machine
+            (started and closed here; in a script, call under ``if __name__ == "__main__":``), or a
+            ``distributed.Client`` (left open). Needs ``pip install "growlab[dask]"``. Tasks ask
+            for a ``GPU`` resource when workers advertise one, and then train on its CUDA device.
         **params: training settings (``lr``, ``optimizer``, ``momentum``, ``batch_size``,
             ``activation``, ``device``, ``split_seed``, ``dataset_options``) and method
             parameters (each goes to the methods that have it, e.g. ``sigma=2``, or ``stop=0.5``
             for the schedule's stop).
+
+    Raises:
+        ValueError: a bad setting (nothing runs).
+        ConnectionError: no Dask scheduler answered at ``scheduler`` within a few seconds.
+        Cancelled: ``cancel`` returned true (or Ctrl-C); ``.result`` holds the finished members.
+        ExperimentFailed: some tasks raised; ``.result`` holds the others' members.
 
     Example:
         >>> r = grid("heart", "16-8", ["dense", "prune"], seeds=2, thresholds=(0.8, 0.9), epochs=3)
@@ -92,32 +129,83 @@ def grid(
         (8, ['dense', 'prune'])
     """
     methods = list(methods)
-    workers = min(2, os.cpu_count() or 1) if workers is None else _positive("workers", workers)
+    workers = None if workers is None else _positive("workers", workers)
     threads = None if threads is None else _positive("threads", threads)
     seeds_t, thresholds_t = as_seeds(seeds), as_thresholds(thresholds)
     train_kw, method_kw = split_params(methods, params)
     config = training_config(dataset, arch, epochs, **train_kw)
+    groups = make_groups(methods, seeds_t, thresholds_t, method_kw, chunk)  # validates methods and chunk
     data = load_cached(dataset, config.split_seed, **config.dataset_options)
-    groups = make_groups(methods, seeds_t, thresholds_t, method_kw, chunk)
-    report, close = _progress(progress, sum(g.population for g in groups) * epochs)
+    if data.task == "regression":
+        raise ValueError(f"experiments compare accuracy and AUC; {data.name!r} is a regression dataset")
+    spec = None if dataset == "csv" else DataSpec.of(data, config.split_seed, config.dataset_options)
     t0, before = time.perf_counter(), torch.get_num_threads()
-    try:
-        if threads is not None:
-            torch.set_num_threads(threads)
-        results = _train_all(groups, data, config, report, cancel, workers)
-    finally:
-        close()
-        torch.set_num_threads(before)
+    with open_backend(executor, scheduler, workers, config.device) as backend:
+        if not backend.remote:
+            resolve_device(config.device)  # a missing device fails here, before anything trains
+        elif chunk is None:  # split for the cluster: about two tasks per worker thread
+            size = auto_chunk(len(seeds_t), len(methods), backend.slots)
+            groups = make_groups(methods, seeds_t, thresholds_t, method_kw, size)
+        tasks = [Task(k, g, config, threads, backend.gpu) for k, g in enumerate(groups)]
+        report, close = _progress(progress, sum(g.population for g in groups) * epochs)
+        try:
+            if threads is not None:
+                torch.set_num_threads(threads)
+            inputs = backend.data(data, spec)
+            results, failures, stop = _train_all(tasks, inputs, backend, _Tally(tasks, report), cancel)
+        finally:
+            close()
+            torch.set_num_threads(before)
+    seconds = time.perf_counter() - t0
+    return _outcome(tasks, results, failures, stop, data, config, method_kw, methods, thresholds_t, seeds_t, seconds)
+
+
+def _outcome(tasks, results, failures, stop, data, config, method_kw, methods, thresholds, seeds, seconds):
+    """The result; or :class:`Cancelled` / :class:`ExperimentFailed` carrying the members that finished."""
+    lost = [t for t in tasks if t.key not in results]
+    missing = [Missing.of(t.group, _reason(failures.get(t.key))) for t in lost]
+    result = _assemble(results, missing, data, config, method_kw, methods, thresholds, seeds, seconds)
+    if stop is not None:
+        what = str(stop) if isinstance(stop, Cancelled) else "interrupted"
+        err = Cancelled(f"{what}; {len(results)} of {len(tasks)} tasks had finished (their members are in .result)")
+        err.result = result
+        raise err from None
+    if failures:
+        failed = [m for t, m in zip(lost, missing) if t.key in failures]
+        raise ExperimentFailed(_failure_message(failed, len(tasks)), failed, result) from failures[min(failures)]
+    return result
+
+
+def _reason(error: BaseException | None) -> str:
+    return "stopped before it finished" if error is None else f"{type(error).__name__}: {error}"
+
+
+def _failure_message(failures: list[Missing], n_tasks: int) -> str:
+    lines = [f"{len(failures)} of {n_tasks} tasks failed; the other {n_tasks - len(failures)} finished "
+             "(their members are in .result: .result.save(dir) writes the partial report):"]  # fmt: skip
+    return "\n".join(lines + [f"  - {f.task}: {f.reason}" for f in failures])
+
+
+def _assemble(results, missing, data, config, method_kw, methods, thresholds, seeds, seconds):
+    """The :class:`ExperimentResult` of the finished tasks, in task order (``None``: none finished)."""
+    done = [results[k] for k in sorted(results)]
+    if not done:
+        return None
     settings = {k: v for k, v in config.to_dict().items() if k not in ("method", "seed")}
     networks: dict[str, list] = {}
-    for r in results:
+    for r in done:
         networks.setdefault(r.group.method, []).append(r.network)
-    frame, curves = member_frame(results, thresholds_t)
+    tasks = pd.DataFrame({
+        "method": [r.group.method for r in done], "task": [describe(r.group) for r in done],
+        "members": [r.group.population for r in done], "seconds": [r.seconds for r in done],
+        "cpu_seconds": [r.cpu_seconds for r in done], "process": [r.where for r in done],
+    })  # fmt: skip
+    frame, curves = member_frame(done, thresholds)
     return ExperimentResult(
         frame=frame, curves=curves, settings=settings, method_params=method_kw,
-        methods=tuple(methods), thresholds=thresholds_t, seeds=seeds_t, networks=networks,
-        majority_rate=data.majority_rate, dataset_info=_describe(data, config),
-        seconds=time.perf_counter() - t0,
+        methods=tuple(m for m in methods if m in networks), thresholds=thresholds, seeds=seeds, networks=networks,
+        majority_rate=data.majority_rate, dataset_info=_describe(data, config), seconds=seconds,
+        tasks=tasks, missing=tuple(missing),
     )  # fmt: skip
 
 
@@ -136,51 +224,85 @@ def _describe(data, config) -> dict:
 
 
 class _Tally:
-    """Member-epochs done per group, summed under a lock (groups may train on parallel threads)."""
+    """Member-epochs done per task, summed under a lock (tasks may report from parallel threads)."""
 
-    def __init__(self, report: Progress):
-        self.report, self.lock, self.done, self.running = report, threading.Lock(), {}, {}
+    def __init__(self, tasks: list[Task], report: Progress):
+        self.tasks, self.report, self.lock = {t.key: t for t in tasks}, report, threading.Lock()
+        self.done: dict[int, int] = {}
+        self.finished: set[int] = set()
+        self.last = ""
 
-    def update(self, key: int, method: str, done: int, running: bool = True) -> None:
+    def update(self, key: int, epoch: int) -> None:
+        """Task ``key`` has trained ``epoch`` epochs (a rerun elsewhere may start again from 0)."""
+        t = self.tasks[key]
         with self.lock:
-            self.done[key] = done
-            self.running[key] = (method, running)
-            label = ", ".join(dict.fromkeys(m for m, r in self.running.values() if r)) or method
-            self.report(sum(self.done.values()), 0, label)
+            if key in self.finished:  # a late progress event
+                return
+            self.done[key], self.last = epoch * t.group.population, t.group.method
+            self.report(sum(self.done.values()), 0, self._label())
+
+    def finish(self, key: int) -> None:
+        t = self.tasks[key]
+        with self.lock:
+            self.finished.add(key)
+            self.done[key], self.last = t.config.epochs * t.group.population, t.group.method
+            self.report(sum(self.done.values()), 0, self._label())
+
+    def label(self) -> str:
+        with self.lock:
+            return self._label()
+
+    def _label(self) -> str:
+        running = [self.tasks[k] for k, d in self.done.items() if k not in self.finished]
+        running = [t.group.method for t in running if self.done[t.key] < t.config.epochs * t.group.population]
+        return ", ".join(dict.fromkeys(running)) or self.last
 
 
-def _train_all(groups: list[Group], data, config, report: Progress, cancel, workers: int) -> list[GroupResult]:
-    """Train the groups, ``workers`` at a time (largest first), reporting member-epochs.
+def _train_all(
+    tasks: list[Task], data, backend, tally: _Tally, cancel
+) -> tuple[dict[int, GroupResult], dict[int, Exception], BaseException | None]:
+    """Run every task on ``backend`` (largest first), collecting results as they finish.
 
-    Torch kernels release the GIL, so two single-threaded populations on two Python threads use
-    two cores without the barrier stalls of multi-threaded kernels on a busy machine. A failure
-    or ``cancel`` in one group stops the others at their next epoch; the first error is raised.
+    A task that raises is recorded and the others go on. ``cancel`` (or Ctrl-C) stops them all:
+    in this process at their next epoch, on a cluster at their next check; tasks not started are
+    cancelled. Returns ``({key: result}, {key: error}, the stop or None)``.
     """
-    tally, halt, errors = _Tally(report), threading.Event(), []
-
-    def one(key: int, g: Group) -> GroupResult:
-        def on_epoch(epoch: int) -> None:
-            tally.update(key, g.method, epoch * g.population, epoch < config.epochs)
-            if halt.is_set() or (cancel is not None and cancel()):
-                raise Cancelled(f"stopped while training {g.method!r} (epoch {epoch}/{config.epochs})")
-
-        try:
-            return train_group(g, data, config, on_epoch)
-        except BaseException as e:
-            with tally.lock:
-                errors.append(e)
-            halt.set()
-            raise
-
-    if workers == 1:
-        return [one(k, g) for k, g in enumerate(groups)]
-    with ThreadPoolExecutor(workers, thread_name_prefix="growlab-experiment") as pool:
-        order = sorted(range(len(groups)), key=lambda k: -groups[k].population)
-        futures = {k: pool.submit(one, k, groups[k]) for k in order}
-        wait(futures.values())
-    if errors:
-        raise errors[0]
-    return [futures[k].result() for k in range(len(groups))]
+    channel = backend.channel(tally, cancel)
+    futures: dict[Future, Task] = {}
+    failures: dict[int, Exception] = {}
+    stop: BaseException | None = None
+    try:
+        for t in sorted(tasks, key=lambda t: -t.group.population):
+            futures[backend.submit(run_task, t, data, channel)] = t
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            backend.pump(tally)
+            for f in done:
+                if f.cancelled():
+                    continue
+                e = f.exception()
+                if e is None:
+                    tally.finish(futures[f].key)
+                elif isinstance(e, Exception) and not isinstance(e, Cancelled):
+                    failures[futures[f].key] = e
+                elif stop is None:
+                    stop = e
+            if stop is None and backend.remote and cancel is not None and cancel():
+                stop = Cancelled(f"stopped while training {tally.label() or 'the first tasks'}")
+            if stop is not None:
+                pending = backend.stop(pending)
+            pending = {f for f in pending if not f.cancelled()}
+    except KeyboardInterrupt:
+        stop = Cancelled("interrupted")
+        backend.stop({f for f in futures if not f.done()})
+    finished = [(f, t) for f, t in futures.items() if f.done() and not f.cancelled() and f.exception() is None]
+    results = {t.key: f.result() for f, t in finished}
+    if stop is None:  # then every task finished or failed: one cancelled without a stop was dropped by the cluster
+        for t in tasks:
+            if t.key not in results and t.key not in failures:
+                failures[t.key] = CancelledError("the cluster cancelled it (was the scheduler restarted, or the client cut off?)")
+    return results, failures, stop
 
 
 def _progress(progress: Progress | bool | None, total: int) -> tuple[Progress, Callable[[], None]]:

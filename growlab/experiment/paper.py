@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from growlab.experiment.grid import grid
+from growlab.experiment.grid import Cancelled, ExperimentFailed, grid
 from growlab.experiment.plan import PAPER_METHODS, PAPER_THRESHOLDS
 from growlab.experiment.result import ExperimentResult
 
@@ -51,7 +51,8 @@ def paper(
     Args:
         seeds: a count (``50`` = seeds 0..49, the paper's 50 models) or a list of seeds.
         thresholds: sparsity thresholds (the paper's 80–99%).
-        **overrides: ``epochs``, ``lr``, ``methods``… and ``progress``/``stop`` (see :func:`grid`).
+        **overrides: ``epochs``, ``lr``, ``methods``… and ``progress``, ``cancel``, ``chunk``, and where
+            the tasks run, ``executor=`` or ``scheduler=`` (a Dask cluster; see :func:`grid`).
 
     Example:
         >>> r = paper(seeds=2, thresholds=(0.9,), epochs=3, methods=("dense", "strategic"))
@@ -62,7 +63,12 @@ def paper(
     methods = tuple(kw.pop("methods"))
     if not any("schedule" in _specs(m) for m in methods):
         kw.pop("schedule", None)  # only pure pruning has a schedule; without it the key would be refused
-    result = grid(kw.pop("dataset"), kw.pop("arch"), methods, seeds, thresholds, **kw)
+    try:
+        result = grid(kw.pop("dataset"), kw.pop("arch"), methods, seeds, thresholds, **kw)
+    except (Cancelled, ExperimentFailed) as e:  # the partial result is still the paper's protocol
+        if e.result is not None:
+            e.result.protocol = "paper"
+        raise
     result.protocol = "paper"
     return result
 

@@ -6,24 +6,44 @@ own initial weights and structure (from its seed: members sharing a seed start a
 group), its own batch order, its own threshold and its own random streams (DESIGN §3c), and
 every matrix product is computed per member: a member's curves and final weights are bit for
 bit those of the same ``growlab.Run`` trained alone, whatever else shares its population.
+
+A :class:`Task` is one group with what a worker needs to train it anywhere (the settings, the
+thread count, whether it holds a GPU); :func:`run_task` is what every executor runs.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import hashlib
+import os
+import socket
+import sys
 import time
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
 
 from growlab.analysis import FalseStarts, false_start_from, redundant_count
 from growlab.config import TrainConfig
-from growlab.data import Dataset
+from growlab.data import Dataset, load_cached
 from growlab.engine import Network, Optimizer, Trainer, macro_ovr_auc, probabilities
 from growlab.experiment.plan import Group
 from growlab.methods import CycleContext, Method, make_method
 from growlab.methods.context import method_streams
+
+
+class Cancelled(RuntimeError):
+    """The experiment was stopped before it finished (``cancel`` returned true).
+
+    Attributes:
+        result: the members that had finished, as an :class:`~growlab.experiment.ExperimentResult`
+            (``None`` when none had).
+    """
+
+    result = None
 
 
 @dataclass
@@ -41,6 +61,9 @@ class GroupResult:
         false_starts: per-member verdicts (:func:`growlab.analysis.false_start_from`).
         network: the final population (CPU copy) for similarity analyses.
         seconds: wall-clock time spent training this group.
+        where: ``host:pid`` of the process that trained it (set by :func:`run_task`).
+        cpu_seconds: CPU time of the training thread (set by :func:`run_task`): below ``seconds``
+            when the worker waited for a core.
     """
 
     group: Group
@@ -53,6 +76,8 @@ class GroupResult:
     false_starts: FalseStarts
     network: Network
     seconds: float
+    where: str = ""
+    cpu_seconds: float = float("nan")
 
 
 def build(group: Group, data: Dataset, config: TrainConfig) -> tuple[Method, CycleContext]:
@@ -162,3 +187,153 @@ def train_group(
         active=net.n_active().cpu().numpy(), redundant=redundant_count(net).cpu().numpy(), false_starts=verdicts,
         network=net.cpu(), seconds=time.perf_counter() - t0,
     )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+@dataclass(frozen=True)
+class Task:
+    """One group to train, with everything a worker process needs besides the data.
+
+    Attributes:
+        key: the group's index in the grid (results are assembled in this order).
+        group: the members.
+        config: the training settings.
+        threads: torch intra-op threads in the worker (``None``: leave the worker's setting).
+        gpu: the task holds a ``GPU`` resource: its members train on the worker's CUDA device.
+    """
+
+    key: int
+    group: Group
+    config: TrainConfig
+    threads: int | None = 1
+    gpu: bool = False
+
+    def __str__(self) -> str:
+        return describe(self.group)
+
+
+def describe(group: Group) -> str:
+    """``'prune' seeds 0-9 at T = 0.8, 0.9`` (what a failure message names)."""
+    seeds = list(dict.fromkeys(group.seeds))
+    run = seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    text = f"{group.method!r} seed{'s' if len(seeds) > 1 else ''} "
+    text += f"{seeds[0]}-{seeds[-1]}" if run and len(seeds) > 2 else ", ".join(map(str, seeds))
+    if group.uses_threshold:
+        text += " at T = " + ", ".join(f"{t:g}" for t in dict.fromkeys(group.thresholds))
+    return text
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A built-in dataset by name: a worker loads it once per process and checks it matches.
+
+    ``digest`` is the client's copy's fingerprint: a worker whose packages build different data
+    refuses to train rather than give different results.
+    """
+
+    name: str
+    split_seed: int = 0
+    options: dict = field(default_factory=dict)
+    digest: str = ""
+
+    @classmethod
+    def of(cls, data: Dataset, split_seed: int, options: dict) -> "DataSpec":
+        return cls(data.name, split_seed, dict(options), fingerprint(data))
+
+    def load(self) -> Dataset:
+        key = (self.name, self.split_seed, tuple(sorted(self.options.items())))
+        data, digest = _load_checked(*key)
+        if self.digest and digest != self.digest:
+            raise RuntimeError(
+                f"this worker's copy of dataset {self.name!r} differs from the client's (fingerprint {digest[:12]} "
+                f"vs {self.digest[:12]}): install the same growlab and data package versions on every machine"
+            )
+        return data
+
+
+@functools.lru_cache(maxsize=8)
+def _load_checked(name: str, split_seed: int, options: tuple) -> tuple[Dataset, str]:
+    data = load_cached(name, split_seed, **dict(options))
+    return data, fingerprint(data)
+
+
+def fingerprint(data: Dataset) -> str:
+    """A hash of the split's tensors (shapes, dtypes and values)."""
+    h = hashlib.sha256(data.task.encode())
+    for t in (data.X_train, data.y_train, data.X_val, data.y_val):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{tuple(t.shape)}{t.dtype}".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+class Channel(Protocol):
+    """How a running task reports its epochs and learns it should stop (see ``distributed``)."""
+
+    def epoch(self, task: Task, epoch: int) -> None:
+        """Called after every epoch; raises :class:`Cancelled` to stop."""
+
+
+def worker_device(requested: str | None, gpu: bool, cuda_available: bool | None = None) -> str | None:
+    """The device a task's members train on: the worker's CUDA device when the task holds a GPU.
+
+    An explicit device is kept; without one, a task holding a ``GPU`` resource trains on
+    ``cuda`` (the worker's current device: start one worker per GPU, each seeing its own through
+    ``CUDA_VISIBLE_DEVICES``) and any other task on what the worker's torch picks.
+
+    Example:
+        >>> worker_device(None, gpu=True, cuda_available=True), worker_device("cpu", gpu=True, cuda_available=True)
+        ('cuda', 'cpu')
+    """
+    if not gpu or requested not in (None, "auto"):
+        return requested
+    if not (torch.cuda.is_available() if cuda_available is None else cuda_available):
+        raise RuntimeError(
+            "this Dask worker advertises a GPU resource but its torch has no CUDA device: install a CUDA build of "
+            "torch there, or start the worker without --resources GPU=1"
+        )
+    return "cuda"
+
+
+#: glibc's own upper bounds when it tunes itself: mmap for blocks from 32 MiB, trim above twice that
+_MMAP_THRESHOLD, _TRIM_THRESHOLD = 32 * 2**20, 64 * 2**20
+
+
+@functools.cache
+def _tune_malloc() -> bool:
+    """Undo a fixed ``MALLOC_TRIM_THRESHOLD_`` in this process (once); returns whether it did.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``. Setting any threshold
+    stops glibc from raising its mmap threshold as a program frees large blocks, so every tensor
+    of 128 KiB or more (a population's activations) became an mmap, page faults and munmap:
+    2.2x the CPU time per task, measured on a Dask worker. Set the thresholds glibc would reach
+    by itself instead.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # malloc.h
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) & bool(libc.mallopt(M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+
+def run_task(task: Task, data: Dataset | DataSpec, channel: Channel | None = None) -> GroupResult:
+    """Train one task where it runs (a thread here, a process, a Dask worker): the unit every executor runs.
+
+    Sets the worker's torch threads (and glibc's malloc thresholds where Dask fixed them), loads a
+    :class:`DataSpec` (once per process), picks the device and trains; ``channel.epoch`` is
+    called after every epoch.
+    """
+    if task.threads is not None and torch.get_num_threads() != task.threads:
+        torch.set_num_threads(task.threads)
+    _tune_malloc()
+    dataset = data.load() if isinstance(data, DataSpec) else data
+    device = worker_device(task.config.device, task.gpu)
+    config = task.config if device == task.config.device else task.config.replace(device=device)
+    on_epoch = None if channel is None else (lambda epoch: channel.epoch(task, epoch))
+    cpu = time.thread_time()
+    result = train_group(task.group, dataset, config, on_epoch)
+    result.where, result.cpu_seconds = f"{socket.gethostname()}:{os.getpid()}", time.thread_time() - cpu
+    return result

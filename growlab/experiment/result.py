@@ -14,6 +14,7 @@ import pandas as pd
 
 from growlab.analysis import similarity as jaccard
 from growlab.engine import Network
+from growlab.experiment.population import describe
 
 #: table metric name → frame column
 METRICS = {
@@ -22,6 +23,27 @@ METRICS = {
 }  # fmt: skip
 STATS = ("mean", "max", "min", "median", "std")
 _PERCENT = {"val_acc", "val_auc", "best_val_acc", "best_val_auc", "density"}
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A task whose members are not in a partial result: what it was, and why it is missing.
+
+    Attributes:
+        task: ``'prune' seeds 0-9 at T = 0.8, 0.9``.
+        method, seeds, thresholds: its members (``thresholds`` ``None`` for a method without one).
+        reason: the error it raised (``"RuntimeError: …"``) or ``"stopped before it finished"``.
+    """
+
+    task: str
+    method: str
+    seeds: tuple[int, ...]
+    thresholds: tuple[float | None, ...]
+    reason: str
+
+    @classmethod
+    def of(cls, group, reason: str) -> "Missing":
+        return cls(describe(group), group.method, tuple(group.seeds), tuple(group.thresholds), reason)
 
 
 def threshold_label(t: float) -> str:
@@ -47,6 +69,10 @@ class ExperimentResult:
         seconds: wall-clock time of the whole experiment.
         protocol: ``"grid"`` or ``"paper"`` (the report then sets the paper's tables beside ours).
         curves: each frame row's validation accuracy after every epoch ``(rows, epochs)``.
+        tasks: one row per task that finished: ``method, task, members, seconds, cpu_seconds,
+            process`` (training wall and CPU time, and ``host:pid`` of the process that trained it).
+        missing: the tasks that did not finish (a failure or a stop): empty unless the result
+            is partial (see :attr:`complete`). ``methods`` then lists the methods with members.
     """
 
     frame: pd.DataFrame
@@ -60,7 +86,14 @@ class ExperimentResult:
     dataset_info: dict = field(default_factory=dict)
     seconds: float = 0.0
     protocol: str = "grid"
+    tasks: pd.DataFrame | None = field(repr=False, default=None)
+    missing: tuple[Missing, ...] = ()
     curves: np.ndarray | None = field(repr=False, default=None)
+
+    @property
+    def complete(self) -> bool:
+        """Every task of the grid finished (false for the partial result of a failure or a stop)."""
+        return not self.missing
 
     # ------------------------------------------------------------------ tables
     def table(self, kind: str = "mean", threshold: float | None = None) -> pd.DataFrame:
@@ -131,14 +164,18 @@ class ExperimentResult:
         rows = self.frame[np.isclose(self.frame.threshold, t)]
         if rows.empty:
             raise ValueError(f"threshold {t} is not in this experiment: {list(self.thresholds)}")
+        if self.missing:  # a partial result: only seeds that the most methods have
+            coverage = rows.groupby("seed").method.nunique()
+            rows = rows[rows.seed.isin(coverage.index[coverage == coverage.max()])]
         gap = (rows.val_acc - rows.groupby("method").val_acc.transform("median")).abs()
         seed = gap.groupby(rows.seed).sum().sort_index().idxmin()
-        return rows[rows.seed == seed].set_index("method").reindex(self.methods)
+        reps = rows[rows.seed == seed].set_index("method").reindex(self.methods)
+        return reps.dropna(subset=["member"]) if self.missing else reps
 
     def similarity_frame(self, threshold: float | None = None) -> pd.DataFrame:
         """Jaccard similarity of the representatives' active connections (Fig. 6), methods × methods."""
         reps = self.representatives(threshold)
-        nets = {m: self.member_network(m, int(reps.loc[m, "member"])) for m in self.methods if m in self.networks}
+        nets = {m: self.member_network(m, int(reps.loc[m, "member"])) for m in reps.index}
         if len({n.capacity for n in nets.values()}) > 1:  # e.g. nest grows neurons: Jaccard needs one layout
             base = next(iter(nets.values())).capacity
             nets = {m: n for m, n in nets.items() if n.capacity == base}
@@ -181,8 +218,9 @@ class ExperimentResult:
         return markdown(self)
 
     def __repr__(self) -> str:
+        partial = f", partial: {len(self.missing)} tasks missing" if self.missing else ""
         return (
             f"ExperimentResult({self.protocol}: {len(self.methods)} methods × {len(self.thresholds)} thresholds × "
             f"{len(self.seeds)} seeds = {len(self.frame)} members, {self.settings.get('dataset')}, "
-            f"{self.seconds:.1f} s)"
+            f"{self.seconds:.1f} s{partial})"
         )

@@ -9,7 +9,7 @@ import torch
 
 from growlab import Run
 from growlab.config import TrainConfig
-from growlab.experiment import Cancelled, grid
+from growlab.experiment import Cancelled, ExperimentFailed, grid
 from growlab.experiment.plan import make_groups
 from growlab.experiment.population import build, train_group
 from growlab.methods import METHODS
@@ -133,16 +133,20 @@ def test_progress_counts_member_epochs_and_stop_cancels():
     assert torch.get_num_threads() == before
 
 
-def test_a_failing_method_stops_the_others_and_its_error_is_raised(monkeypatch):
-    grid_module = importlib.import_module("growlab.experiment.grid")
+def test_a_failing_method_is_named_in_the_error_and_the_others_results_are_kept(monkeypatch):
+    population = importlib.import_module("growlab.experiment.population")
 
-    real = grid_module.train_group
+    real = population.train_group
 
     def flaky(group, *args, **kw):
         if group.method == "subnet":
             raise RuntimeError("boom")
         return real(group, *args, **kw)
 
-    monkeypatch.setattr(grid_module, "train_group", flaky)
-    with pytest.raises(RuntimeError, match="boom"):
-        grid(methods=["prune", "subnet"], seeds=2, thresholds=(0.9,), epochs=400, workers=2)
+    monkeypatch.setattr(population, "train_group", flaky)
+    with pytest.raises(ExperimentFailed, match="'subnet' seeds 0, 1: RuntimeError: boom") as info:
+        grid(methods=["prune", "subnet"], seeds=2, thresholds=(0.9,), epochs=4, workers=2)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    partial = info.value.result
+    assert partial.methods == ("prune",) and len(partial.frame) == 2 and not partial.complete
+    assert [(m.method, m.seeds) for m in partial.missing] == [("subnet", (0, 1))]
