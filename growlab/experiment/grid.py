@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from growlab.analysis import RULES
+from growlab.config import is_conv
 from growlab.data import load_cached
 from growlab.experiment.plan import (
     PAPER_METHODS,
@@ -128,7 +129,8 @@ def _positive(name: str, value) -> int:
 
 
 def _describe(data, config) -> dict:
-    sizes = (data.n_inputs, *config.arch, data.n_outputs)
+    inputs = "×".join(map(str, data.image)) if is_conv(config.arch) else data.n_inputs  # conv layers read images
+    sizes = (inputs, *config.arch, data.n_outputs)
     return {
         "name": data.name, "task": data.task, "inputs": data.n_inputs, "outputs": data.n_outputs,
         "train_rows": data.n_train, "val_rows": data.n_val, "network": "-".join(map(str, sizes)),

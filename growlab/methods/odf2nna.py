@@ -76,9 +76,15 @@ class Odf2nna(Method):
     #: a population shares one layout, so a layer goes only when every member can lose it
     members_interact = True
 
-    def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    def capacity(self, sizes: tuple[int, ...], n_conv: int = 0) -> tuple[int, ...]:
         if not self.nu_formula:
             return sizes
+        if n_conv:
+            raise ValueError(
+                "nu_formula sizes the hidden layers of an MLP by the paper's Eq. 2 (NU from the inputs, "
+                "classes and training rows); a conv network keeps its configured channels and widths: "
+                "leave nu_formula off"
+            )
         widest = max(sizes[1:-1])  # rectangular room for NU units per layer
         return (sizes[0], *([widest] * (len(sizes) - 2)), sizes[-1])
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from growlab.engine import member_losses
 from growlab.methods.context import CycleContext
@@ -25,8 +26,8 @@ class BatchStats:
     """Per-layer statistics of the training loss at the current weights.
 
     Attributes:
-        grads: ∂L/∂W, L the mean loss over the rows, one ``(P, out, in)`` per layer
-            (inactive connections included: the gradient at w = 0).
+        grads: ∂L/∂W, L the mean loss over the rows, one ``(P, out, in)`` per layer (a conv
+            layer's ``(P, out, in, k, k)``; inactive connections included: the gradient at w = 0).
         fisher: empirical Fisher diagonal, the mean over rows of the squared per-example
             gradient, one ``(P, out, in)`` per layer; ``None`` unless asked for.
     """
@@ -76,11 +77,16 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
     member's statistics are the same alone as in any population) and are cropped after.
     """
     B = X.shape[-2]
-    with torch.enable_grad():
+    with torch.enable_grad(), net.conv_flags():  # deterministic cuDNN backward on CUDA
         tr = net.trace(X)
         deltas = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), tr.pre)  # ∂(mean loss)/∂z
     grads, fishers = [], []
-    for w, a, d in zip(net.weights, tr.inputs, deltas):
+    for l, (w, a, d) in enumerate(zip(net.weights, tr.inputs, deltas)):
+        if net.is_conv(l):
+            g, f = conv_stats(net, l, a.detach(), d, fisher)
+            grads.append(g)
+            fishers.append(f)
+            continue
         _, n_out, n_in = w.shape
         a, dt = a.detach(), d.transpose(1, 2)  # (P, B, in_pad), (P, out_pad, B)
         grads.append(torch.bmm(dt, a)[:, :n_out, :n_in].contiguous())  # (P, out, in)
@@ -88,3 +94,27 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
             # per-example gradient of its own loss is B·δₙ ⊗ aₙ; mean of squares = B·Σₙ δₙ² ⊗ aₙ²
             fishers.append(B * torch.bmm(dt.square(), a.square())[:, :n_out, :n_in].contiguous())
     return BatchStats(grads, fishers if fisher else None)
+
+
+def conv_stats(net, layer: int, a: torch.Tensor, d: torch.Tensor, fisher: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Gradient (and Fisher diagonal) of conv layer ``layer`` from its input maps ``a``
+    ``(P, B, C_in, H, W)`` and the loss gradient at its output ``d`` ``(P, B, C_out, H', W')``.
+
+    A kernel tap's gradient is a sum over output positions: for example n it is
+    ``Σ_pos δₙ,pos · patchₙ,pos`` (the input patch the tap sees there), so the per-example
+    gradients are one batched product of each example's deltas with its unfolded patches.
+    Shaped like the layer's weights ``(P, out, in, k, k)``.
+    """
+    P, B = a.shape[:2]
+    k = net.kernels[layer]
+    shape = net.weight_shape(layer)
+    patches = F.unfold(a.flatten(0, 1), k.kernel, padding=k.padding, stride=k.stride)  # (P·B, C_in·k·k, L)
+    delta = d.flatten(0, 1).flatten(2)  # (P·B, C_out, L)
+    if not fisher:  # Σ over examples and positions at once
+        pt = patches.unflatten(0, (P, B)).transpose(2, 3).flatten(1, 2)  # (P, B·L, C_in·k·k)
+        dt = delta.unflatten(0, (P, B)).transpose(1, 2).flatten(2)  # (P, C_out, B·L)
+        return torch.bmm(dt, pt).reshape(P, *shape), None
+    per_example = torch.bmm(delta, patches.transpose(1, 2)).unflatten(0, (P, B))  # (P, B, C_out, C_in·k·k)
+    # the per-example gradient of its own loss is B × this (δ is of the mean loss), as for dense layers
+    g = per_example.sum(dim=1).reshape(P, *shape)
+    return g, (B * per_example.square().sum(dim=1)).reshape(P, *shape)
