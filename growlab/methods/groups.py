@@ -60,7 +60,7 @@ def _select(keyed: list[torch.Tensor], sizes: list[torch.Tensor], counts: torch.
         return _split(keyed, pick_groups(_flat_groups(keyed), _flat_groups(sizes), counts))
     from growlab.methods.prune import share
 
-    held = torch.stack([torch.where(torch.isfinite(k), s, 0).flatten(1).sum(dim=1) for k, s in zip(keyed, sizes)], dim=1)
+    held = torch.stack([s.flatten(1).sum(dim=1) for s in sizes], dim=1)  # (P, parts): active weights in its groups
     shares = share(counts, held)
     return [pick_groups(k.flatten(1), s.flatten(1), shares[:, i]).view_as(k) for i, (k, s) in enumerate(zip(keyed, sizes))]
 

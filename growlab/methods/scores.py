@@ -77,13 +77,17 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
     member's statistics are the same alone as in any population) and are cropped after.
     """
     B = X.shape[-2]
+    # conv layers' batch gradients come from autograd's own convolution backward (unless the
+    # Fisher diagonal needs per-example gradients): ask for their parameters' gradients too
+    wanted = [] if fisher else net.parameters()[: net.n_conv]
     with torch.enable_grad(), net.conv_flags():  # deterministic cuDNN backward on CUDA
         tr = net.trace(X)
-        deltas = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), tr.pre)  # ∂(mean loss)/∂z
+        found = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), [*tr.pre, *wanted])
+    deltas, conv_grads = found[: len(tr.pre)], found[len(tr.pre) :]  # ∂(mean loss)/∂z; conv ∂L/∂W
     grads, fishers = [], []
     for l, (w, a, d) in enumerate(zip(net.weights, tr.inputs, deltas)):
         if net.is_conv(l):
-            g, f = conv_stats(net, l, a.detach(), d, fisher)
+            g, f = (net.weight_view(l, conv_grads[l]).contiguous(), None) if conv_grads else conv_stats(net, l, a.detach(), d, True)
             grads.append(g)
             fishers.append(f)
             continue
