@@ -64,7 +64,7 @@ def _float_masks(network: Network) -> list[torch.Tensor]:
 def on_taps(network: Network, layer: int, nodes: torch.Tensor) -> torch.Tensor:
     """A node-pair mask ``(P, out | 1, in | 1)`` of ``layer`` on every weight of the pair (shaped
     like the layer's weights); an MLP's as it is (it broadcasts)."""
-    if network.fan(layer) == 1:
+    if network.per_edge(layer):
         return nodes
     P, out, n_in = network.population, network.capacity[layer + 1], network.capacity[layer]
     return network.spread(layer, nodes.expand(P, out, n_in))

@@ -126,6 +126,11 @@ class ConvLayers:
         return sum(self.sizes[l] * self.sizes[l + 1] * self.fan(l) for l in range(len(self.sizes) - 1))
 
     # ------------------------------------------------------------------ channel graph
+    def per_edge(self, layer: int) -> bool:
+        """Whether ``layer`` holds one weight per channel-graph edge, shaped ``(P, out, in)`` (a
+        dense layer; not a conv layer, even 1×1, nor the flatten of maps larger than 1×1)."""
+        return layer >= self.n_conv and self.fan(layer) == 1
+
     def taps(self, layer: int, t: torch.Tensor) -> torch.Tensor:
         """``t`` shaped like ``weights[layer]`` (with or without the member axis) as
         ``(..., out, in_nodes, fan)``: the taps of each channel-graph edge — a kernel's k×k,
@@ -136,14 +141,14 @@ class ConvLayers:
     def edges(self, layer: int, mask: torch.Tensor) -> torch.Tensor:
         """The channel-graph edges of ``layer`` ``(..., out, in_nodes)`` with any tap of ``mask``
         on (``mask`` itself for a dense layer). A kernel is active when any of its taps is."""
-        if self.fan(layer) == 1:
+        if self.per_edge(layer):
             return mask
         return self.taps(layer, mask).any(dim=-1)
 
     def spread(self, layer: int, edges: torch.Tensor) -> torch.Tensor:
         """Per-edge values ``(..., out, in_nodes)`` on every tap of the edge: shaped like
         ``weights[layer]`` (``edges`` itself for a dense layer)."""
-        if self.fan(layer) == 1:
+        if self.per_edge(layer):
             return edges
         lead = edges.shape[:-2]
         full = edges.unsqueeze(-1).expand(*edges.shape, self.fan(layer))

@@ -222,6 +222,6 @@ def _on_taps(net: Network, layer: int, mask: torch.Tensor) -> torch.Tensor:
     """A kernel-level ``(…, out, in_channels)`` mask of a conv layer (or the flatten) on every tap;
     other masks as they are."""
     kernels = (net.capacity[layer + 1], net.capacity[layer])
-    if net.fan(layer) == 1 or mask.dim() > 3 or tuple(mask.shape[-2:]) != kernels:
+    if net.per_edge(layer) or mask.dim() > 3 or tuple(mask.shape[-2:]) != kernels:
         return mask
     return net.spread(layer, mask)

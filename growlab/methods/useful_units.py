@@ -122,7 +122,7 @@ def fold_units(net: Network, k: int, units: torch.Tensor, mean: torch.Tensor) ->
     padding the border positions see fewer taps (ODF2NNA's fold is an approximation anyway:
     a useless unit varies by up to ε)."""
     const = (mean * units)[:, :, None]  # (P, cap[k], 1)
-    w = net.weights[k].detach() if net.fan(k) == 1 else net.taps(k, net.weights[k].detach()).sum(dim=-1)
+    w = net.weights[k].detach() if net.per_edge(k) else net.taps(k, net.weights[k].detach()).sum(dim=-1)
     net.biases[k].add_(torch.bmm(w, const)[:, :, 0] * net.alive_float(k))
 
 
