@@ -19,6 +19,14 @@ growlab's reading for a growth phase stopped by S or time: the paper's ``until a
 otherwise stop at once. With ``activation_shift`` the hidden activation is leaky ReLU while
 growing and ReLU once every member prunes. Regression uses R² as its "accuracy".
 Each member of a population keeps its own phase.
+
+On a conv network (NeST's LeNet-5, paper 003 §3.2.3 and §4.1): the seed narrows the conv
+layers' channels too, connection growth ranks dormant kernel taps by |∂L/∂w|, conv layers grow
+feature maps by Policy 3 (random candidate kernel sets, the one that lowers the loss most is
+kept: :mod:`growlab.methods.feature_maps`, ``map_candidates``), the dense layers neurons by
+bridging gradients (the one after the flatten over the flattened columns), and the pruning
+phase removes the smallest kernel taps per layer. ``max_width`` also gives the conv layers
+dormant channel capacity, and ``max_size`` S counts every tap of the dense conv network.
 """
 
 from __future__ import annotations

@@ -15,6 +15,11 @@ binary, 1 for regression), rounded down: every hidden layer gets NU units (a rec
 model), at most as many as the widest configured layer (the allocated capacity).
 ``eval_data`` picks the evaluation rows of Algorithm 3 (the paper leaves them open): the
 training rows by default, so validation figures stay untouched by the selection.
+
+On a conv network a channel is a unit: its output std is taken over the batch and every
+position of its map, its mean value folds into the next layer's biases through each kernel's
+tap sum (or its flatten block's sum), and a conv layer is never deleted (it keeps its most
+variable channel); see :mod:`growlab.methods.useful_units`. ``nu_formula`` sizes MLPs only.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from growlab.engine import member_losses
 from growlab.methods.context import CycleContext
@@ -87,7 +86,7 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
     grads, fishers = [], []
     for l, (w, a, d) in enumerate(zip(net.weights, tr.inputs, deltas)):
         if net.is_conv(l):
-            g, f = (net.weight_view(l, conv_grads[l]).contiguous(), None) if conv_grads else conv_stats(net, l, a.detach(), d, True)
+            g, f = (net.weight_view(l, conv_grads[l]).contiguous(), None) if conv_grads else conv_stats(net, l, a.detach(), d)
             grads.append(g)
             fishers.append(f)
             continue
@@ -100,25 +99,22 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
     return BatchStats(grads, fishers if fisher else None)
 
 
-def conv_stats(net, layer: int, a: torch.Tensor, d: torch.Tensor, fisher: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Gradient (and Fisher diagonal) of conv layer ``layer`` from its input maps ``a``
+def conv_stats(net, layer: int, a: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient and Fisher diagonal of conv layer ``layer`` from its input maps ``a``
     ``(P, B, C_in, H, W)`` and the loss gradient at its output ``d`` ``(P, B, C_out, H', W')``.
 
     A kernel tap's gradient is a sum over output positions: for example n it is
-    ``Σ_pos δₙ,pos · patchₙ,pos`` (the input patch the tap sees there), so the per-example
-    gradients are one batched product of each example's deltas with its unfolded patches.
-    Shaped like the layer's weights ``(P, out, in, k, k)``.
+    ``Σ_pos δₙ,pos · patchₙ,pos`` (the input patch the tap sees there). The per-example
+    gradients come from one convolution weight-gradient with every example its own group
+    (about twice as fast on the CPU as unfolding the patches). Both shaped like the layer's
+    weights ``(P, out, in, k, k)``.
     """
     P, B = a.shape[:2]
     k = net.kernels[layer]
-    shape = net.weight_shape(layer)
-    patches = F.unfold(a.flatten(0, 1), k.kernel, padding=k.padding, stride=k.stride)  # (P·B, C_in·k·k, L)
-    delta = d.flatten(0, 1).flatten(2)  # (P·B, C_out, L)
-    if not fisher:  # Σ over examples and positions at once
-        pt = patches.unflatten(0, (P, B)).transpose(2, 3).flatten(1, 2)  # (P, B·L, C_in·k·k)
-        dt = delta.unflatten(0, (P, B)).transpose(1, 2).flatten(2)  # (P, C_out, B·L)
-        return torch.bmm(dt, pt).reshape(P, *shape), None
-    per_example = torch.bmm(delta, patches.transpose(1, 2)).unflatten(0, (P, B))  # (P, B, C_out, C_in·k·k)
+    o, i, kh, kw = net.weight_shape(layer)
+    x = a.reshape(1, P * B * i, *a.shape[-2:]).contiguous(memory_format=torch.channels_last)
+    g = d.reshape(1, P * B * o, *d.shape[-2:]).contiguous(memory_format=torch.channels_last)
+    per_example = torch.nn.grad.conv2d_weight(x, (P * B * o, i, kh, kw), g, stride=k.stride, padding=k.padding, groups=P * B)
+    per_example = per_example.reshape(P, B, o, i, kh, kw)
     # the per-example gradient of its own loss is B × this (δ is of the mean loss), as for dense layers
-    g = per_example.sum(dim=1).reshape(P, *shape)
-    return g, (B * per_example.square().sum(dim=1)).reshape(P, *shape)
+    return per_example.sum(dim=1), B * per_example.square().sum(dim=1)

@@ -34,6 +34,18 @@ The paper leaves three choices open; each reading is a parameter, today's the de
   (0: no cap but N).
 
 The terminus draw of step 2 lives in :mod:`growlab.methods.termini`.
+
+On a conv network strategic synthesis works on the channel graph (DESIGN §3b,
+:mod:`growlab.engine.graph`): a connection is a kernel (after the flatten, a channel's block of
+columns into a neuron), a focal juncture is one of the N strongest kernels — ranked by the root
+mean square of their active taps, which for a dense weight is |w| — and a candidate terminus is
+a *dormant kernel* (no tap on) from the same origin channel; β and the Gaussian are over the
+next layer's channel index. A pick grows every tap of its kernel: ``copy`` copies the juncture's
+taps (a juncture of another layer, with ``grow_from="terminus"``, gives each tap its signed
+strength), ``gaussian`` scales them by the Gaussian factor, ``random`` draws them from the
+layer's initializer. The budget (the threshold's room, ``max_grow``) counts taps, so a kernel
+that no longer fits is not grown; ``junctures``, ``grow_from`` and ``max_grow`` keep their
+meaning on the graph.
 """
 
 from __future__ import annotations

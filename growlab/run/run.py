@@ -42,6 +42,10 @@ class Run:
     Defaults (``lr=0.003`` Adam, full batch up to 1,024 training rows, relu) reach a mean
     validation accuracy of about 86% on ``heart`` with ``arch="16-8"`` over 10 seeds.
 
+    Every method runs on conv architectures (``Run("mnist5k", "lenet-5", "nest")``); their
+    connections are kernel taps, and the analyses see the channel graph (DESIGN §3b; e.g.
+    ``granularity="kernel"`` or ``"channel"`` for structured pruning, see ``growlab.methods``).
+
     Example:
         >>> run = Run("heart", "16-8", "dense", epochs=5, seed=0)
         >>> run.run().shape[0]
