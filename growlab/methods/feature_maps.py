@@ -27,6 +27,7 @@ from growlab.engine import member_losses
 from growlab.methods.context import CycleContext
 from growlab.methods.neurons import mean_abs
 from growlab.methods.scores import sample_rows
+from growlab.methods.structure import members_like
 
 
 def grow_map(ctx: CycleContext, k: int, members: torch.Tensor, alpha: float, candidates: int, cause: str) -> torch.Tensor:
@@ -63,8 +64,8 @@ def grow_map(ctx: CycleContext, k: int, members: torch.Tensor, alpha: float, can
         loss = _loss_with(net, k, w_in, w_out, X, y)  # (P,)
         better = born & (loss < best)
         best = torch.where(better, loss, best)
-        keep_in = torch.where(_members(better, w_in), w_in, keep_in)
-        keep_out = torch.where(_members(better, w_out), w_out, keep_out)
+        keep_in = torch.where(members_like(better, w_in), w_in, keep_in)
+        keep_out = torch.where(members_like(better, w_out), w_out, keep_out)
     alive = net.alive[k] | units
     _clear(net, k, units)  # stale edge masks must not wake with the channel
     ctx.set_units(k, alive, kind="neuron_grow", cause=cause)
@@ -83,10 +84,6 @@ def _outputs_alive(net, l: int) -> torch.Tensor:
     """Weights of layer ``l`` whose output node is alive, shaped like its weights."""
     rows = net.alive[l + 1]
     return rows.view(*rows.shape, *[1] * (net.masks[l].dim() - 2)).expand_as(net.masks[l])
-
-
-def _members(who: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return who.view(-1, *[1] * (like.dim() - 1))
 
 
 def _scales(net, l: int, who: list[int], alpha: float) -> torch.Tensor:

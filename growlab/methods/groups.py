@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 
 from growlab.engine import Network
+from growlab.methods.structure import share
 
 GRANULARITIES = ("weight", "kernel", "channel")
 
@@ -58,8 +59,6 @@ def _select(keyed: list[torch.Tensor], sizes: list[torch.Tensor], counts: torch.
     """Picked groups per part (layer or channel layer), globally or per part."""
     if scope == "global":
         return _split(keyed, pick_groups(_flat_groups(keyed), _flat_groups(sizes), counts))
-    from growlab.methods.prune import share
-
     held = torch.stack([s.flatten(1).sum(dim=1) for s in sizes], dim=1)  # (P, parts): active weights in its groups
     shares = share(counts, held)
     return [pick_groups(k.flatten(1), s.flatten(1), shares[:, i]).view_as(k) for i, (k, s) in enumerate(zip(keyed, sizes))]

@@ -23,7 +23,7 @@ from growlab.methods.groups import GRANULARITIES, channel_units, kernel_masks
 from growlab.methods.params import Param
 from growlab.methods.registry import Registry
 from growlab.methods.scores import BatchStats
-from growlab.methods.structure import active, any_true, flat, pick_top, unflat
+from growlab.methods.structure import active, any_true, flat, pick_top, share, unflat
 
 
 class Criterion(Part):
@@ -179,22 +179,6 @@ def strongest_incoming(mask: torch.Tensor, importance: torch.Tensor) -> torch.Te
     best = torch.where(mask, importance.float(), float("-inf")).argmax(dim=2, keepdim=True)  # (P, out, 1)
     keep = torch.zeros_like(mask).scatter_(2, best, True)
     return keep & mask.any(dim=2, keepdim=True)
-
-
-def share(counts: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-    """Split ``counts`` ``(P,)`` over layers in proportion to ``sizes`` ``(P, L)`` (largest remainder).
-
-    Example:
-        >>> share(torch.tensor([10]), torch.tensor([[432, 128, 8]])).tolist()
-        [[8, 2, 0]]
-    """
-    total = sizes.sum(dim=1, keepdim=True).clamp(min=1)
-    exact = counts[:, None].double() * sizes.double() / total  # (P, L)
-    base = exact.floor().long()
-    left = counts - base.sum(dim=1)  # (P,) at most L - 1
-    order = torch.argsort(exact - base, dim=1, descending=True, stable=True)
-    extra = (torch.arange(sizes.shape[1], device=sizes.device)[None, :] < left[:, None]).long()
-    return base + torch.zeros_like(base).scatter_(1, order, extra)
 
 
 # ---------------------------------------------------------------------------- schedules

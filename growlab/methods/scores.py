@@ -86,7 +86,10 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
     grads, fishers = [], []
     for l, (w, a, d) in enumerate(zip(net.weights, tr.inputs, deltas)):
         if net.is_conv(l):
-            g, f = (net.weight_view(l, conv_grads[l]).contiguous(), None) if conv_grads else conv_stats(net, l, a.detach(), d)
+            if conv_grads:
+                g, f = net.weight_view(l, conv_grads[l]).contiguous(), None
+            else:
+                g, f = conv_stats(net, l, a.detach(), d)
             grads.append(g)
             fishers.append(f)
             continue

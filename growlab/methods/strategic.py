@@ -249,7 +249,8 @@ class StrategicGrower(Grower):
             if graph is net:
                 out.append((layer, index, value[sel].to(net.weights[layer].dtype), causes))
             else:
-                out.append(self._edge_taps(graph, J, layer, index, p[sel], k[sel], i[sel], value[sel], cause[sel], drawn, causes))
+                picked = (p[sel], k[sel], i[sel], value[sel], cause[sel])
+                out.append(self._edge_taps(graph, J, layer, index, *picked, drawn, causes))
         return out
 
     def _drawn(self, ctx: CycleContext, graph, layer: int) -> torch.Tensor | None:

@@ -86,6 +86,11 @@ def per_member(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(1).sum(dim=1)
 
 
+def members_like(who: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-member ``who`` ``(P,)`` shaped to broadcast over ``like`` ``(P, …)`` (3-D, or conv 5-D)."""
+    return who.view(-1, *[1] * (like.dim() - 1))
+
+
 def locate(net: Network, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Flat indices of :func:`flat` → ``(layer, target, source)``, each shaped like ``index``
     (``net`` with ``(P, out, in)`` masks: an MLP or a channel graph)."""
@@ -96,6 +101,22 @@ def locate(net: Network, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     layer = torch.searchsorted(ends, index, right=True)
     local = index - (ends - sizes)[layer]
     return layer, local // ins[layer], local % ins[layer]
+
+
+def share(counts: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """Split ``counts`` ``(P,)`` over layers in proportion to ``sizes`` ``(P, L)`` (largest remainder).
+
+    Example:
+        >>> share(torch.tensor([10]), torch.tensor([[432, 128, 8]])).tolist()
+        [[8, 2, 0]]
+    """
+    total = sizes.sum(dim=1, keepdim=True).clamp(min=1)
+    exact = counts[:, None].double() * sizes.double() / total  # (P, L)
+    base = exact.floor().long()
+    left = counts - base.sum(dim=1)  # (P,) at most L - 1
+    order = torch.argsort(exact - base, dim=1, descending=True, stable=True)
+    extra = (torch.arange(sizes.shape[1], device=sizes.device)[None, :] < left[:, None]).long()
+    return base + torch.zeros_like(base).scatter_(1, order, extra)
 
 
 def pick_top(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
