@@ -12,8 +12,13 @@
 4. Member-exactness of the grouped convolution: at which population sizes a LeNet-5 member's
    outputs and gradients are bit-identical to the same member alone (not guaranteed; see
    :mod:`growlab.engine.conv`).
+5. Methods on LeNet-5 / mnist5k, next to dense and to the papers: ``prune`` to 10× fewer weights
+   (sparsity 0.9) at each granularity (target: within 1 point of dense), the lottery ticket
+   (5 rounds of 37%: ~10% of the hidden weights left) and NeST (LeNet-5 settings below);
+   accuracy, weights, compression, FLOPs, and the papers' LeNet-5 figures beside them.
+   One grow/prune cycle as a share of an epoch: ``python benchmarks/bench_cycle.py --arch lenet-5``.
 
-Run: ``python benchmarks/bench_conv.py [--device cuda] [--epochs 30] [--skip-accuracy]``
+Run: ``python benchmarks/bench_conv.py [--device cuda] [--epochs 30] [--skip-accuracy] [--skip-methods]``
 """
 
 from __future__ import annotations
@@ -153,12 +158,52 @@ def accuracy(device, epochs: int) -> tuple[float, float, float]:
     return float(h["val_acc"].iloc[-1]), float(h["val_acc"].max()), (time.perf_counter() - t) / epochs
 
 
+#: the methods section: (label, method, epochs, parameters)
+METHOD_RUNS = (
+    ("prune 10×, weights", "prune", 30, {"sparsity": 0.9}),
+    ("prune 10×, kernels", "prune", 30, {"sparsity": 0.9, "granularity": "kernel"}),
+    ("prune 10×, channels", "prune", 30, {"sparsity": 0.9, "granularity": "channel"}),
+    ("lottery, 5 rounds of 37%", "lottery", 36, {"rounds": 5, "rate": 0.37}),
+    # NeST for LeNet-5: A = dense's accuracy on mnist5k, cycles every 3 epochs, 10% pruned per cycle
+    ("nest (A = 0.97)", "nest", 60, {"target_accuracy": 0.97, "interval": 3, "prune_fraction": 0.1, "tolerance": 0.005}),
+)
+#: the papers' LeNet-5 figures (full MNIST: 60,000 training images; growlab's mnist5k has 4,000)
+PAPERS = {
+    "nest": "NeST (paper 003, Table 3b): 5,772 weights at 0.77% error, 74.3× smaller than the 431K Caffe LeNet-5",
+    "lottery": "Frankle & Carbin (paper 004 §3.2): tickets at 3.6% of LeNet-300-100 match it (no LeNet-5 figure); "
+    "Han et al. (paper 004 §3.1): LeNet-5 12× smaller without accuracy loss",
+    "prune": "Han et al. (paper 004 §3.1): LeNet-5 12× fewer weights without accuracy loss",
+}
+
+
+def method_rows(device, dense_acc: float, dense_weights: int) -> list[str]:
+    """One line per :data:`METHOD_RUNS` entry: accuracy, its gap to dense, weights, compression, FLOPs."""
+    from growlab import Run
+    from growlab.analysis import summary
+
+    lines = []
+    for label, method, epochs, params in METHOD_RUNS:
+        t = time.perf_counter()
+        run = Run("mnist5k", "lenet-5", method, epochs=epochs, seed=0, device=str(device), **params)
+        h = run.run()
+        acc, weights = float(h["val_acc"].iloc[-1]), int(run.network.n_active()[0])
+        s = summary(run.network).totals
+        widths = "-".join(map(str, run.network.widths()[0].tolist()))
+        lines.append(
+            f"{label:<26} val acc {acc:.2%} ({(acc - dense_acc) * 100:+.1f} points vs dense), {weights:,} weights "
+            f"({dense_weights / weights:.1f}× fewer), params {s['params']:,} (compressed {s['compression']:.1f}×), "
+            f"FLOPs {s['flops']:,} of {s['dense_flops']:,}, widths {widths}, {time.perf_counter() - t:.0f} s"
+        )
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=30, help="epochs of the accuracy run (default 30)")
     ap.add_argument("--skip-accuracy", action="store_true")
+    ap.add_argument("--skip-methods", action="store_true", help="skip the methods section (5), several minutes")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = ap.parse_args()
     if args.threads:
@@ -175,12 +220,23 @@ def main() -> None:
     )
     exact = exact_sizes(device)
     print("LeNet-5 member bit-identical to itself alone at P = " + ", ".join(f"{P}: {'yes' if ok else 'no'}" for P, ok in exact.items()))
+    last = None
     if not args.skip_accuracy:
         last, best, per_epoch = accuracy(device, args.epochs)
         print(
             f"dense lenet-5 on mnist5k, {args.epochs} epochs (growlab defaults): validation accuracy {last:.2%} "
             f"(best epoch {best:.2%}; {per_epoch:.1f} s/epoch)  (target >= 96%)"
         )
+    if not args.skip_methods:
+        if last is None:
+            last = accuracy(device, 30)[0]
+        dense_weights = engine(1, device).n_active()[0].item()
+        print(f"\nmethods on lenet-5 / mnist5k (dense: {last:.2%}, {dense_weights:,} weights):")
+        for line in method_rows(device, last, dense_weights):
+            print("  " + line)
+        print("papers (full MNIST):")
+        for text in PAPERS.values():
+            print("  " + text)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""One grow/prune cycle on LeNet-300-100 (266k connections) as a ratio to one training epoch on
-``mnist5k`` (DESIGN §9 target: ≤ 10%).
+"""One grow/prune cycle on LeNet-300-100 (266k connections), or on LeNet-5 (44k weights: kernel
+taps and dense connections, ``--arch lenet-5``), as a ratio to one training epoch on ``mnist5k``
+(DESIGN §9 and issue 16 targets: ≤ 10%).
 
 Times, on the same machine and process: a training epoch (4,000 rows, batch 128), each part
 alone (every grow part, every prune criterion × scope, each moving 1% of the connections) and a
@@ -8,13 +9,16 @@ whole scheduled cycle of each named method, all as a single-member run with its 
 primary figure on a shared machine (other processes inflate wall time); rows above 10% of it are
 flagged.
 
-    python benchmarks/bench_cycle.py [--repeats 5] [--device cpu] [--threads 1]
+On LeNet-5 the table adds pruning by kernels and by channels and the phase methods' cycles
+(NeST's growth cycle takes its gradients and bridging gradients on the whole training set, as
+NeST does on MLPs, so it costs about an epoch or more; it runs every ``interval`` epochs).
+
+    python benchmarks/bench_cycle.py [--repeats 5] [--device cpu] [--threads 1] [--arch lenet-5]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from typing import Callable
 
@@ -45,11 +49,19 @@ def timed(fn: Callable[[], object], repeats: int, sync: Callable[[], None]) -> t
     return min(walls), min(cpus)
 
 
+ARCH = "lenet-300-100"
+
+
 def substrate(method: str, device: str | None, **params) -> growlab.Run:
-    """A LeNet-300-100 run on mnist5k after one epoch of training."""
-    run = growlab.Run("mnist5k", "lenet-300-100", method, epochs=100, seed=0, device=device, **params)
+    """A run of :data:`ARCH` on mnist5k after one epoch of training."""
+    run = growlab.Run("mnist5k", ARCH, method, epochs=100, seed=0, device=device, **params)
     run.step()
     return run
+
+
+def focal(k: int) -> int:
+    """Focal junctures that grow about ``k`` connections (a conv juncture grows a whole kernel)."""
+    return k if ARCH == "lenet-300-100" else max(1, k // 16)
 
 
 def part_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[float, float]]:
@@ -58,7 +70,7 @@ def part_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[floa
     ctx, k = run.ctx, run.network.n_possible() // 100
     out = {}
     for name in GROWERS.names():
-        grower = GROWERS.make(name, **({"focal_junctures": k} if name == "strategic" else {"grow_per_cycle": k}))
+        grower = GROWERS.make(name, **({"focal_junctures": focal(k)} if name == "strategic" else {"grow_per_cycle": k}))
         room = torch.tensor([k])
         plan = lambda g=grower: g.plan(ctx, room, batch_stats(ctx) if g.needs_gradients else None)  # noqa: E731
         out[f"grow {name} (plan only)"] = timed(plan, repeats, sync)
@@ -70,6 +82,12 @@ def part_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[floa
                 ctx, torch.tensor([k]), batch_stats(ctx, fisher=c.needs_fisher) if c.needs_gradients else None
             )
             out[f"prune {crit} {scope} (select only)"] = timed(select, repeats, sync)
+    if ARCH != "lenet-300-100":
+        for granularity in ("kernel", "channel"):
+            pruner = Pruner(min_age=0, granularity=granularity)
+            out[f"prune magnitude by {granularity} (select only)"] = timed(
+                lambda p=pruner: p.select(ctx, torch.tensor([k])), repeats, sync
+            )
     return out
 
 
@@ -80,19 +98,24 @@ def method_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[fl
     of the connections per cycle; the last row is strategic+prune with its defaults from the
     sub-network (what the app starts with).
     """
-    net = growlab.Run("mnist5k", "lenet-300-100", "dense", epochs=1, device=device).network
+    net = growlab.Run("mnist5k", ARCH, "dense", epochs=1, device=device).network
     core = random_sparse(net, 0.1, torch.Generator().manual_seed(0))  # one (out, in) mask per layer
     k = net.n_possible() // 100
     grow = dict(sparsity=0.5, core=core, grow_per_cycle=k)
     setups = {
         "prune steps (dense, 1%)": ("prune", {"sparsity": 0.9, "schedule": "steps", "prune_per_cycle": k}),
         "random (1%)": ("random", grow),
-        "strategic (1%)": ("strategic", {**grow, "focal_junctures": k, "grow_per_cycle": None}),
+        "strategic (1%)": ("strategic", {**grow, "focal_junctures": focal(k), "grow_per_cycle": None}),
         "random+prune (1%)": ("random+prune", {**grow, "prune_per_cycle": k}),
-        "strategic+prune (1%)": ("strategic+prune", {**grow, "focal_junctures": k, "prune_per_cycle": k, "grow_per_cycle": None}),
+        "strategic+prune (1%)": ("strategic+prune", {**grow, "focal_junctures": focal(k), "prune_per_cycle": k, "grow_per_cycle": None}),
         "gradient+prune (1%)": ("gradient+prune", {**grow, "prune_per_cycle": k}),
         "strategic+prune (defaults, sub-network)": ("strategic+prune", {}),
     }
+    if ARCH != "lenet-300-100":
+        for granularity in ("kernel", "channel"):
+            setups[f"prune steps by {granularity} (1%)"] = ("prune", {**setups["prune steps (dense, 1%)"][1], "granularity": granularity})
+        setups["lottery (a round: prune 20%, rewind)"] = ("lottery", {})
+        setups["nest (growth cycle, defaults)"] = ("nest", {})
     out = {}
     for label, (method, params) in setups.items():
         run = substrate(method, device, **{k: v for k, v in params.items() if v is not None})
@@ -105,7 +128,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 resists a busy machine best)")
+    ap.add_argument("--arch", default="lenet-300-100", choices=("lenet-300-100", "lenet-5"), help="the network")
     args = ap.parse_args()
+    global ARCH
+    ARCH = args.arch
     if args.threads:
         torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
@@ -116,14 +142,15 @@ def main() -> None:
     rows = {**part_timings(args.repeats, args.device, sync), **method_timings(args.repeats, args.device, sync)}
     last = timed(train, args.repeats, sync)  # epochs timed before and after the cycles, against drift
     epoch = (min(first[0], last[0]), min(first[1], last[1]))
-    print(f"LeNet-300-100 on mnist5k, {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}")
+    print(f"{ARCH} on mnist5k, {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}")
     print(f"one training epoch (4,000 rows, batch 128): wall {epoch[0] * 1e3:.1f} ms, cpu {epoch[1] * 1e3:.1f} ms\n")
     print(f"{'one cycle of':<40} {'wall ms':>8} {'÷ epoch':>8} {'cpu ms':>8} {'÷ epoch':>8}")
     for label, (wall, cpu) in rows.items():
         flag = "" if cpu <= 0.10 * epoch[1] else "  > 10% (cpu)"
         print(f"{label:<40} {wall * 1e3:8.1f} {wall / epoch[0]:8.1%} {cpu * 1e3:8.1f} {cpu / epoch[1]:8.1%}{flag}")
-    worst = max(rows, key=lambda label: rows[label][1])
-    print(f"\nlargest cpu ratio: {rows[worst][1] / epoch[1]:.1%} ({worst}); target ≤ 10%")
+    cycles = [label for label in rows if not label.startswith(("nest", "lottery"))]  # phase methods apart
+    worst = max(cycles, key=lambda label: rows[label][1])
+    print(f"\nlargest cpu ratio of a grow/prune cycle: {rows[worst][1] / epoch[1]:.1%} ({worst}); target ≤ 10%")
 
 
 if __name__ == "__main__":

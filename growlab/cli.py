@@ -164,13 +164,13 @@ def _train(args, extra: dict) -> int:
         quality = f"val_acc {s.get('val_acc', float('nan')):.4f}  val_auc {s.get('val_auc', float('nan')):.4f}"
     print(f"epoch {s['epoch']}/{run.epochs}  {quality}  density {s.get('density', 1.0):.3f}  "
           f"active params {s.get('active_params', total)}/{total}")  # fmt: skip
+    if args.save:  # before the report: whatever the report meets, the trained run is kept
+        run.save(args.save)
+        print(f"saved {args.save}", file=sys.stderr)
     if args.report:
         from growlab.analysis import run_report
 
         print(run_report(run))
-    if args.save:
-        run.save(args.save)
-        print(f"saved {args.save}", file=sys.stderr)
     return 0 if run.status != "diverged" else 1
 
 
@@ -179,18 +179,15 @@ The file holds only tensors and plain values; plain torch loads it (no growlab, 
 
   import torch
   blob = torch.load("model.pt", weights_only=True)
-  sizes, Act = blob["sizes"], getattr(torch.nn, blob["activation"])
-  layers = []
-  for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-      layers.append(torch.nn.Linear(n_in, n_out))
-      if i < len(sizes) - 2:
-          layers.append(Act())
-  model = torch.nn.Sequential(*layers)
+  model = torch.nn.Sequential(*(getattr(torch.nn, name)(*args) for name, *args in blob["modules"]))
   if blob["pruned"]:  # --format prune
-      for linear in model[::2]:
-          torch.nn.utils.prune.identity(linear, "weight")
+      for layer in model:
+          if isinstance(layer, (torch.nn.Linear, torch.nn.Conv2d)):
+              torch.nn.utils.prune.identity(layer, "weight")
   model.load_state_dict(blob["state_dict"])
   model.eval()
+
+A conv model (Conv2d layers, dead channels removed) reads images: x.view(-1, *blob["image"]).
 """
 
 
@@ -199,8 +196,9 @@ def _export_parser(sub) -> None:
     p = sub.add_parser(
         "export",
         help="write a run's compacted model (plain torch) to a file",
-        description="DAG-prune a saved run, drop dead and redundant neurons and connections, and write the "
-        "smaller torch.nn.Sequential (weights as a state_dict plus its layer sizes).",
+        description="DAG-prune a saved run, drop dead and redundant neurons (channels) and connections, and write "
+        "the smaller torch.nn.Sequential (Linear layers; Conv2d layers first for a conv run) as a state_dict "
+        "plus its list of modules.",
         epilog=EXPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -230,8 +228,14 @@ def _export(args, extra: dict) -> int:
         raise ValueError(str(e)) from None
     blob = export_run(run, args.out, fmt=args.format)
     t = summary(run.network).totals
-    print(f"wrote {args.out}: layers {'-'.join(map(str, blob['sizes']))} ({blob['activation']}), "
-          f"{t['compact_params']} parameters of {t['dense_params']} dense ({t['compact_compression']:.2f}× smaller)")
+    sizes, n_conv = [str(n) for n in blob["sizes"]], run.network.n_conv
+    shape = f"layers {'-'.join(sizes)}"
+    if n_conv:
+        image = "×".join(map(str, blob["image"]))
+        shape = f"conv channels {'-'.join(sizes[: n_conv + 1])} on {image} images, dense {'-'.join(sizes[n_conv + 1 :])}"
+    print(f"wrote {args.out}: {shape} ({blob['activation']}), {t['compact_params']} parameters of "
+          f"{t['dense_params']} dense ({t['compact_compression']:.2f}× smaller), "
+          f"{t['compact_flops']:,} FLOPs per example of {t['dense_flops']:,}")  # fmt: skip
     return 0
 
 

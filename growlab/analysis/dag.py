@@ -7,6 +7,10 @@ input reaches is subtler: that source still outputs ``act(bias + contributions o
 input-less neurons)``, a constant. We compute those constants layer by layer (in float64)
 and add ``weight × constant`` to the target's bias before cutting the connection, so every
 output, and the activation of every neuron an input reaches, is unchanged.
+
+A conv network is pruned on its channel graph: an input-less channel is a constant map, which
+a kernel turns into its value × the kernel's tap sum (see :func:`_conv_constants` for zero
+padding, where that is not exact and the connections stay).
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from growlab.analysis.paths import Redundancy, redundant_connections
-from growlab.engine import Network, activation_fn
+from growlab.analysis.paths import Redundancy, on_taps, redundant_connections
+from growlab.engine import Network, activation_fn, channel_graph
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,9 @@ class PruneReport:
         isolated: per neuron layer, ``(P, cap[k])`` bool: alive hidden neurons left on no
             input → output path (still alive, so growth may reconnect them; ``compact``
             drops them).
+        held: per neuron layer, ``(P, cap[k])`` bool: input-less channels of a conv network
+            whose contribution could not fold into a bias (a non-constant map, or a constant
+            into a zero-padded conv); their connections stay, and ``compact`` keeps them.
     """
 
     removed: list[torch.Tensor]
@@ -39,11 +46,12 @@ class PruneReport:
     values: list[torch.Tensor]
     bias_shift: list[torch.Tensor]
     isolated: list[torch.Tensor]
+    held: list[torch.Tensor] | None = None
 
     @property
     def per_layer(self) -> torch.Tensor:
         """Connections removed per member and weight layer. ``(P, n_layers)`` long"""
-        return torch.stack([r.sum(dim=(1, 2)) for r in self.removed], dim=1)
+        return torch.stack([r.flatten(1).sum(dim=1) for r in self.removed], dim=1)
 
     @property
     def counts(self) -> torch.Tensor:
@@ -61,16 +69,20 @@ class PruneReport:
         layers = ", ".join(f"layer {l}: {n}" for l, n in enumerate(per))
         n_const = int(sum(c[member].sum() for c in self.constant))
         n_iso = int(sum(i[member].sum() for i in self.isolated))
+        n_held = int(sum(h[member].sum() for h in self.held)) if self.held else 0
+        kept = f"; {n_held} input-less channels kept (zero padding: their contributions are not constant)" if n_held else ""
         return (
             f"removed {sum(per)} redundant connections ({layers}); {n_const} hidden neurons have no "
             f"input (constant outputs), {int(self.folded[member])} biases absorbed their contributions; "
-            f"{n_iso} hidden neurons are left on no input→output path"
+            f"{n_iso} hidden neurons are left on no input→output path{kept}"
         )
 
 
 @torch.no_grad()
 def _constants(network: Network, red: Redundancy):
     """Constant outputs of input-less neurons and the bias shifts that fold them, per layer."""
+    if network.n_conv:
+        return _conv_constants(network, red)
     act = activation_fn(network.activation)
     fwd, alive, last = red.reach.forward, network.alive, network.n_layers - 1
     constant = [torch.zeros_like(alive[0])]  # inputs are never constant
@@ -88,7 +100,43 @@ def _constants(network: Network, red: Redundancy):
         # outputs its constant from its bias alone). Input-less neurons carry theirs in `values`.
         keep = fwd[l + 1] | (alive[l + 1] if l == last else torch.zeros_like(fwd[l + 1]))
         shifts.append(torch.where(keep, contrib, torch.zeros_like(contrib)))
-    return constant, values, shifts
+    held = [torch.zeros_like(a) for a in alive]
+    return constant, values, shifts, held
+
+
+def _conv_constants(network: Network, red: Redundancy):
+    """:func:`_constants` on a conv network's channel graph.
+
+    An input-less channel outputs a constant map (act(bias + folded contributions), max-pooling
+    keeps it constant); through a kernel it adds its value × the kernel's tap sum at every output
+    position, through a flatten block its value × the block's sum. With zero padding, border
+    positions see fewer taps, so a non-zero constant cannot fold into a bias there: its
+    connections into that layer are *held* (kept), and an input-less channel they feed holds its
+    own connections too (its map is not constant).
+    """
+    graph = channel_graph(network)
+    act = activation_fn(network.activation)
+    fwd, alive, last = red.reach.forward, network.alive, network.n_layers - 1
+    constant = [torch.zeros_like(alive[0])]
+    values = [torch.zeros(alive[0].shape, dtype=torch.float64, device=network.device)]
+    stuck = torch.zeros_like(alive[0])  # input-less nodes whose map is not constant
+    held, shifts = [], []
+    for l in range(network.n_layers):
+        padded = network.is_conv(l) and network.kernels[l].padding > 0
+        foldable = constant[l] & ~stuck & ((values[l] == 0) if padded else True)
+        held.append(constant[l] & ~foldable)
+        w, b = graph.tap_sums(l), network.biases[l].double()  # (P, out, in), (P, out)
+        contrib = torch.bmm(w, (values[l] * foldable)[:, :, None])[:, :, 0]  # (P, out)
+        fed = torch.bmm(graph.tap_counts(l), held[l].float()[:, :, None])[:, :, 0] > 0  # by a held node
+        is_const = alive[l + 1] & ~fwd[l + 1] if l < last else torch.zeros_like(alive[l + 1])
+        out = act(b + contrib) if l < last else b + contrib
+        stuck = is_const & fed
+        constant.append(is_const)
+        values.append(torch.where(is_const & ~stuck, out, torch.zeros_like(out)))
+        keep = fwd[l + 1] | stuck | (alive[l + 1] if l == last else torch.zeros_like(fwd[l + 1]))
+        shifts.append(torch.where(keep, contrib, torch.zeros_like(contrib)))
+    held.append(torch.zeros_like(alive[-1]))
+    return constant, values, shifts, held
 
 
 @torch.no_grad()
@@ -114,17 +162,20 @@ def prune_redundant(network: Network, inplace: bool = False) -> tuple[Network, P
         >>> torch.allclose(pruned(x), net(x), atol=1e-6)
         True
     """
-    network.require_mlp("growlab.analysis.prune_redundant")
     red = redundant_connections(network)
-    constant, values, shifts = _constants(network, red)
+    constant, values, shifts, held = _constants(network, red)
+    removed = red.masks
+    if any(bool(h.any()) for h in held):  # connections out of held channels stay (see _conv_constants)
+        removed = [r & ~(red.no_input[l] & ~red.no_output[l] & on_taps(network, l, held[l][:, None, :]))
+                   for l, r in enumerate(red.masks)]  # fmt: skip
     out = network if inplace else network.copy()
     for l in range(network.n_layers):
-        out.set_mask(l, out.masks[l] & ~red.masks[l])
+        out.set_mask(l, out.masks[l] & ~removed[l])
         out.biases[l].add_(shifts[l].to(out.biases[l].dtype))
     out.refresh()
     after = redundant_connections(out).reach.on_path
-    isolated = [a & ~p for a, p in zip(out.alive, after)]
+    isolated = [a & ~p & ~h for a, p, h in zip(out.alive, after, held)]
     isolated[0] = torch.zeros_like(isolated[0])
     isolated[-1] = torch.zeros_like(isolated[-1])
-    report = PruneReport(red.masks, constant, values, shifts, isolated)
+    report = PruneReport(removed, constant, values, shifts, isolated, held)
     return out, report

@@ -2,7 +2,8 @@
 
 Paper 000 §6.1 (Fig. 6) compares the residual networks of different methods and suggests
 that connections shared by most runs form a *common core* that could initialise new runs
-(the ``core`` init). Every member of every network given is one item.
+(the ``core`` init). Every member of every network given is one item. Conv networks are
+compared on their channel graph: two members share a kernel when both have any of its taps.
 """
 
 from __future__ import annotations
@@ -15,16 +16,24 @@ import torch
 from growlab.engine import Network
 
 
-def _items(networks: Network | Iterable[Network]) -> list[torch.Tensor]:
-    """Per weight layer, the active masks of every member of every network. ``(N, out, in)``"""
+def _nets(networks: Network | Iterable[Network]) -> list[Network]:
     nets = [networks] if isinstance(networks, Network) else list(networks)
     if not nets or not all(isinstance(n, Network) for n in nets):
         raise ValueError("expected a Network or a non-empty sequence of Networks")
-    cap = nets[0].capacity
+    cap, kernels = nets[0].capacity, nets[0].kernels
     if any(n.capacity != cap for n in nets):
         raise ValueError(f"networks must share one layout; capacities differ: {sorted({n.capacity for n in nets})}")
+    if any(n.kernels != kernels or n.image != nets[0].image for n in nets):
+        raise ValueError("networks must share one layout; their conv layers or image shapes differ")
+    return nets
+
+
+def _items(networks: Network | Iterable[Network]) -> list[torch.Tensor]:
+    """Per weight layer, the active masks of every member of every network. ``(N, out, in)``
+    (a conv network's channel-graph edges: a kernel is active when any of its taps is)."""
+    nets = _nets(networks)
     dev = nets[0].device
-    return [torch.cat([n.effective_mask(l).to(dev) for n in nets]) for l in range(nets[0].n_layers)]
+    return [torch.cat([n.edges(l, n.effective_mask(l)).to(dev) for n in nets]) for l in range(nets[0].n_layers)]
 
 
 @torch.no_grad()
@@ -61,7 +70,9 @@ def common_core(networks: Network | Iterable[Network], q: float = 0.5) -> list[t
         q: fraction in (0, 1]; 1 = connections every item shares.
 
     Returns:
-        Per weight layer, a ``(out, in)`` bool mask at the networks' capacity (CPU).
+        Per weight layer, a ``(out, in)`` bool mask at the networks' capacity (CPU). On conv
+        networks the core is a set of kernels of the channel graph, returned on every tap of
+        each (shaped like the layer's weights, what the ``core`` init takes).
 
     Example:
         >>> a = Network((2, 2, 1), population=2, device="cpu")
@@ -73,4 +84,5 @@ def common_core(networks: Network | Iterable[Network], q: float = 0.5) -> list[t
         raise ValueError(f"q must be a fraction in (0, 1], got {q!r}")
     items = _items(networks)
     need = math.ceil(q * items[0].shape[0] - 1e-9)  # at least this many items
-    return [(m.sum(dim=0) >= need).cpu() for m in items]
+    net = _nets(networks)[0]
+    return [net.spread(l, m.sum(dim=0) >= need).cpu() for l, m in enumerate(items)]

@@ -4,6 +4,12 @@ A connection is *redundant* when no input can reach its source or its target can
 output (paper 000 §6.5): it can carry nothing from the inputs to the outputs. Everything
 here works on the effective masks (edge mask and both neurons alive) of all P members at
 once, with one batched matmul per layer, so it is cheap enough to run every epoch.
+
+A conv network is analysed on its channel graph (:mod:`growlab.engine.graph`): nodes are
+channels (and the dense neurons after the flatten), a kernel is active when any of its taps
+is, and reachability is per channel. Redundancy is still reported per weight (each tap of a
+redundant kernel, each column of a redundant flatten block), so counts compare with the
+network's active connections; ``source``/``target`` name the channel-graph nodes.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from growlab.engine import Network
+from growlab.engine import Network, channel_graph
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,21 @@ class Reachability:
 
 
 def _float_masks(network: Network) -> list[torch.Tensor]:
-    """Effective masks as 0/1 floats, ``(P, out, in)`` per layer (matmul counts paths)."""
+    """Effective masks as 0/1 floats, ``(P, out, in)`` per layer (matmul counts paths); on a conv
+    network's channel graph, each kernel's active taps (0 for an inactive kernel)."""
+    graph = channel_graph(network)
+    if graph is not network:
+        return [graph.tap_counts(l) for l in range(network.n_layers)]
     return [network.effective_mask(l).to(torch.float32) for l in range(network.n_layers)]
+
+
+def on_taps(network: Network, layer: int, nodes: torch.Tensor) -> torch.Tensor:
+    """A node-pair mask ``(P, out | 1, in | 1)`` of ``layer`` on every weight of the pair (shaped
+    like the layer's weights); an MLP's as it is (it broadcasts)."""
+    if network.per_edge(layer):
+        return nodes
+    P, out, n_in = network.population, network.capacity[layer + 1], network.capacity[layer]
+    return network.spread(layer, nodes.expand(P, out, n_in))
 
 
 def _spread(mask: torch.Tensor, reached: torch.Tensor) -> torch.Tensor:
@@ -82,7 +101,6 @@ def reachability(network: Network) -> Reachability:
         >>> reachability(net).forward[1].tolist()   # hidden unit 1 has no input
         [[True, False]]
     """
-    network.require_mlp("growlab.analysis.reachability")
     return _reach(network, _float_masks(network))
 
 
@@ -107,7 +125,7 @@ class Redundancy:
     @property
     def per_layer(self) -> torch.Tensor:
         """Redundant connections per member and weight layer. ``(P, n_layers)`` long"""
-        return torch.stack([m.sum(dim=(1, 2)) for m in self.masks], dim=1)
+        return torch.stack([m.flatten(1).sum(dim=1) for m in self.masks], dim=1)
 
     @property
     def counts(self) -> torch.Tensor:
@@ -118,17 +136,18 @@ class Redundancy:
         """One row per redundant connection of ``member``.
 
         Columns: ``layer, source, target, weight, no_input, no_output``
-        (``source`` indexes neuron layer ``layer``, ``target`` neuron layer ``layer + 1``).
+        (``source`` indexes neuron layer ``layer``, ``target`` neuron layer ``layer + 1``; on a
+        conv network they are channels, one row per redundant tap).
         """
         rows = []
         for l, m in enumerate(self.masks):
-            idx = m[member].nonzero().cpu()  # (n, 2): target, source
-            t, s = idx[:, 0], idx[:, 1]
+            pos = m[member].flatten().nonzero().flatten().cpu()  # flat positions in (out, in…)
+            n_in = network.in_features(l)
+            t, s = pos // n_in, pos % n_in // network.fan(l)  # channel-graph nodes on a conv network
+            pick = lambda x: x[member].detach().cpu().flatten()[pos].numpy()  # noqa: E731
             rows.append(pd.DataFrame({
-                "layer": l, "source": s.numpy(), "target": t.numpy(),
-                "weight": network.weights[l][member].detach().cpu()[t, s].numpy(),
-                "no_input": self.no_input[l][member].cpu()[t, s].numpy(),
-                "no_output": self.no_output[l][member].cpu()[t, s].numpy(),
+                "layer": l, "source": s.numpy(), "target": t.numpy(), "weight": pick(network.weights[l]),
+                "no_input": pick(self.no_input[l]), "no_output": pick(self.no_output[l]),
             }))  # fmt: skip
         return pd.concat(rows, ignore_index=True)
 
@@ -150,13 +169,12 @@ def redundant_connections(network: Network, reach: Reachability | None = None) -
         >>> redundant_connections(net).per_layer.tolist()      # its 2 inputs are redundant
         [[2, 0]]
     """
-    network.require_mlp("growlab.analysis.redundant_connections")
     reach = reachability(network) if reach is None else reach
     masks, no_in, no_out = [], [], []
     for l in range(network.n_layers):
-        active = network.effective_mask(l)  # (P, out, in)
-        ni = active & ~reach.forward[l][:, None, :]
-        no = active & ~reach.backward[l + 1][:, :, None]
+        active = network.effective_mask(l)  # (P, out, in); conv taps (P, out, in, k, k)
+        ni = active & on_taps(network, l, ~reach.forward[l][:, None, :])
+        no = active & on_taps(network, l, ~reach.backward[l + 1][:, :, None])
         masks.append(ni | no)
         no_in.append(ni)
         no_out.append(no)
@@ -174,7 +192,6 @@ def redundant_count(network: Network) -> torch.Tensor:
         >>> redundant_count(Network((3, 4, 1), device="cpu")).tolist()  # dense: none
         [0]
     """
-    network.require_mlp("growlab.analysis.redundant_count")
     masks = _float_masks(network)
     reach = _reach(network, masks)
     total = torch.zeros(network.population, dtype=torch.float64, device=network.device)

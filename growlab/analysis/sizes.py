@@ -2,9 +2,11 @@
 
 Conventions: *parameters* are active connections plus the biases of alive neurons (hidden
 and output); *FLOPs* per example are 2 × active connections (one multiply and one add
-each; biases and activations are not counted); the *dense* reference is the fully
-connected network of the configured widths (``network.sizes``); per-layer density is
-against the layer's capacity, like ``Network.density``. "After DAG pruning" figures are
+each; biases and activations are not counted), a conv kernel tap counting once at every
+position of its output map (before pooling); the *dense* reference is the fully connected
+network of the configured widths (``network.sizes``; a conv network's every kernel tap between
+its configured channels); per-layer density is against the layer's capacity, like
+``Network.density``. "After DAG pruning" figures are
 those of :func:`growlab.analysis.compact`'s model: only connections and hidden neurons on
 an input → output path, plus every output bias.
 """
@@ -41,19 +43,22 @@ def size_table(network: Network) -> pd.DataFrame:
         >>> size_table(Network((27, 16, 8, 1), device="cpu"))[["params", "compression"]].to_dict("records")
         [{'params': 593, 'compression': 1.0}]
     """
-    network.require_mlp("growlab.analysis.size_table")
     red = redundant_connections(network)
     conn = network.n_active()  # (P,)
     redundant = red.counts  # (P,)
     on_path = red.reach.on_path
     hidden_on_path = sum(on_path[k].sum(dim=1) for k in range(1, len(on_path) - 1))  # (P,)
     compact = conn - redundant + hidden_on_path + network.sizes[-1]
-    dense = dense_params(network.sizes)
+    dense = network_dense_params(network)
     params = network.n_params()
+    flops, compact_flops = 2 * conn, 2 * (conn - redundant)
+    if network.n_conv:  # a kernel tap works at every position of its output map
+        flops = 2 * sum(per_layer(network.effective_mask(l)) * network.positions(l) for l in range(network.n_layers))
+        compact_flops = flops - 2 * sum(per_layer(red.masks[l]) * network.positions(l) for l in range(network.n_layers))
     frame = pd.DataFrame({
-        "connections": conn.cpu().numpy(), "params": params.cpu().numpy(), "flops": 2 * conn.cpu().numpy(),
+        "connections": conn.cpu().numpy(), "params": params.cpu().numpy(), "flops": flops.cpu().numpy(),
         "redundant": redundant.cpu().numpy(), "compact_params": compact.cpu().numpy(),
-        "compact_flops": 2 * (conn - redundant).cpu().numpy(), "density": network.density().cpu().numpy(),
+        "compact_flops": compact_flops.cpu().numpy(), "density": network.density().cpu().numpy(),
     })  # fmt: skip
     frame["compression"] = dense / frame["params"].clip(lower=1)
     frame["compact_compression"] = dense / frame["compact_params"].clip(lower=1)
@@ -93,7 +98,6 @@ def summary(network: Network, member: int = 0) -> Summary:
         >>> s.totals["params"], s.totals["flops"], s.layers["density"].tolist()
         (593, 1136, [1.0, 1.0, 1.0])
     """
-    network.require_mlp("growlab.analysis.summary")
     red = redundant_connections(network)
     rows = []
     for l in range(network.n_layers):
@@ -102,11 +106,35 @@ def summary(network: Network, member: int = 0) -> Summary:
         rows.append({
             "layer": l, "inputs": n_in, "outputs": n_out, "connections": n, "possible": active.numel(),
             "density": n / active.numel(), "redundant": int(red.masks[l][member].sum()), "params": n + n_out,
-            "flops": 2 * n,
+            "flops": 2 * n * network.positions(l),
         })  # fmt: skip
+    layers = pd.DataFrame(rows)
+    if network.n_conv:  # which layers are conv (k×k kernels), the flatten's, dense
+        layers.insert(1, "kind", [_kind(network, l) for l in range(network.n_layers)])
     row = size_table(network).iloc[member]
     floats = ("density", "compression", "compact_compression")
     totals = {k: float(v) if k in floats else int(v) for k, v in row.items()}
-    dense = dense_params(network.sizes)
-    totals.update(dense_params=dense, dense_flops=2 * sum(a * b for a, b in zip(network.sizes[:-1], network.sizes[1:])))
-    return Summary(pd.DataFrame(rows), totals)
+    sizes = network.sizes
+    dense_flops = 2 * sum(sizes[l] * sizes[l + 1] * network.fan(l) * network.positions(l) for l in range(len(sizes) - 1))
+    totals.update(dense_params=network_dense_params(network), dense_flops=dense_flops)
+    return Summary(layers, totals)
+
+
+def network_dense_params(network: Network) -> int:
+    """Weights and biases of the fully connected network of ``network``'s configured widths
+    (a conv network: every kernel tap between its configured channels)."""
+    if not network.n_conv:
+        return dense_params(network.sizes)
+    return network.n_dense() + sum(network.sizes[1:])
+
+
+def per_layer(mask: torch.Tensor) -> torch.Tensor:
+    """True entries of a per-member mask ``(P, …)`` per member ``(P,)``."""
+    return mask.flatten(1).sum(dim=1)
+
+
+def _kind(network: Network, l: int) -> str:
+    if l < network.n_conv:
+        k = network.kernels[l]
+        return f"conv {k.kernel}×{k.kernel}" + (f" + pool {k.pool}" if k.pool > 1 else "")
+    return "flatten → dense" if l == network.n_conv else "dense"

@@ -114,14 +114,54 @@ class ConvLayers:
             return mask & out_alive[:, :, None, None, None] & self.alive[layer][:, None, :, None, None]
         return mask & out_alive[:, :, None] & self.in_alive(layer)[:, None, :]
 
-    def require_mlp(self, what: str) -> None:
-        """Refuse, with a message saying why, an analysis that does not handle conv layers yet."""
-        if self.n_conv:
-            raise ValueError(
-                f"{what} does not handle conv networks yet: this network has {self.n_conv} conv layers "
-                "(reachability, redundancy, DAG pruning, sizes and compaction of conv networks will work on "
-                "their channel graph, with the conv grow/prune methods)"
-            )
+    def n_dense(self) -> int:
+        """Connections of the fully connected network at the configured widths ``sizes`` (every
+        kernel tap of every channel pair; each channel's H·W columns after the flatten).
+
+        Example:
+            >>> from growlab.engine import Network
+            >>> Network((27, 16, 8, 1)).n_dense()
+            568
+        """
+        return sum(self.sizes[l] * self.sizes[l + 1] * self.fan(l) for l in range(len(self.sizes) - 1))
+
+    # ------------------------------------------------------------------ channel graph
+    def per_edge(self, layer: int) -> bool:
+        """Whether ``layer`` holds one weight per channel-graph edge, shaped ``(P, out, in)`` (a
+        dense layer; not a conv layer, even 1×1, nor the flatten of maps larger than 1×1)."""
+        return layer >= self.n_conv and self.fan(layer) == 1
+
+    def taps(self, layer: int, t: torch.Tensor) -> torch.Tensor:
+        """``t`` shaped like ``weights[layer]`` (with or without the member axis) as
+        ``(..., out, in_nodes, fan)``: the taps of each channel-graph edge — a kernel's k×k,
+        a channel's H·W columns after the flatten, a dense weight alone (fan 1)."""
+        lead = t.shape[: t.dim() - len(self.weight_shape(layer))]
+        return t.reshape(*lead, self.capacity[layer + 1], self.capacity[layer], self.fan(layer))
+
+    def edges(self, layer: int, mask: torch.Tensor) -> torch.Tensor:
+        """The channel-graph edges of ``layer`` ``(..., out, in_nodes)`` with any tap of ``mask``
+        on (``mask`` itself for a dense layer). A kernel is active when any of its taps is."""
+        if self.per_edge(layer):
+            return mask
+        return self.taps(layer, mask).any(dim=-1)
+
+    def spread(self, layer: int, edges: torch.Tensor) -> torch.Tensor:
+        """Per-edge values ``(..., out, in_nodes)`` on every tap of the edge: shaped like
+        ``weights[layer]`` (``edges`` itself for a dense layer)."""
+        if self.per_edge(layer):
+            return edges
+        lead = edges.shape[:-2]
+        full = edges.unsqueeze(-1).expand(*edges.shape, self.fan(layer))
+        return full.reshape(*lead, *self.weight_shape(layer))
+
+    def positions(self, layer: int) -> int:
+        """Output positions at which each weight of ``layer`` is applied per example: a conv
+        kernel tap at every position of its output map (before pooling), a dense weight once.
+        (FLOPs per example are 2 × Σ active weights × positions.)"""
+        if layer < self.n_conv:
+            h, w = self.kernels[layer].conv_hw(*self.maps[layer])
+            return h * w
+        return 1
 
     # ------------------------------------------------------------------ stored layout
     def weight_view(self, layer: int, t: torch.Tensor) -> torch.Tensor:

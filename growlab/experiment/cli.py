@@ -192,7 +192,7 @@ def _finish(result, out: str) -> int:
     from growlab.experiment.report import md_table
 
     print(f"{result!r}", file=sys.stderr)
-    for kind, title in (("mean", f"mean at the largest threshold (Table 1 form)"),
+    for kind, title in (("mean", "mean at the largest threshold (Table 1 form)"),
                         ("max_accuracy", "max accuracy (Table 2)"), ("max_auc", "max AUC (Table 3)")):  # fmt: skip
         print(f"\n{title}\n{md_table(result.table(kind))}")
     fs = result.false_starts()

@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from growlab.analysis import RULES
+from growlab.config import is_conv
 from growlab.data import load_cached
 from growlab.engine.network import resolve_device
 from growlab.experiment.distributed import POLL_SECONDS, auto_chunk, open_backend
@@ -216,7 +217,8 @@ def _positive(name: str, value) -> int:
 
 
 def _describe(data, config) -> dict:
-    sizes = (data.n_inputs, *config.arch, data.n_outputs)
+    inputs = "×".join(map(str, data.image)) if is_conv(config.arch) else data.n_inputs  # conv layers read images
+    sizes = (inputs, *config.arch, data.n_outputs)
     return {
         "name": data.name, "task": data.task, "inputs": data.n_inputs, "outputs": data.n_outputs,
         "train_rows": data.n_train, "val_rows": data.n_val, "network": "-".join(map(str, sizes)),

@@ -29,7 +29,7 @@ import torch
 from growlab.analysis import FalseStarts, false_start_from, redundant_count
 from growlab.config import TrainConfig
 from growlab.data import Dataset, load_cached
-from growlab.engine import Network, Optimizer, Trainer, macro_ovr_auc, probabilities
+from growlab.engine import Network, Optimizer, Trainer, macro_ovr_auc, network_for, probabilities
 from growlab.experiment.plan import Group
 from growlab.methods import CycleContext, Method, make_method
 from growlab.methods.context import method_streams
@@ -93,10 +93,9 @@ def build(group: Group, data: Dataset, config: TrainConfig) -> tuple[Method, Cyc
     method = make_method(group.method, **group.params)
     if group.uses_threshold:
         method.set_member_values(sparsity=list(group.thresholds))
-    sizes = (data.n_inputs, *config.arch, data.n_outputs)
-    net = Network(
-        sizes, population=group.population, capacity=method.capacity(sizes), activation=config.activation,
-        task=data.task, seeds=list(group.seeds), device=config.device,
+    net = network_for(
+        config.arch, data, capacity=method.capacity, population=group.population, seeds=list(group.seeds),
+        activation=config.activation, device=config.device, batch_size=config.batch_size,
     )  # fmt: skip
     opt = Optimizer(net, config.optimizer, lr=config.lr, momentum=config.momentum)
     trainer = Trainer(net, opt, batch_size=config.batch_size)

@@ -129,9 +129,10 @@ class Method(Parameterized):
         result is the same as when it trains alone."""
         return False
 
-    def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
-        """Neurons to allocate per layer given the configured widths (methods that grow neurons
-        return more; dormant ones start switched off)."""
+    def capacity(self, sizes: tuple[int, ...], n_conv: int = 0) -> tuple[int, ...]:
+        """Neurons (channels) to allocate per layer given the configured widths, of which the
+        first ``n_conv`` hidden layers are conv channel layers (methods that grow neurons or
+        feature maps return more; dormant ones start switched off)."""
         return sizes
 
     def setup(self, ctx: CycleContext) -> None:

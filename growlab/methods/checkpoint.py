@@ -10,6 +10,7 @@ import torch
 
 from growlab.engine import Network, evaluate
 from growlab.methods.context import CycleContext
+from growlab.methods.structure import members_like
 
 
 @torch.no_grad()
@@ -65,7 +66,7 @@ class Checkpoint:
         who = who.to(net.device)
         self._to(net.device)
         for l in range(net.n_layers):
-            sel = who[:, None, None].expand_as(net.weights[l])
+            sel = members_like(who, net.weights[l]).expand_as(net.weights[l])
             keep = net.effective_mask(l) & sel
             net.weights[l].copy_(torch.where(sel, self.weights[l] * net.active_float(l), net.weights[l]))
             bsel = who[:, None].expand_as(net.biases[l])
@@ -81,7 +82,7 @@ class Checkpoint:
         who = who.to(net.device)
         self._to(net.device)
         for l in range(net.n_layers):
-            sel = who[:, None, None]
+            sel = members_like(who, net.masks[l])
             back = self.masks[l] & ~net.masks[l] & sel
             if back.any():
                 ctx.grow(l, back, self.weights[l], cause)

@@ -82,7 +82,8 @@ class CycleContext:
 
     # ------------------------------------------------------------------ structure
     def prune(self, layer: int, where: torch.Tensor, cause: str | None = None) -> torch.Tensor:
-        """Deactivate the active connections of ``layer`` selected by ``where`` ``(P, out, in)``.
+        """Deactivate the active connections of ``layer`` selected by ``where`` ``(P, out, in)``
+        (a conv layer: ``(P, out, in, k, k)``, one per tap).
 
         Returns:
             Connections pruned per member ``(P,)``.
@@ -151,10 +152,11 @@ class CycleContext:
         net = self.net
         changed = net.alive[k] ^ alive.to(net.device)
         net.set_alive(k, alive)
-        if k - 1 >= 0:
-            self.optimizer.reset(k - 1, changed[:, :, None].expand_as(net.weights[k - 1]), bias=changed)
-        if k < net.n_layers:
-            self.optimizer.reset(k, changed[:, None, :].expand_as(net.weights[k]))
+        into, out = net.unit_weights(k, changed)  # a channel's kernels and flatten block included
+        if into is not None:
+            self.optimizer.reset(k - 1, into, bias=changed)
+        if out is not None:
+            self.optimizer.reset(k, out)
         if self.events is not None and net.population == 1:
             for unit in changed[0].nonzero().flatten().tolist():
                 self.events.add(self.epoch, self.step, kind, layer=k, source=unit, cause=cause)
@@ -193,9 +195,15 @@ class CycleContext:
         return torch.bincount(index // net.masks[layer][0].numel(), minlength=net.population)
 
     def _record(self, kind: str, layer: int, index: torch.Tensor, weights, causes) -> None:
-        """One event per connection at flat ``index`` (member 0's, row-major), ``weights`` ``(n,)``."""
+        """One event per connection at flat ``index`` (member 0's, row-major), ``weights`` ``(n,)``.
+
+        On a conv layer or the flatten, ``source`` and ``target`` are the nodes of the channel
+        graph the tap joins (input channel → output channel or neuron): one event per tap.
+        """
         if not self._recording(index):
             return
-        n_in = self.net.masks[layer].shape[2]
-        sources, targets = (index % n_in).tolist(), (index // n_in).tolist()
+        net = self.net
+        n_in = net.in_features(layer)  # weights per output node
+        fan = net.fan(layer)
+        sources, targets = (index % n_in // fan).tolist(), (index // n_in).tolist()
         self.events.extend(self.epoch, self.step, kind, layer, sources, targets, weights.tolist(), causes)

@@ -12,7 +12,9 @@ KINDS = ("grow", "prune", "unit_remove", "neuron_grow", "bridge", "param", "phas
 
 class EventLog:
     """Column lists of events; ``layer`` indexes the weight matrix (0 = inputs → first hidden),
-    ``source``/``target`` are neuron indices within the two layers it joins."""
+    ``source``/``target`` are neuron indices within the two layers it joins. On a conv layer
+    (and the flatten after it) they are the channel-graph nodes a kernel tap (a flattened
+    column) joins, input channel → output channel or neuron: one event per tap."""
 
     def __init__(self) -> None:
         self.columns: dict[str, list] = {c: [] for c in COLUMNS}

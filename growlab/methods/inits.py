@@ -11,6 +11,7 @@ and counts nothing as grown or pruned: it is where the run starts.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import torch
@@ -90,27 +91,33 @@ def random_walk(sizes: tuple[int, ...], capacity: tuple[int, ...], generator: to
 
 @INITS.register("subnet")
 class SubnetInit(Init):
-    """The random-walk sub-network of the synthesis paper (see :func:`random_walk`)."""
+    """The random-walk sub-network of the synthesis paper (see :func:`random_walk`).
+
+    On a conv network the walk runs on the channel graph (DESIGN §3b): from every input
+    channel to a random channel of the next layer, and so on, each step activating a whole
+    kernel (every tap; after the flatten, the channel's whole block of columns into a neuron).
+    """
 
     def apply(self, ctx: CycleContext) -> None:
         net = ctx.net
         gens = member_generators(net.seeds, _WALK_SALT)
         walks = {s: random_walk(net.sizes, net.capacity, g) for s, g in gens.items()}
-        masks = [torch.stack([walks[s][l] for s in net.seeds]) for l in range(net.n_layers)]
+        masks = [net.spread(l, torch.stack([walks[s][l] for s in net.seeds])) for l in range(net.n_layers)]
         set_structure(ctx, masks)
 
 
-def erdos_renyi_densities(shapes: list[tuple[int, int]], density: float) -> list[float]:
+def erdos_renyi_densities(shapes: list[tuple[int, ...]], density: float) -> list[float]:
     """Per-layer densities of the Erdős–Rényi topology of SET (Mocanu et al. 2018): layer
     (n_out, n_in) gets ε·(n_in + n_out)/(n_in·n_out), capped at 1, with ε chosen so the whole
     network has ``density``. Small layers (the output layer) end up denser than large ones.
+    A conv layer (n_out, n_in, k, k) gets RigL's Erdős–Rényi-Kernel ε·(n_out + n_in + k + k)/(n_out·n_in·k·k).
 
     Example:
         >>> [round(d, 3) for d in erdos_renyi_densities([(16, 27), (8, 16), (1, 8)], 0.1)]
         [0.074, 0.14, 0.841]
     """
-    sizes = [o * i for o, i in shapes]
-    raw = [(o + i) / (o * i) for o, i in shapes]
+    sizes = [math.prod(s) for s in shapes]
+    raw = [sum(s) / math.prod(s) for s in shapes]
     dense: set[int] = set()
     while True:  # layers that would exceed 1 are made dense; the rest share what is left
         left = density * sum(sizes) - sum(sizes[l] for l in dense)
@@ -132,19 +139,22 @@ def random_sparse(net: Network, density: float, generator: torch.Generator) -> l
         >>> [int(m.sum()) for m in random_sparse(net, 0.1, torch.Generator().manual_seed(0))]
         [32, 18, 7]
     """
-    shapes = [(net.sizes[l + 1], net.sizes[l]) for l in range(net.n_layers)]
+    shapes = [(net.sizes[l + 1], net.sizes[l], *net.weight_shape(l)[2:]) for l in range(net.n_layers)]
     masks = []
     for l, d in enumerate(erdos_renyi_densities(shapes, density)):
-        n_out, n_in = shapes[l]
+        n_out, n_in = shapes[l][0], net.sizes[l] * net.fan(l)  # a conv layer's taps, the flatten's columns
         scores = torch.rand(n_out, n_in, generator=generator)
         chosen = torch.zeros(n_out * n_in, dtype=torch.bool)
         chosen[scores.flatten().topk(int(round(d * n_out * n_in))).indices] = True
-        mask = torch.zeros(net.capacity[l + 1], net.capacity[l], dtype=torch.bool)
-        mask[:n_out, :n_in] = chosen.view(n_out, n_in)
+        mask = torch.zeros(net.capacity[l + 1], net.in_features(l), dtype=torch.bool)
+        if net.fan(l) == 1:
+            mask[:n_out, :n_in] = chosen.view(n_out, n_in)
+        else:  # the configured channels' taps (or columns), in the capacity's layout
+            net.taps(l, mask.view(net.weight_shape(l)))[:n_out, : net.sizes[l]] = chosen.view(n_out, net.sizes[l], -1)
         if l == net.n_layers - 1:
             rows = (~mask[:n_out, :n_in].any(dim=1)).nonzero().flatten()
             mask[rows, scores[rows].argmax(dim=1)] = True
-        masks.append(mask)
+        masks.append(mask.view(net.weight_shape(l)))
     return masks
 
 
@@ -187,16 +197,31 @@ class CoreInit(Init):
 
 
 def core_masks(net: Network, masks: list[torch.Tensor] | None) -> list[torch.Tensor]:
-    """``masks`` checked against ``net`` and broadcast to ``(P, out, in)``; ``ValueError`` if they
-    do not fit (the message lists the shapes expected)."""
+    """``masks`` checked against ``net`` and broadcast to its masks' shape ``(P, out, in)`` (conv
+    taps ``(P, out, in, k, k)``); ``ValueError`` if they do not fit (the message lists the shapes
+    expected). A conv layer may also be given on its channel graph, one ``(out, in)`` kernel mask
+    (every tap of a kernel in the core is on)."""
     want = [tuple(m.shape[1:]) for m in net.masks]
     if masks is None:
         raise ValueError("the core init needs masks: pass core=[mask per layer] (e.g. a common core)")
-    got = [tuple(m.shape[-2:]) for m in masks]
-    bad_p = [m for m in masks if m.dim() == 3 and m.shape[0] not in (1, net.population)]
-    if got != want or bad_p:
+    if len(masks) == net.n_layers:
+        masks = [_on_taps(net, l, m) for l, m in enumerate(masks)]
+    got = [tuple(m.shape[m.dim() - len(w) :]) if m.dim() >= len(w) else tuple(m.shape) for m, w in zip(masks, want)]
+    bad_p = [m for m, w in zip(masks, want) if m.dim() == len(w) + 1 and m.shape[0] not in (1, net.population)]
+    bad_dim = [m for m, w in zip(masks, want) if m.dim() not in (len(w), len(w) + 1)]
+    if len(masks) != net.n_layers or got != want or bad_p or bad_dim:
         raise ValueError(
-            f"core masks have shapes {got} but this network needs {want} "
-            f"(one (out, in) or (P={net.population}, out, in) bool mask per weight layer)"
+            f"core masks have shapes {[tuple(m.shape) for m in masks]} but this network needs {want} "
+            f"(one (out, in) or (P={net.population}, out, in) bool mask per weight layer; conv layers "
+            "(out, in, k, k), or their (out, in) kernels)"
         )
     return [m.to(net.device).bool().expand_as(net.masks[l]).clone() for l, m in enumerate(masks)]
+
+
+def _on_taps(net: Network, layer: int, mask: torch.Tensor) -> torch.Tensor:
+    """A kernel-level ``(…, out, in_channels)`` mask of a conv layer (or the flatten) on every tap;
+    other masks as they are."""
+    kernels = (net.capacity[layer + 1], net.capacity[layer])
+    if net.per_edge(layer) or mask.dim() > 3 or tuple(mask.shape[-2:]) != kernels:
+        return mask
+    return net.spread(layer, mask)

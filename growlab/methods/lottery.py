@@ -9,6 +9,11 @@ event marks the round boundary. After the last round the ticket trains for the r
 run. ``epochs_per_round = 0`` splits the run evenly: ``epochs // (rounds + 1)`` per round, so
 the final ticket trains as long as each round did.
 
+On a conv network the hidden layers ranked together are the conv layers (every kernel tap)
+and the dense hidden layers: global magnitude pruning, as the later lottery-ticket work prunes
+deeper conv nets (the original paper's Conv-2/4/6 used lower per-layer rates for conv layers);
+the output layer keeps its half rate.
+
 growlab's readings: a round always trains ``epochs_per_round`` epochs after its rewind (with
 late rewinding, ``rewind_epoch > 0``, the survivors restart from their epoch-k values and
 train a full round); no round ends on the run's last epoch (a rewound, untrained ticket would
@@ -27,7 +32,7 @@ from growlab.methods.context import CycleContext
 from growlab.methods.params import Param
 from growlab.methods.presets import METHODS
 from growlab.methods.prune import strongest_incoming
-from growlab.methods.structure import active, flat, pick_top, unflat
+from growlab.methods.structure import active, flat, pick_top
 
 
 def lottery_prune_masks(net, rate: float) -> list[torch.Tensor]:
@@ -46,12 +51,12 @@ def lottery_prune_masks(net, rate: float) -> list[torch.Tensor]:
     keyed = [torch.where(a, -i, float("-inf")) for a, i in zip(acts, imp)]
     picks: list[torch.Tensor] = []
     if last > 0:
-        n_hidden = sum(a.sum(dim=(1, 2)) for a in acts[:last])  # (P,)
+        n_hidden = sum(a.flatten(1).sum(dim=1) for a in acts[:last])  # (P,)
         counts = torch.round(n_hidden.double() * rate).long()
         picks = unflat_hidden(net, pick_top(flat(keyed[:last]), counts))
     out_act = acts[last]
     eligible = out_act & ~strongest_incoming(out_act, imp[last])  # never cut an output off
-    counts = torch.round(out_act.sum(dim=(1, 2)).double() * rate / 2).long()
+    counts = torch.round(out_act.flatten(1).sum(dim=1).double() * rate / 2).long()
     out_keyed = torch.where(eligible, -imp[last], float("-inf")).flatten(1)
     picks.append(pick_top(out_keyed, counts).view_as(out_act))
     return picks
@@ -60,7 +65,7 @@ def lottery_prune_masks(net, rate: float) -> list[torch.Tensor]:
 def unflat_hidden(net, x: torch.Tensor) -> list[torch.Tensor]:
     """:func:`~growlab.methods.structure.unflat` for all weight layers but the last."""
     shapes = [m.shape for m in net.masks[:-1]]
-    parts = torch.split(x, [s[1] * s[2] for s in shapes], dim=1)
+    parts = torch.split(x, [m[0].numel() for m in net.masks[:-1]], dim=1)
     return [p.reshape(s) for p, s in zip(parts, shapes)]
 
 

@@ -19,6 +19,14 @@ growlab's reading for a growth phase stopped by S or time: the paper's ``until a
 otherwise stop at once. With ``activation_shift`` the hidden activation is leaky ReLU while
 growing and ReLU once every member prunes. Regression uses R² as its "accuracy".
 Each member of a population keeps its own phase.
+
+On a conv network (NeST's LeNet-5, paper 003 §3.2.3 and §4.1): the seed narrows the conv
+layers' channels too, connection growth ranks dormant kernel taps by |∂L/∂w|, conv layers grow
+feature maps by Policy 3 (random candidate kernel sets, the one that lowers the loss most is
+kept: :mod:`growlab.methods.feature_maps`, ``map_candidates``), the dense layers neurons by
+bridging gradients (the one after the flatten over the flattened columns), and the pruning
+phase removes the smallest kernel taps per layer. ``max_width`` also gives the conv layers
+dormant channel capacity, and ``max_size`` S counts every tap of the dense conv network.
 """
 
 from __future__ import annotations
@@ -33,11 +41,12 @@ from growlab.methods.checkpoint import Checkpoint, quality
 from growlab.methods.context import CycleContext
 from growlab.methods.grow import by_score
 from growlab.methods.inits import INITS, Init, set_structure
+from growlab.methods.feature_maps import grow_map
 from growlab.methods.neurons import grow_neuron
 from growlab.methods.params import Param
 from growlab.methods.presets import METHODS
 from growlab.methods.prune import strongest_incoming
-from growlab.methods.structure import active, dormant, member_generators, pick_top
+from growlab.methods.structure import active, dormant, member_generators, per_member, pick_top
 
 PHASES = ("growth", "pruning", "done")
 _SEED_SALT = 0x9E57
@@ -61,11 +70,15 @@ def seed_widths(sizes: tuple[int, ...], ratio: float) -> tuple[int, ...]:
     return (sizes[0], *inner, sizes[-1])
 
 
-def seed_masks(widths: tuple[int, ...], capacity: tuple[int, ...], density: float, g: torch.Generator) -> list[torch.Tensor]:
+def seed_masks(
+    widths: tuple[int, ...], capacity: tuple[int, ...], density: float, g: torch.Generator, fans: tuple[int, ...] = ()
+) -> list[torch.Tensor]:
     """Random masks at ``density`` among the first ``widths`` neurons, every neuron connected.
 
     Each target neuron without an incoming connection gets its best-scoring one, then each
-    source neuron without an outgoing one likewise. Returns one ``(cap[l+1], cap[l])`` bool per layer.
+    source neuron without an outgoing one likewise. Returns one ``(cap[l+1], cap[l])`` bool per
+    layer; with ``fans`` (taps per edge of each layer, a conv network's), ``(cap[l+1], cap[l], fan)``:
+    taps at ``density``, every channel with an incoming and an outgoing tap.
 
     Example:
         >>> ms = seed_masks((3, 2, 1), (3, 4, 1), 0.1, torch.Generator().manual_seed(0))
@@ -74,6 +87,9 @@ def seed_masks(widths: tuple[int, ...], capacity: tuple[int, ...], density: floa
     """
     masks = []
     for l in range(len(widths) - 1):
+        if fans and fans[l] > 1:
+            masks.append(_seed_taps(widths[l + 1], widths[l], fans[l], capacity[l + 1], capacity[l], density, g))
+            continue
         n_out, n_in = widths[l + 1], widths[l]
         scores = torch.rand(n_out, n_in, generator=g)
         chosen = torch.zeros(n_out * n_in, dtype=torch.bool)
@@ -85,13 +101,34 @@ def seed_masks(widths: tuple[int, ...], capacity: tuple[int, ...], density: floa
         chosen[scores[:, cols].argmax(dim=0), cols] = True
         mask = torch.zeros(capacity[l + 1], capacity[l], dtype=torch.bool)
         mask[:n_out, :n_in] = chosen
-        masks.append(mask)
+        masks.append(mask[:, :, None] if fans else mask)
     return masks
+
+
+def _seed_taps(n_out: int, n_in: int, fan: int, cap_out: int, cap_in: int, density: float, g) -> torch.Tensor:
+    """:func:`seed_masks` of one layer with ``fan`` taps per channel pair. ``(cap_out, cap_in, fan)``"""
+    scores = torch.rand(n_out, n_in * fan, generator=g)
+    chosen = torch.zeros(n_out * n_in * fan, dtype=torch.bool)
+    chosen[scores.flatten().topk(int(round(density * n_out * n_in * fan))).indices] = True
+    chosen = chosen.view(n_out, n_in * fan)
+    rows = (~chosen.any(dim=1)).nonzero().flatten()
+    chosen[rows, scores[rows].argmax(dim=1)] = True
+    per_in = scores.view(n_out, n_in, fan).transpose(0, 1).reshape(n_in, n_out * fan)  # each input channel's taps
+    cols = (~chosen.view(n_out, n_in, fan).any(dim=(0, 2))).nonzero().flatten()
+    best = per_in[cols].argmax(dim=1)
+    chosen.view(n_out, n_in, fan)[best // fan, cols, best % fan] = True
+    mask = torch.zeros(cap_out, cap_in, fan, dtype=torch.bool)
+    mask[:n_out, :n_in] = chosen.view(n_out, n_in, fan)
+    return mask
 
 
 @INITS.register("nest_seed")
 class NestSeedInit(Init):
-    """NeST's seed: narrower hidden layers (the rest dormant), sparse, every neuron connected."""
+    """NeST's seed: narrower hidden layers (the rest dormant), sparse, every neuron connected.
+
+    On a conv network the conv layers' channels are narrowed too (the paper's LeNet-5 seeds
+    scale every layer by r), ``seed_density`` counts kernel taps, and every channel keeps an
+    incoming and an outgoing tap."""
 
     PARAMS: ClassVar[tuple[Param, ...]] = SEED_PARAMS
     needs_capacity = True
@@ -103,8 +140,10 @@ class NestSeedInit(Init):
             w = min(widths[k], net.capacity[k])
             net.set_alive(k, (torch.arange(net.capacity[k], device=net.device) < w).expand(net.population, -1))
         gens = member_generators(net.seeds, _SEED_SALT)
-        per_seed = {s: seed_masks(widths, net.capacity, self.values["seed_density"], g) for s, g in gens.items()}
-        set_structure(ctx, [torch.stack([per_seed[s][l] for s in net.seeds]) for l in range(net.n_layers)])
+        fans = tuple(net.fan(l) for l in range(net.n_layers)) if net.n_conv else ()
+        per_seed = {s: seed_masks(widths, net.capacity, self.values["seed_density"], g, fans) for s, g in gens.items()}
+        masks = [torch.stack([per_seed[s][l] for s in net.seeds]) for l in range(net.n_layers)]
+        set_structure(ctx, [m.reshape(net.masks[l].shape) for l, m in enumerate(masks)])
 
 
 def _float(name, default, low, high, doc, **kw) -> Param:
@@ -125,6 +164,8 @@ NEST_PARAMS = (
     _float("tolerance", 0.02, 0, 1, "pruning continues while accuracy ≥ A − tolerance; the last such network is kept"),
     Param("interval", 5, "int", low=1, high=10_000, doc="epochs of training between cycles"),
     Param("activation_shift", False, "bool", live=False, doc="leaky ReLU while growing, ReLU while pruning"),
+    Param("map_candidates", 8, "int", low=1, high=1000,
+          doc="conv layers: random kernel sets tried per new feature map; the one that lowers the loss most is kept (Policy 3)"),
 )  # fmt: skip
 
 
@@ -148,14 +189,14 @@ class Nest(Method):
         """With the activation shift, the population's one activation switches when all prune."""
         return bool(self.values["activation_shift"])
 
-    def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    def capacity(self, sizes: tuple[int, ...], n_conv: int = 0) -> tuple[int, ...]:
         inner = tuple(math.ceil(w * self.values["max_width"]) for w in sizes[1:-1])
         return (sizes[0], *inner, sizes[-1])
 
     def setup(self, ctx: CycleContext) -> None:
         net = ctx.net
         NestSeedInit(seed_ratio=self.seed_ratio, seed_density=self.seed_density).apply(ctx)
-        self.dense = sum(a * b for a, b in zip(net.sizes[:-1], net.sizes[1:]))
+        self.dense = net.n_dense()
         self.phase = torch.zeros(net.population, dtype=torch.long)
         self.threshold = torch.zeros(net.population, dtype=torch.float64)
         if self.activation_shift:
@@ -207,13 +248,13 @@ class Nest(Method):
 
     def _can_grow(self, net) -> torch.Tensor:
         """Members with a dormant connection or neuron left ``(P,)``."""
-        conns = sum(dormant(net, l).sum(dim=(1, 2)) for l in range(net.n_layers))
+        conns = sum(per_member(dormant(net, l)) for l in range(net.n_layers))
         units = sum((~a).sum(dim=1) for a in net.alive[1:-1]) if net.n_layers > 1 else 0
         return ((conns + units) > 0).cpu()
 
     def _grow(self, ctx: CycleContext, growing: torch.Tensor) -> None:
         net = ctx.net
-        n_dormant = torch.stack([dormant(net, l).sum(dim=(1, 2)) for l in range(net.n_layers)]).sum(dim=0)
+        n_dormant = torch.stack([per_member(dormant(net, l)) for l in range(net.n_layers)]).sum(dim=0)
         counts = torch.round(n_dormant.double() * self.grow_fraction).long() * growing.to(net.device)
         if counts.any():
             grads = ctx.gradients()
@@ -225,7 +266,11 @@ class Nest(Method):
             # it makes the same draws alone as in a population
             members = growing.clone()
             for _ in range(self.neurons_per_cycle):
-                members &= grow_neuron(ctx, k, members, self.growth_ratio, self.birth_strength, "bridging gradient (NeST)").cpu()
+                if k <= net.n_conv:  # a conv layer grows feature maps (Policy 3)
+                    born = grow_map(ctx, k, members, self.birth_strength, self.map_candidates, "feature map, Policy 3 (NeST)")
+                else:
+                    born = grow_neuron(ctx, k, members, self.growth_ratio, self.birth_strength, "bridging gradient (NeST)")
+                members &= born.cpu()
                 if not members.any():
                     break
 
@@ -251,7 +296,7 @@ class Nest(Method):
         who = who.to(net.device)
         for l in range(net.n_layers):
             act = active(net, l)
-            counts = torch.round(act.sum(dim=(1, 2)).double() * self.prune_fraction).long() * who
+            counts = torch.round(per_member(act).double() * self.prune_fraction).long() * who
             imp = net.weights[l].detach().abs()
             eligible = act & ~strongest_incoming(act, imp) if l == net.n_layers - 1 else act
             keyed = torch.where(eligible, -imp, float("-inf")).flatten(1)

@@ -16,7 +16,9 @@ prints ``s = sgn(G)``, which makes the path weight ``w_out[m]·w_in[n] = |G|·sg
 direction that *raises* the loss, while its text (Policy 2, Eqs. 2–6) says the birth imitates
 a back-propagation step that lowers it. growlab uses ``s = −sgn(G)`` (``descent=True``), so the
 new path moves ``u^{k+1}`` like a gradient-descent step on the bridging connection would.
-"Top β·M·N" is taken literally as the ``round(β·M·N)`` largest (at least one), not the
+On a conv network the dense layer after the flatten grows neurons the same way, its inputs
+being the flattened columns of the last conv layer's maps; conv layers grow feature maps
+instead (:mod:`growlab.methods.feature_maps`). "Top β·M·N" is taken literally as the ``round(β·M·N)`` largest (at least one), not the
 strict ``> thres`` of the printed pseudo-code, which would pick one fewer.
 """
 
@@ -36,7 +38,7 @@ def layer_signals(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) -> tup
         ``x`` ``(P, B, pad(cap[k-1]))`` (the data itself for ``k = 1``) and
         ``δ = ∂L/∂u^{k+1}`` ``(P, B, pad(cap[k+1]))``, L each member's mean loss over the rows.
     """
-    with torch.enable_grad():
+    with torch.enable_grad(), net.conv_flags():  # deterministic cuDNN backward on CUDA
         tr = net.trace(X)
         (delta,) = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), tr.pre[k])
     return tr.inputs[k - 1].detach(), delta
@@ -44,6 +46,7 @@ def layer_signals(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) -> tup
 
 def bridging_gradient(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
     """``G = δᵀ x`` between the alive neurons of layers ``k − 1`` and ``k + 1``. ``(P, cap[k+1], cap[k-1])``
+    (after a flatten, ``k − 1`` is the last conv layer and ``G`` has its flattened columns).
 
     Example:
         >>> net = Network((3, 2, 1))
@@ -52,9 +55,11 @@ def bridging_gradient(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) ->
     """
     if not 0 < k < net.n_layers:
         raise ValueError(f"neurons grow in hidden layers 1..{net.n_layers - 1}, got {k}")
+    if k <= net.n_conv:
+        raise ValueError(f"layer {k} is a conv channel layer: it grows feature maps (growlab.methods.feature_maps)")
     x, delta = layer_signals(net, X, y, k)
-    G = torch.bmm(delta.transpose(1, 2), x)[:, : net.capacity[k + 1], : net.capacity[k - 1]]  # (P, out, in)
-    pairs = net.alive[k + 1][:, :, None] & net.alive[k - 1][:, None, :]
+    G = torch.bmm(delta.transpose(1, 2), x)[:, : net.capacity[k + 1], : net.in_features(k - 1)]  # (P, out, in)
+    pairs = net.alive[k + 1][:, :, None] & net.in_alive(k - 1)[:, None, :]  # after a flatten: its columns
     return G * pairs
 
 
@@ -149,5 +154,6 @@ def grow_neuron(
 
 def _clear_edges(net: Network, k: int, units: torch.Tensor) -> None:
     """Switch off the edge masks into and out of dormant ``units`` of layer ``k`` (bool ``(P, cap[k])``)."""
-    net.set_mask(k - 1, net.masks[k - 1] & ~units[:, :, None])
-    net.set_mask(k, net.masks[k] & ~units[:, None, :])
+    into, out = net.unit_weights(k, units)
+    net.set_mask(k - 1, net.masks[k - 1] & ~into)
+    net.set_mask(k, net.masks[k] & ~out)

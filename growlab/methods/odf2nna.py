@@ -15,6 +15,11 @@ binary, 1 for regression), rounded down: every hidden layer gets NU units (a rec
 model), at most as many as the widest configured layer (the allocated capacity).
 ``eval_data`` picks the evaluation rows of Algorithm 3 (the paper leaves them open): the
 training rows by default, so validation figures stay untouched by the selection.
+
+On a conv network a channel is a unit: its output std is taken over the batch and every
+position of its map, its mean value folds into the next layer's biases through each kernel's
+tap sum (or its flatten block's sum), and a conv layer is never deleted (it keeps its most
+variable channel); see :mod:`growlab.methods.useful_units`. ``nu_formula`` sizes MLPs only.
 """
 
 from __future__ import annotations
@@ -76,9 +81,15 @@ class Odf2nna(Method):
     #: a population shares one layout, so a layer goes only when every member can lose it
     members_interact = True
 
-    def capacity(self, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    def capacity(self, sizes: tuple[int, ...], n_conv: int = 0) -> tuple[int, ...]:
         if not self.nu_formula:
             return sizes
+        if n_conv:
+            raise ValueError(
+                "nu_formula sizes the hidden layers of an MLP by the paper's Eq. 2 (NU from the inputs, "
+                "classes and training rows); a conv network keeps its configured channels and widths: "
+                "leave nu_formula off"
+            )
         widest = max(sizes[1:-1])  # rectangular room for NU units per layer
         return (sizes[0], *([widest] * (len(sizes) - 2)), sizes[-1])
 

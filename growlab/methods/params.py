@@ -137,9 +137,10 @@ def validate_masks(name: str, value: Any) -> list[torch.Tensor] | None:
             t = torch.as_tensor(m.detach().cpu() if torch.is_tensor(m) else m)
         except (TypeError, ValueError, RuntimeError):
             raise ValueError(f"{name}: mask {l} is not an array of booleans") from None
-        if t.dim() not in (2, 3) or t.is_floating_point() and not bool(((t == 0) | (t == 1)).all()):
+        if t.dim() not in (2, 3, 4, 5) or t.is_floating_point() and not bool(((t == 0) | (t == 1)).all()):
             raise ValueError(
-                f"{name}: mask {l} must be a 2-D (out, in) or 3-D (P, out, in) array of 0/1, got shape {tuple(t.shape)}"
+                f"{name}: mask {l} must be a 2-D (out, in) or 3-D (P, out, in) array of 0/1 (a conv layer's "
+                f"(out, in, k, k) or (P, out, in, k, k)), got shape {tuple(t.shape)}"
             )
         masks.append(t.bool())
     return masks

@@ -13,6 +13,13 @@
 
 Every preset but ``dense`` also accepts ``core=`` (Python API only): start from those masks
 instead of its own init, e.g. a common core found by ``growlab.analysis``.
+
+Every method runs on conv networks too (DESIGN §3b). A connection is then a kernel tap: pruning
+ranks taps (``granularity="weight"``, the default) or whole kernels or channels (``"kernel"``,
+``"channel"``, :mod:`growlab.methods.groups`); ``random`` and ``gradient`` growth pick dormant
+taps; the sub-network, strategic synthesis and the Erdős–Rényi init work on the channel graph
+(whole kernels; RigL's Erdős–Rényi-Kernel densities for conv layers); the phase methods document
+their conv readings (NeST's feature-map growth, ODF2NNA's channels, the lottery's global ranking).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
-"""Pruning: criteria (what to remove first), scope, and schedules (how many, when).
+"""Pruning: criteria (what to remove first), scope, granularity, and schedules (how many, when).
 
 A criterion scores every active connection's importance; the pruner removes the lowest-scoring
 eligible ones, over the whole network (``global``) or each layer in proportion to its active
 connections (``per_layer``). Eligible means active, at least ``min_age`` cycles old, and not
 the last incoming connection of an output unit (the pruner always keeps each output's most
-important incoming connection, so no output is ever cut off).
+important incoming connection, so no output is ever cut off). On a conv network a connection
+is a kernel tap; ``granularity`` prunes whole kernels or whole channels instead (see
+:mod:`growlab.methods.groups`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import torch
 from growlab.engine import Network
 from growlab.methods.base import Part
 from growlab.methods.context import CycleContext
+from growlab.methods.groups import GRANULARITIES, channel_units, kernel_masks
 from growlab.methods.params import Param
 from growlab.methods.registry import Registry
 from growlab.methods.scores import BatchStats
-from growlab.methods.structure import active, any_true, flat, pick_top, unflat
+from growlab.methods.structure import active, any_true, flat, pick_top, share, unflat
 
 
 class Criterion(Part):
@@ -31,7 +34,8 @@ class Criterion(Part):
     needs_fisher: ClassVar[bool] = False
 
     def scores(self, net: Network, stats: BatchStats | None) -> list[torch.Tensor]:
-        """One ``(P, out, in)`` importance tensor per layer."""
+        """One importance tensor per layer, shaped like its weights (``(P, out, in)``; conv taps
+        ``(P, out, in, k, k)``)."""
         raise NotImplementedError
 
 
@@ -73,6 +77,9 @@ CRITERION_PARAMS = (
           doc="what is pruned first: smallest |w|, |w·∂L/∂w| (taylor) or ½·F·w² (obd, Fisher ≈ Hessian)"),
     Param("scope", "global", "choice", choices=("global", "per_layer"),
           doc="rank all layers together, or prune each layer in proportion to its active connections"),
+    Param("granularity", "weight", "choice", choices=GRANULARITIES,
+          doc="what one pruning step removes: a weight (a kernel tap), a whole kernel (a channel-graph edge) "
+          "or a whole hidden channel / neuron; groups rank by their mean score"),
 )  # fmt: skip
 MIN_AGE = Param(
     "min_age", 1, "int", low=0, high=10_000, per_member=True,
@@ -90,34 +97,81 @@ class Pruner(Part):
     def criterion(self) -> Criterion:
         return CRITERIA.make(self.values["criterion"])
 
-    def select(self, ctx: CycleContext, counts: torch.Tensor, stats: BatchStats | None = None) -> list[torch.Tensor]:
-        """Which connections to prune, ``counts[p]`` per member at most. One ``(P, out, in)`` bool per layer."""
+    def _candidates(self, ctx: CycleContext, stats: BatchStats | None):
+        """Per layer: importance, active connections, and which of them may be pruned."""
         net = ctx.net
         importance = self.criterion.scores(net, stats)
         min_age = self.member_tensor("min_age", net.population, net.device)
-        born_by = (ctx.cycle - min_age).to(torch.int32)[:, None, None]  # (P, 1, 1): old enough if born by then
-        keyed, acts = [], []
+        acts, eligible = [], []
         for l, imp in enumerate(importance):
             act = active(net, l)
-            eligible = act & (net.birth_cycle[l] <= born_by)
+            born_by = (ctx.cycle - min_age).to(torch.int32).view(-1, *[1] * (act.dim() - 1))  # old enough if born by then
+            ok = act & (net.birth_cycle[l] <= born_by)
             if l == net.n_layers - 1:
-                eligible &= ~strongest_incoming(act, imp)
-            keyed.append(torch.where(eligible, -imp.float(), float("-inf")))  # pick_top takes the highest
+                ok &= ~strongest_incoming(act, imp)
             acts.append(act)
+            eligible.append(ok)
+        return importance, acts, eligible
+
+    def select(self, ctx: CycleContext, counts: torch.Tensor, stats: BatchStats | None = None) -> list[torch.Tensor]:
+        """Which connections to prune, ``counts[p]`` per member at most (whole kernels or channels:
+        at least, see :mod:`growlab.methods.groups`). One bool per layer, shaped like its weights."""
+        net = ctx.net
+        importance, acts, eligible = self._candidates(ctx, stats)
         counts = counts.to(net.device)
-        if self.values["scope"] == "global":
+        scope, granularity = self.values["scope"], self.values.get("granularity", "weight")
+        if granularity == "kernel":
+            return kernel_masks(net, importance, acts, eligible, counts, scope)
+        if granularity == "channel":
+            units = channel_units(net, importance, acts, eligible, counts, scope)
+            return _unit_masks(net, units, acts)
+        keyed = [torch.where(ok, -imp.float(), float("-inf")) for ok, imp in zip(eligible, importance)]  # highest first
+        if scope == "global":
             return unflat(net, pick_top(flat(keyed), counts))
-        shares = share(counts, torch.stack([a.sum(dim=(1, 2)) for a in acts], dim=1))
+        shares = share(counts, torch.stack([a.flatten(1).sum(dim=1) for a in acts], dim=1))
         return [pick_top(k.flatten(1), shares[:, l]).view_as(k) for l, k in enumerate(keyed)]
 
     def prune(self, ctx: CycleContext, counts: torch.Tensor, stats: BatchStats | None = None) -> torch.Tensor:
-        """Prune through ``ctx`` (weights zeroed, moments reset, events). Returns counts ``(P,)``."""
+        """Prune through ``ctx`` (weights zeroed, moments reset, events; removed channels
+        switched off). Returns connections pruned per member ``(P,)``."""
+        granularity = self.values.get("granularity", "weight")
         cause = f"{self.values['criterion']} ({self.values['scope']})"
-        done = torch.zeros(ctx.net.population, dtype=torch.long, device=ctx.net.device)
+        if granularity != "weight":
+            cause = f"{self.values['criterion']} ({self.values['scope']}, {granularity})"
+        net = ctx.net
+        done = torch.zeros(net.population, dtype=torch.long, device=net.device)
+        if granularity == "channel":
+            importance, acts, eligible = self._candidates(ctx, stats)
+            units = channel_units(net, importance, acts, eligible, counts.to(net.device), self.values["scope"])
+            for k, gone in units.items():
+                if any_true(gone):
+                    done += remove_units(ctx, k, gone, cause)
+            return done
         for l, where in enumerate(self.select(ctx, counts, stats)):
             if any_true(where):
                 done += ctx.prune(l, where, cause=cause)
         return done
+
+
+def _unit_masks(net: Network, units: dict[int, torch.Tensor], acts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The active weights into and out of ``units`` (neuron layer → ``(P, cap[k])``), per layer."""
+    out = [torch.zeros_like(a) for a in acts]
+    for k, gone in units.items():
+        into, away = net.unit_weights(k, gone)
+        out[k - 1] |= into & acts[k - 1]
+        out[k] |= away & acts[k]
+    return out
+
+
+def remove_units(ctx: CycleContext, k: int, gone: torch.Tensor, cause: str) -> torch.Tensor:
+    """Prune every connection into and out of hidden units ``gone`` (bool ``(P, cap[k])``) of
+    neuron layer ``k`` and switch them off (a channel's kernels, bias and flatten block go).
+    Returns the connections pruned per member ``(P,)``."""
+    net = ctx.net
+    into, away = net.unit_weights(k, gone)
+    done = ctx.prune(k - 1, into, cause=cause) + ctx.prune(k, away, cause=cause)
+    ctx.set_units(k, net.alive[k] & ~gone, kind="unit_remove", cause=cause)
+    return done
 
 
 def strongest_incoming(mask: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:
@@ -125,22 +179,6 @@ def strongest_incoming(mask: torch.Tensor, importance: torch.Tensor) -> torch.Te
     best = torch.where(mask, importance.float(), float("-inf")).argmax(dim=2, keepdim=True)  # (P, out, 1)
     keep = torch.zeros_like(mask).scatter_(2, best, True)
     return keep & mask.any(dim=2, keepdim=True)
-
-
-def share(counts: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-    """Split ``counts`` ``(P,)`` over layers in proportion to ``sizes`` ``(P, L)`` (largest remainder).
-
-    Example:
-        >>> share(torch.tensor([10]), torch.tensor([[432, 128, 8]])).tolist()
-        [[8, 2, 0]]
-    """
-    total = sizes.sum(dim=1, keepdim=True).clamp(min=1)
-    exact = counts[:, None].double() * sizes.double() / total  # (P, L)
-    base = exact.floor().long()
-    left = counts - base.sum(dim=1)  # (P,) at most L - 1
-    order = torch.argsort(exact - base, dim=1, descending=True, stable=True)
-    extra = (torch.arange(sizes.shape[1], device=sizes.device)[None, :] < left[:, None]).long()
-    return base + torch.zeros_like(base).scatter_(1, order, extra)
 
 
 # ---------------------------------------------------------------------------- schedules

@@ -25,8 +25,8 @@ class BatchStats:
     """Per-layer statistics of the training loss at the current weights.
 
     Attributes:
-        grads: ∂L/∂W, L the mean loss over the rows, one ``(P, out, in)`` per layer
-            (inactive connections included: the gradient at w = 0).
+        grads: ∂L/∂W, L the mean loss over the rows, one ``(P, out, in)`` per layer (a conv
+            layer's ``(P, out, in, k, k)``; inactive connections included: the gradient at w = 0).
         fisher: empirical Fisher diagonal, the mean over rows of the squared per-example
             gradient, one ``(P, out, in)`` per layer; ``None`` unless asked for.
     """
@@ -76,11 +76,23 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
     member's statistics are the same alone as in any population) and are cropped after.
     """
     B = X.shape[-2]
-    with torch.enable_grad():
+    # conv layers' batch gradients come from autograd's own convolution backward (unless the
+    # Fisher diagonal needs per-example gradients): ask for their parameters' gradients too
+    wanted = [] if fisher else net.parameters()[: net.n_conv]
+    with torch.enable_grad(), net.conv_flags():  # deterministic cuDNN backward on CUDA
         tr = net.trace(X)
-        deltas = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), tr.pre)  # ∂(mean loss)/∂z
+        found = torch.autograd.grad(member_losses(tr.outputs, y, net.task).sum(), [*tr.pre, *wanted])
+    deltas, conv_grads = found[: len(tr.pre)], found[len(tr.pre) :]  # ∂(mean loss)/∂z; conv ∂L/∂W
     grads, fishers = [], []
-    for w, a, d in zip(net.weights, tr.inputs, deltas):
+    for l, (w, a, d) in enumerate(zip(net.weights, tr.inputs, deltas)):
+        if net.is_conv(l):
+            if conv_grads:
+                g, f = net.weight_view(l, conv_grads[l]).contiguous(), None
+            else:
+                g, f = conv_stats(net, l, a.detach(), d)
+            grads.append(g)
+            fishers.append(f)
+            continue
         _, n_out, n_in = w.shape
         a, dt = a.detach(), d.transpose(1, 2)  # (P, B, in_pad), (P, out_pad, B)
         grads.append(torch.bmm(dt, a)[:, :n_out, :n_in].contiguous())  # (P, out, in)
@@ -88,3 +100,24 @@ def layer_stats(net, X: torch.Tensor, y: torch.Tensor, fisher: bool = False) -> 
             # per-example gradient of its own loss is B·δₙ ⊗ aₙ; mean of squares = B·Σₙ δₙ² ⊗ aₙ²
             fishers.append(B * torch.bmm(dt.square(), a.square())[:, :n_out, :n_in].contiguous())
     return BatchStats(grads, fishers if fisher else None)
+
+
+def conv_stats(net, layer: int, a: torch.Tensor, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient and Fisher diagonal of conv layer ``layer`` from its input maps ``a``
+    ``(P, B, C_in, H, W)`` and the loss gradient at its output ``d`` ``(P, B, C_out, H', W')``.
+
+    A kernel tap's gradient is a sum over output positions: for example n it is
+    ``Σ_pos δₙ,pos · patchₙ,pos`` (the input patch the tap sees there). The per-example
+    gradients come from one convolution weight-gradient with every example its own group
+    (about twice as fast on the CPU as unfolding the patches). Both shaped like the layer's
+    weights ``(P, out, in, k, k)``.
+    """
+    P, B = a.shape[:2]
+    k = net.kernels[layer]
+    o, i, kh, kw = net.weight_shape(layer)
+    x = a.reshape(1, P * B * i, *a.shape[-2:]).contiguous(memory_format=torch.channels_last)
+    g = d.reshape(1, P * B * o, *d.shape[-2:]).contiguous(memory_format=torch.channels_last)
+    per_example = torch.nn.grad.conv2d_weight(x, (P * B * o, i, kh, kw), g, stride=k.stride, padding=k.padding, groups=P * B)
+    per_example = per_example.reshape(P, B, o, i, kh, kw)
+    # the per-example gradient of its own loss is B × this (δ is of the mean loss), as for dense layers
+    return per_example.sum(dim=1), B * per_example.square().sum(dim=1)

@@ -34,6 +34,18 @@ The paper leaves three choices open; each reading is a parameter, today's the de
   (0: no cap but N).
 
 The terminus draw of step 2 lives in :mod:`growlab.methods.termini`.
+
+On a conv network strategic synthesis works on the channel graph (DESIGN §3b,
+:mod:`growlab.engine.graph`): a connection is a kernel (after the flatten, a channel's block of
+columns into a neuron), a focal juncture is one of the N strongest kernels — ranked by the root
+mean square of their active taps, which for a dense weight is |w| — and a candidate terminus is
+a *dormant kernel* (no tap on) from the same origin channel; β and the Gaussian are over the
+next layer's channel index. A pick grows every tap of its kernel: ``copy`` copies the juncture's
+taps (a juncture of another layer, with ``grow_from="terminus"``, gives each tap its signed
+strength), ``gaussian`` scales them by the Gaussian factor, ``random`` draws them from the
+layer's initializer. The budget (the threshold's room, ``max_grow``) counts taps, so a kernel
+that no longer fits is not grown; ``junctures``, ``grow_from`` and ``max_grow`` keep their
+meaning on the graph.
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ from typing import ClassVar
 
 import torch
 
-from growlab.engine import Network
+from growlab.engine import Network, channel_graph
 from growlab.methods.context import CycleContext
 from growlab.methods.grow import GROWERS, Grower, Growth
 from growlab.methods.params import Param
@@ -199,39 +211,80 @@ class StrategicGrower(Grower):
 
     def _picks(self, ctx: CycleContext, room: torch.Tensor) -> list[tuple]:
         """Per layer with growth: ``(layer, index, values, causes)``; ``index`` ascending flat
-        positions in the layer's ``(P, out, in)``, ``values`` in the weights' dtype."""
+        positions in the layer's ``(P, out, in)``, ``values`` in the weights' dtype.
+
+        On a conv network the junctures, termini and Gaussian live on the channel graph
+        (:mod:`growlab.engine.graph`): a juncture is a strong kernel, a terminus a dormant
+        kernel (no tap on), β is on the next layer's channel index, and a pick grows every
+        tap of its kernel (see :meth:`_edge_taps`); ``room`` counts taps.
+        """
         net = ctx.net
+        graph = channel_graph(net)
         P, dev = net.population, net.device
         v = self.values
         n = self.member_tensor("focal_junctures", P, dev)
-        self.junctures = J = focal_junctures(net, n, v["junctures"], v["grow_from"])
+        self.junctures = J = focal_junctures(graph, n, v["junctures"], v["grow_from"])
         sigma, mu = self.member_tensor("sigma", P, dev), self.member_tensor("mu", P, dev)
-        forward = grows_forward(net, J.layer, v["grow_from"])
+        forward = grows_forward(graph, J.layer, v["grow_from"])
         at = torch.where(forward, J.layer + 1, J.layer)  # the weight layer each juncture grows into
         start = torch.where(forward, J.target, J.source)  # and the neuron it grows from
-        picks = [self._layer_picks(ctx, J, l, at, start, forward, sigma, mu) for l in range(net.n_layers)]
+        picks = [self._layer_picks(ctx, graph, J, l, at, start, forward, sigma, mu) for l in range(net.n_layers)]
         p, l, k, i, rank, value, cause = (torch.cat(col) for col in zip(*picks))
         cap = self.member_tensor("max_grow", P, dev)
         room = torch.where(cap > 0, torch.minimum(room.to(dev), cap), room.to(dev))
-        p, l, k, i, rank, value, cause = _first_and_within(net, room, p, l, k, i, rank, value, cause)
+        fans = None if graph is net else torch.tensor([net.fan(x) for x in range(net.n_layers)], device=dev)[l]
+        p, l, k, i, rank, value, cause = _first_and_within(graph, room, p, l, k, i, rank, value, cause, fans)
         out = []
         for layer in range(net.n_layers):
             sel = (l == layer).nonzero().flatten()
+            drawn = self._drawn(ctx, graph, layer)
             if not len(sel):
                 continue
-            _, n_out, n_in = net.masks[layer].shape
+            _, n_out, n_in = graph.masks[layer].shape
             index = (p[sel] * n_out + k[sel]) * n_in + i[sel]  # ascending: picks are sorted by (p, l, k, i)
             causes = None
             if ctx.events is not None and P == 1:
                 src, tgt = J.source[cause[sel]].tolist(), J.target[cause[sel]].tolist()
                 causes = list(map(juncture_cause, repeat(layer), src, tgt))
-            out.append((layer, index, value[sel].to(net.weights[layer].dtype), causes))
+            if graph is net:
+                out.append((layer, index, value[sel].to(net.weights[layer].dtype), causes))
+            else:
+                picked = (p[sel], k[sel], i[sel], value[sel], cause[sel])
+                out.append(self._edge_taps(graph, J, layer, index, *picked, drawn, causes))
         return out
 
-    def _layer_picks(self, ctx: CycleContext, J: Junctures, l: int, at, start, forward, sigma, mu):
+    def _drawn(self, ctx: CycleContext, graph, layer: int) -> torch.Tensor | None:
+        """A conv network's fresh initializer taps of ``layer`` for ``init_weight="random"``,
+        drawn every cycle for every layer (as an MLP's are), so a member's stream does not
+        depend on where the others grow."""
+        if graph is ctx.net or self.values["init_weight"] != "random":
+            return None
+        return ctx.net.sample_init(layer, ctx.streams)
+
+    def _edge_taps(self, graph, J: Junctures, layer: int, index, p, k, i, scale, cause, drawn, causes) -> tuple:
+        """The taps of the kernels picked at channel-graph positions ``index`` of ``layer``, and
+        their initial weights: ``copy`` gives each tap the juncture kernel's tap (times the
+        Gaussian factor ``scale`` for ``gaussian``); a juncture of another layer (``grow_from=
+        "terminus"`` across layers of different taps) gives every tap its signed strength (RMS of
+        its taps); ``random`` the layer initializer's taps. One cause per tap."""
+        net, fan = graph.net, graph.fan(layer)
+        taps = index[:, None] * fan + torch.arange(fan, device=index.device)  # (M, fan), ascending
+        if drawn is not None:
+            values = net.taps(layer, drawn)[p, k, i].double()
+        else:
+            jl = J.layer[cause]
+            same = (jl == layer)[:, None]
+            own = graph.edge_taps(layer, J.member[cause], J.target[cause].clamp(max=graph.capacity[layer + 1] - 1),
+                                  J.source[cause].clamp(max=graph.capacity[layer] - 1)).double()  # fmt: skip
+            values = torch.where(same, own, J.weight[cause].double()[:, None]) * scale[:, None]
+        tap_causes = None if causes is None else [c for c in causes for _ in range(fan)]
+        return layer, taps.flatten(), values.flatten().to(net.weights[layer].dtype), tap_causes
+
+    def _layer_picks(self, ctx: CycleContext, graph, J: Junctures, l: int, at, start, forward, sigma, mu):
         """Sampled termini of the junctures growing into weight layer ``l`` (``at == l``), from the
-        neurons ``start``: (member, layer, k, i, rank, value, juncture index)."""
-        net, dev = ctx.net, ctx.net.device
+        neurons ``start``: (member, layer, k, i, rank, value, juncture index). On a channel graph
+        ``value`` is the juncture's scale (1, or the Gaussian factor), its taps come later."""
+        net, dev = graph, ctx.net.device
         idx = (at == l).nonzero().flatten()  # member-major, as the junctures are
         p, i, j, w, rank = J.member[idx], start[idx], J.target[idx], J.weight[idx], J.rank[idx]
         n_in, n_out = net.capacity[l], net.capacity[l + 1]
@@ -245,19 +298,23 @@ class StrategicGrower(Grower):
         u = ctx.streams.rand_each(torch.bincount(p, minlength=net.population).tolist())[:, None].to(dev)
         key = (p * n_in + i) * (n_out + 1) + torch.where(by_target, j + 1, 0)  # same key, same distribution
         k, has = sample_near(net, l, p, i, beta, sigma[p], mu[p], u, key)
+        w = w.double() if graph is ctx.net else torch.ones_like(w, dtype=torch.float64)
         if self.values["init_weight"] == "copy":
-            value = w.double()
+            value = w
         elif self.values["init_weight"] == "gaussian":
-            value = w.double() * logits_at(k.double()[:, None], beta, sigma[p], mu[p])[:, 0].exp()
-        else:
+            value = w * logits_at(k.double()[:, None], beta, sigma[p], mu[p])[:, 0].exp()
+        elif graph is ctx.net:
             value = net.sample_init(l, ctx.streams)[p, k, i].double()
+        else:
+            value = w  # taps drawn per layer in _picks
         keep = slice(None) if bool(has.all()) else has
         return p[keep], torch.full_like(p[keep], l), k[keep], i[keep], rank[keep], value[keep], idx[keep]
 
 
-def _first_and_within(net: Network, room: torch.Tensor, p, l, k, i, rank, value, cause):
+def _first_and_within(net: Network, room: torch.Tensor, p, l, k, i, rank, value, cause, sizes=None):
     """Drop repeated picks (keep the highest-ranked juncture's) and keep each member's best
-    ``room[p]``; the result is sorted by (member, layer, target, source), ``nonzero()`` order."""
+    ``room[p]`` (with ``sizes``, the connections each pick grows: its best picks that fit in
+    ``room[p]``); the result is sorted by (member, layer, target, source), ``nonzero()`` order."""
     L, n_out, n_in = net.n_layers, max(net.capacity), max(net.capacity)
     key = ((p * L + l) * n_out + k) * n_in + i
     span = int(rank.max()) + 1 if len(rank) else 1  # ranks are distinct within a member
@@ -274,7 +331,12 @@ def _first_and_within(net: Network, room: torch.Tensor, p, l, k, i, rank, value,
     by_rank = order[torch.argsort(p[order] * span + rank[order])]
     members = p[by_rank]
     start = torch.searchsorted(members, members, right=False)
-    pos = torch.arange(len(members), device=members.device) - start
-    kept = by_rank[pos < room[members]]
+    if sizes is None:
+        pos = torch.arange(len(members), device=members.device) - start
+        kept = by_rank[pos < room[members]]
+    else:  # the member's running total of connections, best pick first
+        total = sizes[by_rank].cumsum(0)
+        before = total[start] - sizes[by_rank][start]  # what the member's earlier rows hold
+        kept = by_rank[total - before <= room[members]]
     kept = kept[torch.argsort(key[kept])]
     return p[kept], l[kept], k[kept], i[kept], rank[kept], value[kept], cause[kept]

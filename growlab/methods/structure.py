@@ -43,10 +43,11 @@ def active(net: Network, layer: int) -> torch.Tensor:
 
 
 def dormant(net: Network, layer: int) -> torch.Tensor:
-    """Connections of ``layer`` that growth may activate: edge mask off, both neurons alive."""
+    """Connections of ``layer`` that growth may activate: edge mask off, both neurons alive.
+    Shaped like the layer's masks (a conv layer's taps; a channel graph's edges)."""
     off = ~net.masks[layer]  # (P, out, in)
     if not (bool(net.alive[layer + 1].all()) and bool(net.alive[layer].all())):  # else skip two passes
-        off &= net.alive[layer + 1][:, :, None] & net.alive[layer][:, None, :]
+        off = net.connected(layer, off)
     return off
 
 
@@ -68,19 +69,31 @@ def room(net: Network, sparsity: torch.Tensor) -> torch.Tensor:
 
 
 def flat(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Per-layer ``(P, out, in)`` tensors side by side: ``(P, total)`` (layer 0 first, row-major)."""
+    """Per-layer ``(P, out, in)`` tensors side by side: ``(P, total)`` (layer 0 first, row-major;
+    conv layers' ``(P, out, in, k, k)`` taps too)."""
     return torch.cat([t.flatten(1) for t in tensors], dim=1)
 
 
 def unflat(net: Network, x: torch.Tensor) -> list[torch.Tensor]:
-    """Inverse of :func:`flat`: ``(P, total)`` → one ``(P, out, in)`` tensor per layer."""
+    """Inverse of :func:`flat`: ``(P, total)`` → one tensor per layer, shaped like its masks."""
     shapes = [m.shape for m in net.masks]
-    parts = torch.split(x, [s[1] * s[2] for s in shapes], dim=1)
+    parts = torch.split(x, [m[0].numel() for m in net.masks], dim=1)
     return [p.reshape(s) for p, s in zip(parts, shapes)]
 
 
+def per_member(t: torch.Tensor) -> torch.Tensor:
+    """The sum of ``t`` over everything but the member axis ``(P,)`` (counts of a bool mask)."""
+    return t.flatten(1).sum(dim=1)
+
+
+def members_like(who: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-member ``who`` ``(P,)`` shaped to broadcast over ``like`` ``(P, …)`` (3-D, or conv 5-D)."""
+    return who.view(-1, *[1] * (like.dim() - 1))
+
+
 def locate(net: Network, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Flat indices of :func:`flat` → ``(layer, target, source)``, each shaped like ``index``."""
+    """Flat indices of :func:`flat` → ``(layer, target, source)``, each shaped like ``index``
+    (``net`` with ``(P, out, in)`` masks: an MLP or a channel graph)."""
     shapes = [m.shape for m in net.masks]
     sizes = torch.tensor([s[1] * s[2] for s in shapes], device=index.device)
     ins = torch.tensor([s[2] for s in shapes], device=index.device)
@@ -88,6 +101,22 @@ def locate(net: Network, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     layer = torch.searchsorted(ends, index, right=True)
     local = index - (ends - sizes)[layer]
     return layer, local // ins[layer], local % ins[layer]
+
+
+def share(counts: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+    """Split ``counts`` ``(P,)`` over layers in proportion to ``sizes`` ``(P, L)`` (largest remainder).
+
+    Example:
+        >>> share(torch.tensor([10]), torch.tensor([[432, 128, 8]])).tolist()
+        [[8, 2, 0]]
+    """
+    total = sizes.sum(dim=1, keepdim=True).clamp(min=1)
+    exact = counts[:, None].double() * sizes.double() / total  # (P, L)
+    base = exact.floor().long()
+    left = counts - base.sum(dim=1)  # (P,) at most L - 1
+    order = torch.argsort(exact - base, dim=1, descending=True, stable=True)
+    extra = (torch.arange(sizes.shape[1], device=sizes.device)[None, :] < left[:, None]).long()
+    return base + torch.zeros_like(base).scatter_(1, order, extra)
 
 
 def pick_top(scores: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,13 @@ counts see. In a population all members share one layout, so a layer is deleted 
 is useless in every member; a member whose layer would empty while another member still uses
 it keeps its most variable unit (and the ``note`` event says so). Single-member runs, the
 app's, never need this compromise.
+
+On a conv network a channel layer's units are its channels: a channel's output std is taken
+over the batch and every position of its map, its mean value folds into the next layer's
+biases through the sum of each kernel's taps (or of its flatten block), and removing it takes
+its kernels and flatten block with it. A conv layer is never deleted (its neighbours could
+not be bridged by one weight layer): a member whose conv layer would empty keeps its most
+variable channel.
 """
 
 from __future__ import annotations
@@ -71,12 +78,14 @@ def plan_removal(net: Network, X: torch.Tensor, eps: float) -> Plan:
     """
     plan, trace = Plan(), net.trace(X)
     for k in range(1, len(net.sizes) - 1):
-        h = trace.hidden(k)  # (P, B, cap[k])
+        h = trace.hidden(k)  # (P, B, cap[k]); a channel layer's maps (P, B, C, H, W)
+        if h.dim() == 5:  # a channel's values over the batch and every position of its map
+            h = h.transpose(1, 2).flatten(2).transpose(1, 2)  # (P, B·H·W, C)
         std, mean = h.std(dim=1, correction=0), h.mean(dim=1)  # (P, cap[k])
         alive = net.alive[k]
         useless = alive & (std <= eps)
         empty = ~(alive & ~useless).any(dim=1)  # (P,) no useful unit would be left
-        if bool(empty.all()):
+        if bool(empty.all()) and k > net.n_conv:  # a conv layer is never deleted: it keeps a channel
             plan.layers.append(k)
         else:
             for p in (empty & alive.any(dim=1)).nonzero().flatten().tolist():
@@ -106,9 +115,15 @@ class Removal:
 
 @torch.no_grad()
 def fold_units(net: Network, k: int, units: torch.Tensor, mean: torch.Tensor) -> None:
-    """Add ``mean`` output × outgoing weights of ``units`` (bool ``(P, cap[k])``) to layer k + 1's biases."""
+    """Add ``mean`` output × outgoing weights of ``units`` (bool ``(P, cap[k])``) to layer k + 1's biases.
+
+    A channel's mean value feeds each output through the sum of the kernel's taps (after the
+    flatten, of its block of columns): exact for a constant map without zero padding; with
+    padding the border positions see fewer taps (ODF2NNA's fold is an approximation anyway:
+    a useless unit varies by up to ε)."""
     const = (mean * units)[:, :, None]  # (P, cap[k], 1)
-    net.biases[k].add_(torch.bmm(net.weights[k].detach(), const)[:, :, 0] * net.alive_float(k))
+    w = net.weights[k].detach() if net.per_edge(k) else net.taps(k, net.weights[k].detach()).sum(dim=-1)
+    net.biases[k].add_(torch.bmm(w, const)[:, :, 0] * net.alive_float(k))
 
 
 def select_units(net: Network, X: torch.Tensor, eps: float, streams: MemberStreams, ctx: CycleContext | None = None) -> Removal:
@@ -160,7 +175,7 @@ def bridge_layer(net: Network, k: int, streams: MemberStreams, ctx: CycleContext
     if ctx is not None:
         ctx.note("bridge", cause, layer=k)
     net.remove_layer(k)
-    pairs = net.alive[k][:, :, None] & net.alive[k - 1][:, None, :]  # (P, cap[k+1 before], cap[k-1])
+    pairs = net.connected(k - 1, torch.ones_like(net.masks[k - 1]))  # (P, cap[k+1 before], in of layer k-1)
     values = net.sample_init(k - 1, streams)
     if ctx is None:
         net.set_mask(k - 1, pairs, values)

@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlab.config import TRAIN_FIELDS, ConvArch, TrainConfig, check_conv_memory, check_memory, conv_arch, format_arch
+from growlab.config import TRAIN_FIELDS, TrainConfig, format_arch
 from growlab.data import Dataset, load_cached
-from growlab.data.builtin import IMAGE_DATASETS
-from growlab.engine import Network, Optimizer, Trainer, evaluate, member_losses, probabilities, resolve_batch_size
+from growlab.engine import Optimizer, Trainer, evaluate, member_losses, network_for, probabilities
 from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method, Param
 from growlab.methods.context import method_streams
@@ -21,8 +20,8 @@ from growlab.methods.context import method_streams
 LIVE_TRAIN_PARAMS = {
     "lr": Param("lr", 0.003, "float", low=0, high=10, low_open=True, doc="learning rate"),
 }
-#: the methods that run on conv networks so far (the others need their conv versions first)
-CONV_METHODS = ("dense",)
+#: the methods that run on conv networks: every named method (each documents its conv reading)
+CONV_METHODS = METHODS.names()
 #: A kept state whose training loss is this many times the run's best is not worth training on.
 HOPELESS_LOSS = 10.0
 
@@ -44,6 +43,10 @@ class Run:
 
     Defaults (``lr=0.003`` Adam, full batch up to 1,024 training rows, relu) reach a mean
     validation accuracy of about 86% on ``heart`` with ``arch="16-8"`` over 10 seeds.
+
+    Every method runs on conv architectures (``Run("mnist5k", "lenet-5", "nest")``); their
+    connections are kernel taps, and the analyses see the channel graph (DESIGN §3b; e.g.
+    ``granularity="kernel"`` or ``"channel"`` for structured pruning, see ``growlab.methods``).
 
     Example:
         >>> run = Run("heart", "16-8", "dense", epochs=5, seed=0)
@@ -68,17 +71,10 @@ class Run:
         self.method: Method = method_cls(**method_kw)
         cfg = self.config
         self.data = dataset if isinstance(dataset, Dataset) else load_cached(name, cfg.split_seed, **cfg.dataset_options)
-        conv = conv_arch(cfg.arch)
-        if conv is not None:
-            self.network = self._conv_network(conv, seed)
-        else:
-            sizes = (self.data.n_inputs, *cfg.arch, self.data.n_outputs)
-            capacity = self.method.capacity(sizes)
-            rows = max(self.data.n_train, self.data.n_val)
-            check_memory(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, self.data.n_train))
-            self.network = Network(
-                sizes, capacity=capacity, activation=cfg.activation, task=self.data.task, seeds=[seed], device=cfg.device
-            )
+        self.network = network_for(
+            cfg.arch, self.data, capacity=self.method.capacity, seeds=[seed], activation=cfg.activation,
+            device=cfg.device, batch_size=cfg.batch_size,
+        )  # fmt: skip
         dev = self.network.device
         self.optimizer = Optimizer(self.network, cfg.optimizer, lr=cfg.lr, momentum=cfg.momentum)
         self.trainer = Trainer(self.network, self.optimizer, batch_size=cfg.batch_size)
@@ -99,30 +95,6 @@ class Run:
         )  # fmt: skip
         self.method.setup(self.ctx)
         self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
-
-    def _conv_network(self, conv: ConvArch, seed: int) -> Network:
-        """The conv network of ``conv`` on this run's images, or a ``ValueError`` saying why not."""
-        cfg, data = self.config, self.data
-        arch = format_arch(cfg.arch)
-        if data.image is None:
-            images = ", ".join(f"{n} ({'×'.join(map(str, s))})" for n, s in IMAGE_DATASETS.items())
-            raise ValueError(
-                f"architecture {arch!r} starts with conv layers, which read images, but dataset {data.name!r} is "
-                f"tabular ({data.n_inputs} columns, no image shape); use an image dataset — {images} — "
-                "or hidden widths such as '16-8'"
-            )
-        if cfg.method not in CONV_METHODS:
-            raise ValueError(
-                f"method {cfg.method!r} does not run on conv networks yet; conv architectures such as {arch!r} "
-                f"train with: {', '.join(CONV_METHODS)}"
-            )
-        conv.maps(data.image)  # refuses images too small for the architecture, saying where
-        sizes = (data.image[0], *conv.channels, *conv.hidden, data.n_outputs)
-        check_conv_memory(conv, data.image, data.n_outputs, batch=resolve_batch_size(cfg.batch_size, data.n_train))
-        return Network(
-            sizes, capacity=self.method.capacity(sizes), activation=cfg.activation, task=data.task, seeds=[seed],
-            device=cfg.device, image=data.image, kernels=conv.shapes,
-        )  # fmt: skip
 
     # ------------------------------------------------------------------ properties
     @property
@@ -354,7 +326,7 @@ class Run:
                 self._events.add(self.epoch, self.trainer.steps, "param", cause=f"{key}: {old} → {new}")
 
     def _record(self) -> dict:
-        cfg, data, net = self.config, self.data, self.network
+        data, net = self.data, self.network
         tr = evaluate(net, self.ctx.X_train, self.ctx.y_train, data.target_std)
         va = evaluate(net, self.ctx.X_val, self.ctx.y_val, data.target_std)
         grown = int((self.ctx.grown - self._since[0]).sum())
@@ -370,8 +342,8 @@ class Run:
             )  # fmt: skip
         row.update(
             density=float(net.density()[0]), active_params=int(net.n_params()[0]), grown=grown, pruned=pruned,
-            # connections on no input→output path (DESIGN §5); not yet computed for conv networks
-            redundant=float("nan") if net.n_conv else int(redundant_count(net)[0]),
+            # connections on no input→output path (DESIGN §5; a conv network's on its channel graph)
+            redundant=int(redundant_count(net)[0]),
         )
         self._history.append(row)
         return row

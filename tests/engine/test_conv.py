@@ -276,13 +276,23 @@ def test_removing_the_dense_layer_after_the_flatten_bridges_the_conv_maps_to_the
     assert torch.allclose(out, net.biases[2][:, None, :].expand_as(out))  # nothing active yet: the biases
 
 
-def test_analyses_refuse_conv_networks_with_a_message():
-    from growlab import analysis
+def test_the_channel_graph_sees_kernels_and_flatten_blocks_as_edges():
+    from growlab.engine import channel_graph
 
     net = conv_population()
-    for fn in (analysis.compact, analysis.reachability, analysis.redundant_count, analysis.summary, analysis.prune_redundant):
-        with pytest.raises(ValueError, match="does not handle conv networks yet"):
-            fn(net)
+    g = channel_graph(net)
+    assert [tuple(m.shape) for m in g.masks] == [(3, 6, 1), (3, 4, 6), (3, 7, 4), (3, 3, 7)]
+    assert [net.fan(l) for l in range(4)] == [9, 4, 4, 1] and [net.positions(l) for l in range(4)] == [81, 4, 1, 1]
+    for l in range(net.n_layers):  # an edge is active when any of its taps is
+        assert torch.equal(g.effective_mask(l), net.taps(l, net.effective_mask(l)).any(dim=-1))
+        assert torch.equal(net.spread(l, g.masks[l]) & net.masks[l], net.masks[l])
+        taps = net.taps(l, net.weights[l].detach())
+        n = net.taps(l, net.active_float(l)).sum(dim=-1)
+        torch.testing.assert_close(g.weights[l].abs(), (taps.square().sum(dim=-1) / n.clamp(min=1)).sqrt())
+    assert torch.equal(net.taps(2, net.masks[2])[0, :, 1], net.masks[2][0][:, 4:8])  # channel 1's columns
+    assert net.n_dense() == 5 * 1 * 9 + 4 * 5 * 4 + 6 * 4 * 4 + 3 * 6
+    mlp = Network((4, 3, 2))
+    assert channel_graph(mlp) is mlp and mlp.edges(0, mlp.masks[0]) is mlp.masks[0]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
