@@ -216,10 +216,7 @@ class Run:
         overlays (drawn hollow) until the next epoch. ``run.cycle()`` applies the removal.
         Raises ``ValueError`` for ε < 0 or a method without ε selection.
         """
-        preview = getattr(self.method, "preview_epsilon", None)
-        if preview is None:
-            raise ValueError(f"preview_epsilon needs the 'odf2nna' method; this run uses {self.config.method!r}")
-        return preview(self.ctx, eps)
+        return self.method.preview_epsilon(self.ctx, eps)
 
     def set(self, **params: Any) -> None:
         """Queue live parameter changes; they apply at the next cycle boundary (end of epoch).
