@@ -161,15 +161,12 @@ def _train_parser(sub) -> None:
 
 def _train(args, extra: dict) -> int:
     from growlab.config import TRAIN_SETTINGS
-    from growlab.data import options as dataset_options
     from growlab.run import Run
 
     if args.save:
         check_output(args.save, flag="--save")  # before training, not after
-    ds_opts = {k: v for k, v in extra.items() if k in dataset_options(args.dataset)}
-    method_params = {k: v for k, v in extra.items() if k not in ds_opts}
     settings = {k: getattr(args, k) for k in TRAIN_SETTINGS}
-    run = Run(args.dataset, args.arch, args.method, dataset_options=ds_opts, **settings, **method_params)
+    run = Run(args.dataset, args.arch, args.method, **settings, **extra)  # extra: dataset options and method parameters
     print(f"{run.data!r} on {run.network.device}; method {args.method}", file=sys.stderr)
     run.run(progress=not args.quiet)
     if run.status == "diverged":

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlab.config import LIVE_SETTINGS, TRAIN_FIELDS, TRAIN_SETTINGS, TrainConfig, format_arch
+from growlab.config import LIVE_SETTINGS, TRAIN_SETTINGS, format_arch
 from growlab.data import Dataset, load_cached
 from growlab.engine import Optimizer, Trainer, evaluate, member_losses, network_for, probabilities
 from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method
 from growlab.methods.context import method_streams
+from growlab.run.arguments import split_arguments
 
 #: Training settings that may change while a run trains (method parameters always may).
 #: the methods that run on conv networks: every named method (each documents its conv reading)
@@ -60,14 +61,11 @@ class Run:
         seed: int = TRAIN_SETTINGS["seed"].default,
         **params: Any,
     ):
-        train_kw = {k: v for k, v in params.items() if k in TRAIN_FIELDS}
-        method_kw = {k: v for k, v in params.items() if k not in TRAIN_FIELDS}
         method_cls = METHODS.get(method)
-        name = dataset.name if isinstance(dataset, Dataset) else dataset
-        self.config = TrainConfig(dataset=name, arch=arch, method=method, epochs=epochs, seed=seed, **train_kw)
+        self.config, method_kw = split_arguments(dataset, arch, method, epochs, seed, params)
         self.method: Method = method_cls(**method_kw)
         cfg = self.config
-        self.data = dataset if isinstance(dataset, Dataset) else load_cached(name, cfg.split_seed, **cfg.dataset_options)
+        self.data = dataset if isinstance(dataset, Dataset) else load_cached(cfg.dataset, cfg.split_seed, **cfg.dataset_options)
         self.network = network_for(
             cfg.arch, self.data, capacity=self.method.capacity, seeds=[seed], activation=cfg.activation,
             device=cfg.device, batch_size=cfg.batch_size,

@@ -241,3 +241,12 @@ def test_learning_rate_is_accepted_as_the_long_spelling_of_lr():
     assert run.optimizer.lr == pytest.approx(0.02)
     with pytest.raises(ValueError, match="not both"):
         run.set(lr=0.1, learning_rate=0.1)
+
+
+def test_a_dataset_option_may_be_given_flat_or_in_dataset_options():
+    flat = Run("xor", "4", "random", epochs=2, noise=0.3, sparsity=0.5)
+    nested = Run("xor", "4", "random", epochs=2, dataset_options={"noise": 0.3}, sparsity=0.5)
+    assert flat.config == nested.config and flat.method.get_params() == nested.method.get_params()
+    assert torch.equal(flat.data.X_train, nested.data.X_train)
+    with pytest.raises(ValueError, match="has no parameter noise"):
+        Run("heart", "4", "dense", noise=0.3)  # heart has no noise option: it is not silently dropped
