@@ -47,6 +47,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 #: Most epochs one run trains.
 MAX_EPOCHS = 1_000_000
+#: Largest seed (seeds are whole numbers from 0: the same range in the app, the CLI and the API).
+MAX_SEED = 2**31 - 1
 OPTIMIZERS = ("adam", "sgd")
 
 _CONV_HELP = (
@@ -204,7 +206,7 @@ def _layers(arch) -> list[Layer]:
             raise ValueError(f"architecture widths must be integers (or conv tokens like 'c6k5'), got {shown}")
         return [x.strip().lower() if isinstance(x, str) else x for x in arch]
     if isinstance(arch, str):
-        text = arch.strip().lower()
+        text = re.sub(r"\s*[-,;]\s*", "-", arch.strip().lower())  # "16,8" and " 16 - 8 " read as "16-8" ("16 8" does not)
         if text in ARCH_PRESETS:
             return list(ARCH_PRESETS[text])
         if len(text) > MAX_ARCH_TEXT:
@@ -374,7 +376,8 @@ class TrainConfig:
         _check(isinstance(self.method, str), f"method must be a method name, got {_echo(self.method)}")
         _check(_is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS,
                f"epochs must be a whole number in [1, {MAX_EPOCHS:,}], got {_echo(self.epochs)}")  # fmt: skip
-        _check(_is_int(self.seed), f"seed must be an integer, got {_echo(self.seed)}")
+        _check(_is_int(self.seed) and 0 <= self.seed <= MAX_SEED,
+               f"seed must be a whole number in [0, {MAX_SEED:,}], got {_echo(self.seed)}")  # fmt: skip
         _check(_is_int(self.split_seed), f"split_seed must be an integer, got {_echo(self.split_seed)}")
         _check(_is_number(self.lr) and 0 < self.lr < math.inf, f"lr must be a positive finite number, got {_echo(self.lr)}")
         _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {_echo(self.optimizer)}")

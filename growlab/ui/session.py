@@ -19,16 +19,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 from typing import Callable, Iterator
 
 import panel as pn
 import param
 
-from growlab.config import parse_arch
+from growlab.config import format_arch, parse_arch
 from growlab.data.csv import read_header
 from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
-from growlab.ui.model import SPEEDS, SessionModel
+from growlab.ui.model import CHECKED, SPEEDS, SessionModel, check_setting
 from growlab.ui.offload import Offload
 from growlab.ui.text import html as escape_html
 from growlab.ui.text import short
@@ -275,12 +276,23 @@ class Session(param.Parameterized):
     def _setup_changed(self, *events) -> None:
         if self._reverting:
             return
+        for e in events:
+            if e.name in CHECKED:
+                try:
+                    check_setting(e.name, e.new)
+                except ValueError as error:  # refused: say why, and the box shows the value in use again
+                    self.notify("error", f"Refused: {error}")
+                    self._revert(self.model, e.name, e.old)
+                    return
         if "arch" in {e.name for e in events}:
             try:
-                parse_arch(self.model.arch)
+                layers = parse_arch(self.model.arch)
             except ValueError as e:
                 self.notify("error", f"Architecture: {e}")
                 return
+            if re.search(r"[\s,;]", self.model.arch):  # "16,8" and " 16 - 8 " show as the 16-8 they mean
+                with self.quiet():
+                    self.model.arch = format_arch(layers)
         if self.model.dataset == "csv" and self.model.csv_data is None:
             self.dirty = True
             self.notify("info", "Upload a CSV file (and pick its target column) to use it")
@@ -309,6 +321,11 @@ class Session(param.Parameterized):
         if _same_number(event.old, event.new):
             return  # a slider snapping a value onto its step grid (4.0 → 3.9999999999999996): no change
         name = event.name
+        if event.new is None:  # an emptied number box
+            allowed = f" in {owner.specs[name]['range']}" if owner is not self.model else ""
+            self.notify("error", f"Refused: {name} needs a number{allowed}")
+            self._revert(owner, name, event.old)
+            return
         live = owner is self.model or owner.specs[name]["live"]
         if self.untouched:
             self.reset(on_fail=lambda: self._revert(owner, name, event.old))

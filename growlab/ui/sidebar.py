@@ -73,8 +73,23 @@ def param_widget(obj: param.Parameterized, name: str, spec: dict):
 
 
 def _compact(slider):
-    """Label and value box side by side, the box only as wide as a number (Panel stretches it)."""
+    """Label and value box side by side, the box only as wide as a number (Panel stretches it).
+
+    A value typed beyond the slider's travel stretches the travel in the browser (Panel's own
+    script); whenever the value changes — a refused value put back included — the travel is
+    set back to what holds the value, so the knob sits where the value in use is.
+    """
     slider._value_edit.param.update(width=110, sizing_mode="fixed")
+    start, end = slider.start, slider.end
+
+    def travel(event) -> None:
+        if event.new is None:
+            return
+        inner = slider._slider
+        lo, hi = min(start, event.new), max(end, event.new)
+        inner.param.update(start=lo, end=hi)
+        inner.param.trigger("start", "end")  # the browser may have stretched them without telling us
+    slider.param.watch(travel, "value")
     return slider
 
 
@@ -174,7 +189,7 @@ class Sidebar(pn.viewable.Viewer):
         )
         training = pn.Column(
             pn.Row(
-                pn.widgets.IntInput.from_param(m.param.epochs, name="Epochs", width=110),
+                pn.widgets.IntInput.from_param(m.param.epochs, name="Epochs", width=110, css_classes=["gl-epochs"]),
                 pn.widgets.Select.from_param(m.param.lr, name="Learning rate (live)", **wide),
                 **wide,
             ),
@@ -184,8 +199,8 @@ class Sidebar(pn.viewable.Viewer):
                 **wide,
             ),
             pn.Row(
-                pn.widgets.IntInput.from_param(m.param.batch_size, name="Batch (0 = full)", width=110),
-                pn.widgets.IntInput.from_param(m.param.seed, name="Seed", **wide),
+                pn.widgets.IntInput.from_param(m.param.batch_size, name="Batch (0 = full)", width=110, css_classes=["gl-batch"]),
+                pn.widgets.IntInput.from_param(m.param.seed, name="Seed", css_classes=["gl-seed"], **wide),
                 **wide,
             ),
             **wide,

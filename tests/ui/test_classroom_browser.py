@@ -7,6 +7,7 @@ why and puts its control back.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from test_browser import FAST, click, shot, strip_text, toast
 
@@ -63,3 +64,42 @@ def test_the_csv_target_shown_is_the_column_predicted_never_an_input(open_page):
     page.wait_for_function(f"() => ({NAMES_JS})('inputs').includes('s')")
     assert sorted(axis_names(page, "inputs")) == ["p", "q", "s"]
     assert "val acc" in strip_text(page)
+
+
+def slider_ends(page) -> list[float]:
+    return page.evaluate("""() => Array.from(Bokeh.documents[0].all_models)
+        .filter(m => m.constructor.name === 'Slider').map(m => m.end)""")
+
+
+def test_a_refused_value_says_why_and_its_control_shows_the_value_in_use(open_page):
+    page = open_page("dataset=xor&arch=6-4&method=strategic&epochs=3000")
+    batch = page.locator(".gl-batch input").first
+    batch.fill("-3")
+    batch.press("Enter")
+    toast(page, "Refused: batch_size must be a positive integer")
+    expect(batch).to_have_value("0")
+    epochs = page.locator(".gl-epochs input").first
+    epochs.fill("0")
+    epochs.press("Enter")
+    toast(page, "Refused: epochs must be a whole number")
+    expect(epochs).to_have_value("3000")
+    click(page, "Step")  # a trained run: σ goes to the run, which refuses what it cannot take
+    page.locator(".gl-strip", has_text="epoch1").or_(page.locator(".gl-strip", has_text="epoch 1")).first.wait_for()
+    ends = slider_ends(page)
+    sigma = page.locator(".gl-param-sigma input").first
+    sigma.fill("2000")
+    sigma.press("Enter")
+    toast(page, "Refused")
+    expect(sigma).to_have_value("1")
+    page.wait_for_function(f"() => JSON.stringify({ends}) === JSON.stringify(Array.from(Bokeh.documents[0].all_models)"
+                           ".filter(m => m.constructor.name === 'Slider').map(m => m.end))")  # the knob's travel is back
+    sigma.fill("")
+    sigma.press("Enter")
+    toast(page, "sigma needs a number")
+    arch = page.locator(".gl-arch input").first
+    arch.fill(" 5 , 3 ")
+    arch.press("Enter")
+    expect(arch).to_have_value("5-3")
+    click(page, "Reset")  # the run had trained: a new setup waits for Reset
+    page.locator(".gl-strip", has_text="2-5-3-1").wait_for()
+    shot(page, "15-refused-values")
