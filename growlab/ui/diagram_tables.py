@@ -113,12 +113,12 @@ def _ghosts(snap, layout, c, rows, events, cause_id, scale) -> dict:
     cols = _event_columns(snap, c, rows, events, cause_id)
     strength = fade(snap.epoch, cols["ev_epoch"])
     crowd = min(1.0, np.sqrt(60 / max(len(rows), 1)))
-    alpha = np.where(c.latest[rows], 0.2 + 0.6 * crowd, 0.05 + 0.4 * crowd * strength**2)
+    alpha = np.where(c.latest[rows], 0.55 + 0.4 * crowd, 0.1 + 0.5 * crowd * strength**2)
     width, _ = widths_alphas(np.abs(c.w[rows]), scale, 0)
     layer, source, target = c.decode(rows)
     return {
         **segments(layout, layer, source, target),
-        "w": c.w[rows], "width": np.clip(width, 1.6, 3.0), "alpha": alpha,
+        "w": c.w[rows], "width": np.clip(width + 1.0, 2.8, 4.5), "alpha": alpha,
         "layer": layer, "source": source, "target": target, **cols,
     }  # fmt: skip
 

@@ -27,6 +27,8 @@ import param
 
 from growlab.config import format_arch, parse_arch
 from growlab.data.csv import read_header
+from growlab.methods import METHODS, Method
+from growlab.methods.composed import Composed
 from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
 from growlab.ui.model import CHECKED, SPEEDS, SessionModel, check_setting
@@ -49,6 +51,19 @@ SYNC_BUILD_BYTES = 256 * 2**20
 #: Served, a run has at most this many connections: every refresh redraws the network on the
 #: event loop all sessions share (about 0.1 µs a connection), so a bigger one would stall them all.
 MAX_SERVED_CONNECTIONS = 2_000_000
+
+
+def has_cycles(method: str) -> bool:
+    """Whether ``method`` does anything in a cycle (``dense`` and ``subnet`` keep their structure)."""
+    cls = METHODS.get(method)
+    if issubclass(cls, Composed):
+        return cls.grow_part is not None or cls.prune_mode is not None
+    return cls.cycle is not Method.cycle
+
+
+def cycle_label(method: str) -> str:
+    """What "Cycle now" does for ``method``: ODF2NNA's cycle applies ε (removes the useless units)."""
+    return "Apply ε" if method == "odf2nna" else "Cycle now"
 
 
 def _same_number(old, new) -> bool:
@@ -216,8 +231,12 @@ class Session(param.Parameterized):
         self.guard("Step", self.runner.step)
 
     def cycle(self) -> None:
-        """Run one grow/prune cycle now."""
-        self.guard("Cycle now", self.runner.cycle)
+        """Run one grow/prune cycle now (for odf2nna: apply ε now); a method without cycles says so."""
+        method = self.runner.snapshot.method
+        if not has_cycles(method):
+            self.notify("info", f"{method} neither grows nor prunes: there is no cycle to run")
+            return
+        self.guard(cycle_label(method), self.runner.cycle)
 
     def reset(self, on_fail: Callable[[], None] | None = None, what: str | None = None) -> bool | None:
         """Build a new run from the model.

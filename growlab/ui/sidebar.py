@@ -13,7 +13,7 @@ import param
 
 from growlab.methods import available as available_methods
 from growlab.ui.model import ADVANCED, TOYS
-from growlab.ui.session import MAX_UPLOAD_BYTES, Session
+from growlab.ui.session import MAX_UPLOAD_BYTES, Session, cycle_label, has_cycles
 from growlab.ui.text import short
 from growlab.ui.theme import button_args
 
@@ -130,6 +130,7 @@ class Sidebar(pn.viewable.Viewer):
         self.upload.param.watch(self._uploaded, "value")
         self.upload.param.watch(self._too_large, "mime_type")
         s.param.watch(self._show_status, ["status", "dirty"])
+        s.model.param.watch(self._show_status, "method")
         self._show_status()
 
     def _uploaded(self, event) -> None:
@@ -149,6 +150,12 @@ class Sidebar(pn.viewable.Viewer):
         running = self.session.status == "running"
         self.play.param.update(**button_args("Pause" if running else "Play", "warning" if running else "success"))
         self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
+        method = self.session.runner.snapshot.method if self.session.dirty else self.session.model.method
+        self.cycle.param.update(
+            **button_args(cycle_label(method)), disabled=not has_cycles(method),
+            description=(f"Remove the units whose output std ≤ ε now" if method == "odf2nna" else
+                         "Run one grow/prune cycle now" if has_cycles(method) else f"{method} has no grow/prune cycle"),
+        )  # fmt: skip
 
     def __panel__(self):
         s = self.session

@@ -24,6 +24,19 @@ def _fmt(value, pct: bool = False) -> str:
     return f"{value:.1%}" if pct else f"{value:,.4g}" if isinstance(value, float) else f"{value:,}"
 
 
+def structure(snap, row: dict) -> tuple[float | None, int | None]:
+    """Density and active parameters of the network as drawn (the snapshot's masks), so the strip
+    agrees with the diagram after a cycle or a pruning between epochs; the history row's
+    figures when the snapshot has no masks."""
+    masks = [m for m in snap.masks if m is not None]
+    possible = sum(int(m.size) for m in masks)
+    if not masks or not possible:
+        return row.get("density"), row.get("active_params")
+    active = sum(int(m.sum()) for m in masks)
+    biases = sum(int(a.sum()) for a in snap.alive[1:])
+    return active / possible, active + biases
+
+
 def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
     """The strip's HTML for one snapshot."""
     label, colour = STATUS.get(snap.status, (snap.status, "#546e7a"))
@@ -33,8 +46,8 @@ def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
         items.append(("val MSE", _fmt(row.get("val_mse"))))
     else:
         items += [("val acc", _fmt(row.get("val_acc"), True)), ("AUC", _fmt(row.get("val_auc"), True))]
-    density = row.get("density")
-    items += [("density", _fmt(density, True)), ("params", _fmt(row.get("active_params"))),
+    density, params = structure(snap, row)
+    items += [("density", _fmt(density, True)), ("params", _fmt(params)),
               ("cycles", _fmt(snap.extra.get("cycles", 0)))]  # fmt: skip
     cells = "".join(f"<span><span class='gl-k'>{k}</span><span class='gl-v'>{v}</span></span>" for k, v in items)
     notes = []
