@@ -171,9 +171,10 @@ def _glyphs(fig, sources) -> dict:
         line_width="width", line_color=palette.PRUNED, line_alpha="alpha"))  # fmt: skip
     mapper = LinearColorMapper(palette=list(Greys256[::-1][:210]), low=0)  # white → dark grey, not black
     r["map"] = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=sources["map"], color_mapper=mapper)
-    kinds = dict(low=0, high=2)  # alive, dormant, ε-useless (hollow)
-    fill = transform("kind", LinearColorMapper(palette=[palette.NEURON, palette.DORMANT, "#ffffff"], **kinds))
-    rim = transform("kind", LinearColorMapper(palette=[palette.NEURON_LINE, palette.DORMANT, palette.NEURON], **kinds))
+    kinds = dict(low=0, high=3)  # alive, dormant, ε-useless (hollow), removed recently (a red ring)
+    fill = transform("kind", LinearColorMapper(palette=[palette.NEURON, palette.DORMANT, "#ffffff", "#ffffff"], **kinds))
+    rim = transform("kind", LinearColorMapper(palette=[palette.NEURON_LINE, palette.DORMANT, palette.NEURON, palette.PRUNED],
+                                              **kinds))  # fmt: skip
     r["neurons"] = fig.scatter("x", "y", size="size", source=sources["neurons"], **_same_when_selected(
         fill_color=fill, fill_alpha="fill_alpha", line_color=rim, line_alpha="line_alpha", line_width="line_width"))
     r["sel_edge"] = line("sel_edge", line_color=palette.SELECTION, line_width=4, line_alpha=0.9, line_cap="round")

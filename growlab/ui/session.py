@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: Model parameters whose change needs a new run.
 SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "optimizer", "batch_size",
          "activation", "seed")  # fmt: skip
+#: The method parameter whose every move is previewed on a paused run (ODF2NNA's ε).
+PREVIEWED = "epsilon"
 #: Largest CSV upload accepted from the browser.
 MAX_UPLOAD_BYTES = 10 * 2**20
 #: Errors a command may raise that the user should read (anything else is a bug, logged).
@@ -356,6 +358,15 @@ class Session(param.Parameterized):
             except USER_ERRORS as e:
                 self.notify("error", f"Refused: {e}")
                 self._revert(owner, name, event.old)
+                return
+            if name == PREVIEWED and self.runner.snapshot.method == "odf2nna" and self.runner.status != "running":
+                self.preview_epsilon(event.new)
+
+    def preview_epsilon(self, eps: float) -> list | None:
+        """ODF2NNA, paused: draw at once the units ε would remove (hollow), changing nothing in the run.
+
+        While training, the hollow units follow ε after every epoch anyway."""
+        return self.guard("ε preview", self.runner.call, lambda run: run.preview_epsilon(eps), publish=True)
 
     def upload_csv(self, data: bytes, filename: str) -> None:
         """Take an uploaded file: read its header for the target picker, then use it.

@@ -38,8 +38,14 @@ if (View && !View.prototype._growlab_guard) {
 """
 
 
+#: Slider travel for parameters whose useful values the default does not tell (the box takes any).
+TRAVEL = {"epsilon": (0.0, 1.0)}  # ODF2NNA's ε, in output standard deviations: 0–0.5 is half the slider
+
+
 def _soft_range(spec: dict) -> tuple[float, float]:
     """A slider range around the default; the text box beside it accepts the full range."""
+    if spec["name"] in TRAVEL:
+        return TRAVEL[spec["name"]]
     low, high, default = spec["low"], spec["high"], spec["default"]
     start = low if low is not None else min(0.0, default)
     roomy = max(5 * abs(default), 5.0) if spec["kind"] == "float" else max(10 * abs(default), 20)

@@ -91,3 +91,31 @@ def test_an_input_neurons_tooltip_has_no_bias_nan():
 
     assert "bias @bias{bias}" not in NEURON_TIP and "@bias{bias}" in NEURON_TIP
     assert "no bias" in _JS["bias"] and "isFinite" in _JS["bias"]
+
+
+@pytest.mark.parametrize("app", [{"dataset": "moons", "arch": "12-6", "method": "odf2nna", "epochs": "200"}], indirect=True)
+def test_moving_epsilon_on_a_paused_odf2nna_run_redraws_the_hollow_units_at_once(app):
+    from growlab.ui.diagram_tables import REMOVED, USELESS
+
+    for _ in range(30):
+        app.session.step()
+    settle(app, lambda s: s.epoch == 30 and s.status == "paused")
+    mp, epoch = app.session.model.method_params, app.session.runner.snapshot.epoch
+    hollow = {}
+    for eps in (0.3, 0.05):
+        mp.epsilon = eps
+        snap = settle(app, lambda s: True)
+        assert snap.epoch == epoch  # nothing trained
+        hollow[eps] = len(snap.overlays["useless_units"])
+        kinds = app.diagram.sources["neurons"].data["kind"]
+        assert int(np.sum(kinds == USELESS)) == hollow[eps]
+    assert hollow[0.3] > hollow[0.05] > 0
+    alive = sum(int(a.sum()) for a in snap.alive[1:-1])
+    app.session.cycle()  # "Apply ε"
+    snap = settle(app, lambda s: s.extra.get("cycles") == 1 and s.status == "paused")
+    gone = alive - sum(int(a.sum()) for a in snap.alive[1:-1])
+    assert gone == hollow[0.05] == len(snap.extra["removed_units"])
+    kinds = app.diagram.sources["neurons"].data["kind"]
+    assert int(np.sum(kinds == REMOVED)) == gone  # drawn as removal (red rings)
+    active = sum(int(m.sum()) for m in snap.masks)
+    assert strip_value(app, "params") == f"{active + sum(int(a.sum()) for a in snap.alive[1:]):,}"
