@@ -7,7 +7,8 @@ import html
 import panel as pn
 import param
 
-from growlab.ui.theme import STATUS
+from growlab.ui.text import phase_text
+from growlab.ui.theme import PHASE, STATUS
 
 CSS = """
 .gl-strip { display:flex; flex-wrap:wrap; gap:4px 16px; align-items:baseline; font-size:15px; color:#263238; }
@@ -15,6 +16,7 @@ CSS = """
 .gl-k { color:#607d8b; font-size:12px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
 .gl-v { font-size:20px; font-weight:700; font-variant-numeric: tabular-nums; }
 .gl-note { flex-basis:100%; font-size:14px; }
+.gl-phase { font-size:17px; font-weight:700; border:2px solid currentColor; border-radius:4px; padding:0 8px; }
 """
 
 
@@ -62,10 +64,12 @@ def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
     elif dirty:
         notes.append("<span style='color:#b26a00'>setup changed: Reset to apply</span>")
     note = f"<div class='gl-note'>{' · '.join(notes)}</div>" if notes else ""
+    phase = phase_text(snap)
+    phase = f"<span class='gl-phase' style='color:{PHASE}'>{html.escape(phase)}</span>" if phase else ""
     return (
         f"<div class='gl-strip'><span class='gl-badge' style='background:{colour}'>{label}</span>"
         f"<span style='font-size:14px;color:#455a64'>{html.escape(snap.dataset)} · {html.escape(snap.method)} · "
-        f"{'-'.join(map(str, snap.sizes))}</span>{cells}{note}</div>"
+        f"{'-'.join(map(str, snap.sizes))}</span>{phase}{cells}{note}</div>"
     )
 
 

@@ -119,3 +119,24 @@ def test_moving_epsilon_on_a_paused_odf2nna_run_redraws_the_hollow_units_at_once
     assert int(np.sum(kinds == REMOVED)) == gone  # drawn as removal (red rings)
     active = sum(int(m.sum()) for m in snap.masks)
     assert strip_value(app, "params") == f"{active + sum(int(a.sum()) for a in snap.alive[1:]):,}"
+
+
+@pytest.mark.parametrize("app", [{"dataset": "xor", "arch": "8-4", "method": "lottery", "epochs": "40"}], indirect=True)
+def test_lottery_rounds_are_a_label_by_the_title_and_markers_on_the_curves(app):
+    settle(app, lambda s: True)
+    assert "lottery round 1/" in app.diagram.figure.title.text and "lottery round 1/" in app.strip.text
+    app.session.play()
+    snap = settle(app, lambda s: s.status == "finished")
+    while app.refresh():
+        pass
+    rewinds = app.session.runner.events().query("kind == 'rewind'")
+    assert len(rewinds) >= 1 and app.curves.n_phases == len(rewinds)
+    assert list(app.curves.phases.data["epoch"]) == [int(e) for e in rewinds["epoch"]]
+    assert app.curves.n_markers == 0  # rewinds are not parameter changes
+    assert f"lottery {snap.overlays['phase']}" in app.diagram.figure.title.text
+
+
+@pytest.mark.parametrize("app", [{"dataset": "moons", "arch": "8-4", "method": "nest", "epochs": "40"}], indirect=True)
+def test_nest_shows_its_phase(app):
+    settle(app, lambda s: True)
+    assert "NeST growth phase" in app.diagram.figure.title.text and "NeST growth phase" in app.strip.text
