@@ -48,6 +48,8 @@ ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 #: Most epochs one run trains.
 MAX_EPOCHS = 1_000_000
+#: Largest seed (seeds are whole numbers from 0: the same range in the app, the CLI and the API).
+MAX_SEED = 2**31 - 1
 OPTIMIZERS = ("adam", "sgd")
 
 _CONV_HELP = (
@@ -205,7 +207,7 @@ def _layers(arch) -> list[Layer]:
             raise ValueError(f"architecture widths must be integers (or conv tokens like 'c6k5'), got {shown}")
         return [x.strip().lower() if isinstance(x, str) else x for x in arch]
     if isinstance(arch, str):
-        text = arch.strip().lower()
+        text = re.sub(r"\s*[-,;]\s*", "-", arch.strip().lower())  # "16,8" and " 16 - 8 " read as "16-8" ("16 8" does not)
         if text in ARCH_PRESETS:
             return list(ARCH_PRESETS[text])
         if len(text) > MAX_ARCH_TEXT:
@@ -358,8 +360,8 @@ def _known_device(device: str) -> bool:
 #: live ones, the CLI's flags, the app's form and URL, ``growlab.Lab`` and archives are built from it.
 TRAIN_SETTINGS: dict[str, Param] = {p.name: p for p in (
     Param("epochs", 200, "int", low=1, high=MAX_EPOCHS, doc="epochs to train", live=False),
-    Param("seed", 0, "int", low=0, high=2**31 - 1, doc="seed of the weights, the batch order and the method", live=False),
-    Param("split_seed", 0, "int", low=0, high=2**31 - 1, doc="seed of the train/validation split", live=False,
+    Param("seed", 0, "int", low=0, high=MAX_SEED, doc="seed of the weights, the batch order and the method", live=False),
+    Param("split_seed", 0, "int", low=0, high=MAX_SEED, doc="seed of the train/validation split", live=False,
           group="training", url=False),
     Param("lr", 0.003, "float", low=0, low_open=True, doc="learning rate (a huge one diverges: the run pauses on its "
           "last sound state)", group="training"),

@@ -6,7 +6,8 @@ from growlab.config import TrainConfig, check_memory, parse_arch
 @pytest.mark.parametrize(
     "text, widths",
     [("16-8", (16, 8)), ("300-100", (300, 100)), (" 32 ", (32,)), ("paper", (16, 8)),
-     ("lenet-300-100", (300, 100)), ("Playground", (4, 2)), (7, (7,)), ([5, 3], (5, 3))],
+     ("lenet-300-100", (300, 100)), ("Playground", (4, 2)), (7, (7,)), ([5, 3], (5, 3)),
+     ("16,8", (16, 8)), (" 16 - 8 ", (16, 8)), ("16;8", (16, 8))],
 )
 def test_parse_arch_accepts(text, widths):
     assert parse_arch(text) == widths

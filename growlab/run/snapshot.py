@@ -118,7 +118,10 @@ def snapshot_of(
     while start > 0 and log["epoch"][start - 1] >= run.epoch - FADE_EPOCHS and log["kind"][start - 1] != "bridge":
         start -= 1
     recent = pd.DataFrame({c: v[start:n_events] for c, v in log.items()})
+    removed = []  # units removed in that window (ODF2NNA's unit_remove), drawn as removal
     if len(recent):
+        gone = recent[recent["kind"] == "unit_remove"]
+        removed = [(int(k), int(u)) for k, u in zip(gone["layer"], gone["source"]) if k == k and u == u]
         recent = recent[recent["kind"].isin(["grow", "prune"])].reset_index(drop=True)
     return Snapshot(
         version=version,
@@ -148,6 +151,6 @@ def snapshot_of(
         n_events=n_events,
         last_row=dict(run._history[-1]) if run._history else {},
         boundary=_boundary(run),
-        extra={**_points(run), **(extra or {})},
+        extra={**_points(run), "removed_units": removed, **(extra or {})},
         run_id=run_id,
     )

@@ -82,7 +82,7 @@ class DecisionBoundary(pn.viewable.Viewer):
 
     def _make_figure(self):
         fig = figure(height=self.height, sizing_mode="stretch_width", x_range=Range1d(-2, 2), y_range=Range1d(-2, 2),
-                     tools="pan,wheel_zoom,reset,save", toolbar_location=None, x_axis_label="x1", y_axis_label="x2")  # fmt: skip
+                     tools="pan,wheel_zoom,reset,save", active_scroll=None, toolbar_location=None, x_axis_label="x1", y_axis_label="x2")  # fmt: skip
         fig.title.text_font_size = "12pt"
         fig.title.text_font_style = "normal"
         fig.grid.visible = False

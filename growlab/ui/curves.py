@@ -15,7 +15,7 @@ import param
 from bokeh.layouts import gridplot
 from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearAxis, Range1d
 
-from growlab.ui.theme import AUC, DENSITY, GROWN, MARKER, PARAMS, PRUNED, TRAIN, VAL, new_figure, style_figure
+from growlab.ui.theme import AUC, DENSITY, GROWN, MARKER, PARAMS, PHASE, PRUNED, TRAIN, VAL, new_figure, style_figure
 
 #: Columns of the curve source (one row per epoch).
 COLUMNS = ("epoch", "val_q", "train_q", "val_auc", "val_loss", "train_loss", "density", "active_params",
@@ -44,11 +44,15 @@ def curve_rows(rows: list[dict], task: str) -> dict[str, list]:
     return out
 
 
-def marker_rows(events: pd.DataFrame) -> dict[str, list]:
-    """``param`` events → marker columns ``epoch, cause``."""
+#: Events drawn as phase markers: NeST's and ODF2NNA's phase changes, lottery rounds, removed layers.
+PHASE_KINDS = ("phase", "rewind", "bridge")
+
+
+def marker_rows(events: pd.DataFrame, kinds: tuple[str, ...] = ("param",)) -> dict[str, list]:
+    """Events of ``kinds`` (parameter changes by default) → marker columns ``epoch, cause``."""
     if events.empty:
         return {"epoch": [], "cause": []}
-    p = events[events["kind"] == "param"]
+    p = events[events["kind"].isin(kinds)]
     return {"epoch": [int(e) for e in p["epoch"]], "cause": [str(c) for c in p["cause"]]}
 
 
@@ -58,11 +62,13 @@ class Curves(pn.viewable.Viewer):
     task = param.String(default="binary", doc="Task of the run shown (decides accuracy vs MSE).")
     n_rows = param.Integer(default=0, doc="History rows drawn.")
     n_markers = param.Integer(default=0, doc="Parameter-change markers drawn.")
+    n_phases = param.Integer(default=0, doc="Phase, round and layer-removal markers drawn.")
 
     def __init__(self, **params):
         super().__init__(**params)
         self.source = ColumnDataSource({c: [] for c in COLUMNS}, name="growlab-curves")
         self.markers = ColumnDataSource({"epoch": [], "cause": []}, name="growlab-markers")
+        self.phases = ColumnDataSource({"epoch": [], "cause": []}, name="growlab-phases")
         self.figures = self._figures()
         self._pane = pn.pane.Bokeh(
             gridplot(self.figures, ncols=1, sizing_mode="stretch_width", merge_tools=True, toolbar_location="right"),
@@ -83,6 +89,8 @@ class Curves(pn.viewable.Viewer):
         ]  # fmt: skip
         tri = quality.scatter("epoch", 1.04, source=self.markers, marker="inverted_triangle", size=13, color=MARKER)
         quality.add_tools(HoverTool(renderers=[tri], tooltips=[("epoch", "@epoch"), ("change", "@cause")]))
+        dia = quality.scatter("epoch", 1.04, source=self.phases, marker="diamond", size=15, color=PHASE)
+        quality.add_tools(HoverTool(renderers=[dia], tooltips=[("epoch", "@epoch"), ("phase", "@cause")]))
         loss = new_figure("Loss", x)
         loss.line("epoch", "val_loss", source=src, color=VAL, line_width=3, legend_label="val")
         loss.line("epoch", "train_loss", source=src, color=TRAIN, line_width=2, line_dash="dashed", legend_label="train")
@@ -99,6 +107,7 @@ class Curves(pn.viewable.Viewer):
         figs = [quality, loss, size, changes]
         for f in figs:
             f.vspan("epoch", source=self.markers, line_color=MARKER, line_dash="dashed", line_width=2)
+            f.vspan("epoch", source=self.phases, line_color=PHASE, line_width=3, line_alpha=0.8)
             style_figure(f)
         self._quality = quality
         return figs
@@ -116,12 +125,17 @@ class Curves(pn.viewable.Viewer):
         if new["epoch"]:
             self.markers.stream(new)
             self.n_markers += len(new["epoch"])
+        phases = marker_rows(update.events, PHASE_KINDS)
+        if phases["epoch"]:
+            self.phases.stream(phases)
+            self.n_phases += len(phases["epoch"])
 
     def reset(self, task: str) -> None:
         """Clear everything (a new run); relabel for its task."""
         self.source.data = {c: [] for c in COLUMNS}
         self.markers.data = {"epoch": [], "cause": []}
-        self.param.update(task=task, n_rows=0, n_markers=0)
+        self.phases.data = {"epoch": [], "cause": []}
+        self.param.update(task=task, n_rows=0, n_markers=0, n_phases=0)
         regression = task == "regression"
         q = self._quality
         q.title.text = "Error (MSE)" if regression else "Accuracy & AUC"

@@ -33,6 +33,7 @@ from growlab.ui.diagram_figure import axes, empty_sources, make_figure
 from growlab.ui.diagram_layout import Layout, layout_key, layout_of
 from growlab.ui.diagram_legend import legend_html
 from growlab.ui.diagram_tables import tables
+from growlab.ui.text import phase_text
 
 _EDGE_DYNAMIC = ("w", "width", "alpha", "positive", "birth", "ev", "ev_epoch", "cause", "focal")
 #: Columns that may change without the rows changing (patched instead of replaced).
@@ -164,7 +165,8 @@ class NetworkDiagram(pn.viewable.Viewer):
 
     def _set_text(self, snap, note: str) -> None:
         """Title, the note of what is shown, and column names with alive counts."""
-        self.figure.title.text = f"{snap.dataset} · {snap.method} · epoch {snap.epoch}/{snap.epochs}"
+        phase = phase_text(snap)
+        self.figure.title.text = f"{snap.dataset} · {snap.method} · epoch {snap.epoch}/{snap.epochs}" + (f" · {phase}" if phase else "")
         self.note.text = note
         lay = self.layout
         labels = []

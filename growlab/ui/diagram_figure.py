@@ -48,7 +48,7 @@ GHOST_TIP = _TIP.format(
     "<b>@source{src} → @target{tgt}</b><br>@layer{lname}<br>@ev{status} · weight then @w{+0.000}"
     '<br><span style="color:#555">@cause{cause}</span>'
 )
-NEURON_TIP = _TIP.format("<b>@unit{name}</b> · @layer{column}<br>@kind{status}<br>bias @bias{+0.000} · "
+NEURON_TIP = _TIP.format("<b>@unit{name}</b> · @layer{column}<br>@kind{status}<br>@bias{bias} · "
                          "in @fan_in · out @fan_out")  # fmt: skip
 MAP_TIP = _TIP.format("input pixel: <b>@image{0}</b> outgoing connections")
 
@@ -59,6 +59,7 @@ _JS = {
     "cause": "return value >= 0 ? (t.data.causes[0][value] ?? '') : ''",
     "name": "const names = t.data.names[0]; return names[src.data.layer[special_vars.index]][value] ?? String(value)",
     "column": "return t.data.columns[0][value] ?? ''",
+    "bias": "return Number.isFinite(value) ? 'bias ' + (value >= 0 ? '+' : '') + value.toFixed(3) : 'an input: no bias'",
     "nstatus": "return status[value] ?? ''",
     "status": """
         const d = src.data, i = special_vars.index
@@ -134,6 +135,7 @@ def make_figure(sources: dict[str, ColumnDataSource], height: int, sizing_mode: 
         height=height, sizing_mode=sizing_mode, output_backend="webgl",
         x_range=Range1d(-0.12, 3.12), y_range=Range1d(*Y_RANGE),
         x_axis_type=None, y_axis_type=None, tools="pan,wheel_zoom,box_zoom,reset,save",
+        active_scroll=None,  # the mouse wheel scrolls the page; zoom is a tool to pick, Reset undoes it
         toolbar_location="above", min_border_left=10, min_border_right=10,
     )  # fmt: skip
     fig.grid.visible = False
@@ -142,7 +144,7 @@ def make_figure(sources: dict[str, ColumnDataSource], height: int, sizing_mode: 
     fig.title.text_font_style = "normal"
     fig.add_layout(Title(text="", text_font_size="11pt", text_font_style="normal", text_color=palette.MUTED), "above")
     fig.toolbar.logo = None
-    fig.toolbar.autohide = True
+    fig.toolbar.autohide = False  # the reset button stays in sight
     r = _glyphs(fig, sources)
     lookups = Lookups()
     _add_tools(fig, r, sources, lookups)
@@ -155,8 +157,6 @@ def _glyphs(fig, sources) -> dict:
     r, seg = {}, dict(x0="x0", y0="y0", x1="x1", y1="y1")
     sign = transform("positive", LinearColorMapper(palette=[palette.NEGATIVE, palette.POSITIVE], low=0, high=1))
     line = lambda name, **kw: fig.segment(**seg, source=sources[name], **kw)  # noqa: E731
-    r["ghosts"] = line("ghosts", line_dash="dotted", **_same_when_selected(
-        line_width="width", line_color=palette.PRUNED, line_alpha="alpha"))  # fmt: skip
     # a gold band with a dark rim: gold alone is too close to the orange of negative weights
     r["halo_rims"] = line("halos", line_cap="round", **_same_when_selected(
         line_width="outer", line_color=palette.FOCAL_RIM, line_alpha="alpha"))  # fmt: skip
@@ -166,11 +166,15 @@ def _glyphs(fig, sources) -> dict:
         line_width="width", line_color=palette.REDUNDANT, line_alpha="alpha"))  # fmt: skip
     r["edges"] = line("edges", **_same_when_selected(line_width="width", line_color=sign, line_alpha="alpha"))
     r["fresh"] = line("fresh", **_same_when_selected(line_width="width", line_color=palette.GROWN, line_alpha="alpha"))
+    # pruned connections on top of the live ones, thick and dashed: a pruning must be seen from the back row
+    r["ghosts"] = line("ghosts", line_dash=[7, 3], line_cap="round", **_same_when_selected(
+        line_width="width", line_color=palette.PRUNED, line_alpha="alpha"))  # fmt: skip
     mapper = LinearColorMapper(palette=list(Greys256[::-1][:210]), low=0)  # white → dark grey, not black
     r["map"] = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=sources["map"], color_mapper=mapper)
-    kinds = dict(low=0, high=2)  # alive, dormant, ε-useless (hollow)
-    fill = transform("kind", LinearColorMapper(palette=[palette.NEURON, palette.DORMANT, "#ffffff"], **kinds))
-    rim = transform("kind", LinearColorMapper(palette=[palette.NEURON_LINE, palette.DORMANT, palette.NEURON], **kinds))
+    kinds = dict(low=0, high=3)  # alive, dormant, ε-useless (hollow), removed recently (a red ring)
+    fill = transform("kind", LinearColorMapper(palette=[palette.NEURON, palette.DORMANT, "#ffffff", "#ffffff"], **kinds))
+    rim = transform("kind", LinearColorMapper(palette=[palette.NEURON_LINE, palette.DORMANT, palette.NEURON, palette.PRUNED],
+                                              **kinds))  # fmt: skip
     r["neurons"] = fig.scatter("x", "y", size="size", source=sources["neurons"], **_same_when_selected(
         fill_color=fill, fill_alpha="fill_alpha", line_color=rim, line_alpha="line_alpha", line_width="line_width"))
     r["sel_edge"] = line("sel_edge", line_color=palette.SELECTION, line_width=4, line_alpha=0.9, line_cap="round")
@@ -190,7 +194,8 @@ def _edge_formatters(lookups: Lookups, src: ColumnDataSource, redundant: bool = 
 def _add_tools(fig, r, sources, lookups: Lookups) -> None:
     neuron_fmt = {"@unit": lookups.make("name", sources["neurons"]),
                   "@layer": lookups.make("column", sources["neurons"]),
-                  "@kind": lookups.make("nstatus", sources["neurons"])}  # fmt: skip
+                  "@kind": lookups.make("nstatus", sources["neurons"]),
+                  "@bias": lookups.make("bias", sources["neurons"])}  # fmt: skip
     def hover(name, tip, fmt, code=_AWAY_FROM_ENDS, **args):
         # one connection per tooltip, and none near the ends, where the neuron's own tooltip shows
         return HoverTool(renderers=[r[name]], tooltips=tip, formatters=fmt, line_policy="interp", limit=1,

@@ -47,11 +47,12 @@ def items() -> list[tuple[str, str]]:
         (_line(palette.NEGATIVE, 4), "negative weight"),
         (_widths(), "width ∝ |weight|"),
         (_line(palette.GROWN, 3.5), f"grown (green fades to its sign over {FADE_EPOCHS} epochs)"),
-        (_line(palette.PRUNED, 2.5, dash="2 3"), "pruned (red ghost, fades)"),
+        (_line(palette.PRUNED, 3.5, dash="7 3"), "pruned (red ghost, fades)"),
         (_line(palette.REDUNDANT, 2, dash="7 4"), "redundant: carries nothing to an output"),
         (_line(palette.NEGATIVE, 2, halo=palette.FOCAL), "focal juncture"),
         (_dot(palette.NEURON, palette.NEURON), "neuron"),
         (_dot("#ffffff", palette.NEURON, 2.5), "ε-useless unit"),
+        (_dot("#ffffff", palette.PRUNED, 3), "removed unit"),
         (_dot(palette.DORMANT, palette.DORMANT, 1, 0.3), "dormant capacity"),
     ]
 

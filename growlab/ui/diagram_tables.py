@@ -24,8 +24,9 @@ HALO_PX = ((250, 9.0), (1200, 6.0), (np.inf, 4.0))  # gold halo width beyond its
 #: ``ev`` codes of an edge row: no recent change, grown recently, pruned recently.
 EV_NONE, EV_GROWN, EV_PRUNED = 0, 1, 2
 #: ``kind`` codes of a neuron row.
-ALIVE, DORMANT, USELESS = 0, 1, 2
-NEURON_STATUS = ("alive", "dormant capacity", "ε-useless: would be removed")
+ALIVE, DORMANT, USELESS, REMOVED = 0, 1, 2, 3
+NEURON_STATUS = ("alive", "dormant capacity", "ε-useless: would be removed", "removed recently (red ring, fades)")
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,12 +114,12 @@ def _ghosts(snap, layout, c, rows, events, cause_id, scale) -> dict:
     cols = _event_columns(snap, c, rows, events, cause_id)
     strength = fade(snap.epoch, cols["ev_epoch"])
     crowd = min(1.0, np.sqrt(60 / max(len(rows), 1)))
-    alpha = np.where(c.latest[rows], 0.2 + 0.6 * crowd, 0.05 + 0.4 * crowd * strength**2)
+    alpha = np.where(c.latest[rows], 0.55 + 0.4 * crowd, 0.1 + 0.5 * crowd * strength**2)
     width, _ = widths_alphas(np.abs(c.w[rows]), scale, 0)
     layer, source, target = c.decode(rows)
     return {
         **segments(layout, layer, source, target),
-        "w": c.w[rows], "width": np.clip(width, 1.6, 3.0), "alpha": alpha,
+        "w": c.w[rows], "width": np.clip(width + 1.0, 2.8, 4.5), "alpha": alpha,
         "layer": layer, "source": source, "target": target, **cols,
     }  # fmt: skip
 
@@ -146,6 +147,7 @@ def _halos(rows, edges, n_drawn) -> tuple[dict, np.ndarray]:
 def neuron_columns(snap, layout: Layout) -> dict:
     """Neurons: filled when alive, hollow when ε-useless, faint when dormant capacity."""
     useless = (snap.overlays or {}).get("useless_units") or []
+    removed = removed_units(snap)
     first = 1 if layout.map_box is not None else 0  # image inputs are the map, not dots
     parts: dict[str, list] = {k: [] for k in ("layer", "unit", "kind", "fan_in", "fan_out", "bias", "size")}
     for k in range(first, len(layout.xs)):
@@ -155,6 +157,9 @@ def neuron_columns(snap, layout: Layout) -> dict:
         for kk, u in useless:
             if kk == k and 0 <= u < n and alive[u]:
                 kind[u] = USELESS
+        for u in removed.get(k, ()):
+            if 0 <= u < n and not alive[u]:
+                kind[u] = REMOVED
         parts["layer"].append(np.full(n, k))
         parts["unit"].append(np.arange(n))
         parts["kind"].append(kind)
@@ -168,9 +173,17 @@ def neuron_columns(snap, layout: Layout) -> dict:
     out.update(
         x=np.concatenate(layout.xs[first:]), y=np.concatenate(layout.ys[first:]),
         fill_alpha=np.where(kind == DORMANT, 0.25, 1.0),
-        line_alpha=np.where(kind == DORMANT, 0.5, np.where((kind == USELESS) | ~small, 1.0, 0.0)),
-        line_width=np.where(kind == USELESS, 2.5, 1.0),
+        line_alpha=np.where(kind == DORMANT, 0.5, np.where((kind >= USELESS) | ~small, 1.0, 0.0)),
+        line_width=np.where(kind == USELESS, 2.5, np.where(kind == REMOVED, 3.5, 1.0)),
     )  # fmt: skip
+    return out
+
+
+def removed_units(snap) -> dict[int, set[int]]:
+    """Units removed in the recent epochs (``unit_remove`` events; ``snapshot.extra``), by neuron layer."""
+    out: dict[int, set[int]] = {}
+    for k, u in (snap.extra or {}).get("removed_units") or ():
+        out.setdefault(int(k), set()).add(int(u))
     return out
 
 

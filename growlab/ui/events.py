@@ -6,11 +6,14 @@ in one assignment when it is opened (a prune cycle on a large network logs thous
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import panel as pn
 import param
 
 from growlab.methods.events import COLUMNS, KINDS
+from growlab.ui.diagram_layout import neuron_name
 
 #: At most this many events are kept in the table (a LeNet prune cycle logs thousands).
 MAX_ROWS = 20_000
@@ -22,17 +25,47 @@ DTYPES = {"epoch": "int64", "step": "int64", "kind": "object", "layer": "object"
           "target": "object", "weight": "float64", "cause": "object"}  # fmt: skip
 
 
+#: The table's columns: the log's, with the connection or unit named as the Inspector names it.
+TABLE = (*COLUMNS[:3], "connection", *COLUMNS[3:])
+#: "juncture 1:3→2" in a cause (strategic growth), named like the Inspector: "juncture h1 #3 → h2 #2".
+_JUNCTURE = re.compile(r"juncture (\d+):(\d+)→(\d+)")
+#: Kinds whose ``layer`` is a neuron layer (the others' is a weight matrix).
+UNIT_KINDS = {"neuron_grow", "unit_remove", "bridge"}
+
+
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in COLUMNS})
+    return pd.DataFrame({c: pd.Series([], dtype=DTYPES.get(c, "object")) for c in TABLE})
 
 
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
+def _name(snap, k: int, u: int) -> str:
+    try:
+        return neuron_name(snap, k, u)
+    except (IndexError, TypeError, AttributeError):  # numbered before a bridge, or a layer the diagram does not name
+        return f"layer {k} #{u}"
+
+
+def _connection(snap, kind, layer, source, target) -> str:
+    """The Inspector's name for what an event is about: "h1 #3 → h2 #2", "age → h1 #0", "h2 #4"."""
+    if layer is None or source is None or snap is None:
+        return ""
+    if target is None or kind in UNIT_KINDS:
+        return _name(snap, layer, source)
+    return f"{_name(snap, layer, source)} → {_name(snap, layer + 1, target)}"
+
+
+def _typed(df: pd.DataFrame, snap=None) -> pd.DataFrame:
     df = df.astype({c: DTYPES[c] for c in COLUMNS if c in df})
     for col in ("layer", "source", "target"):
         if col in df:
             df[col] = [None if pd.isna(v) else int(v) for v in df[col]]
     if "cause" in df:  # the text filter cannot mask with missing values
         df["cause"] = df["cause"].fillna("")
+        if snap is not None:
+            df["cause"] = [_JUNCTURE.sub(lambda m: "juncture " + _connection(snap, "grow", *map(int, m.groups())), c)
+                           if "juncture" in c else c for c in df["cause"]]  # fmt: skip
+    if {"kind", "layer", "source", "target"} <= set(df):
+        df["connection"] = [_connection(snap, *row) for row in zip(df["kind"], df["layer"], df["source"], df["target"])]
+        df = df[[c for c in TABLE if c in df]]
     return df
 
 
@@ -68,7 +101,7 @@ class EventsView(pn.viewable.Viewer):
             self.table.value = _empty()
             self.n_events = 0
         if not update.events.empty:
-            self._waiting.append(update.events)
+            self._waiting.append(_typed(update.events, update.snapshot))  # named now: a later bridge renumbers
             self.n_events += len(update.events)
         if self.active:
             self._flush()
@@ -81,7 +114,7 @@ class EventsView(pn.viewable.Viewer):
         """
         if not self._waiting:
             return
-        frames = [f for f in (self.table.value, *map(_typed, self._waiting)) if not f.empty]
+        frames = [f for f in (self.table.value, *self._waiting) if not f.empty]
         self._waiting.clear()
         if not frames:
             return

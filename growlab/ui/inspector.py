@@ -106,7 +106,7 @@ class Inspector(pn.viewable.Viewer):
         return self._view
 
     def _make_figure(self):
-        fig = figure(height=200, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save",
+        fig = figure(height=200, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save", active_scroll=None,
                      toolbar_location=None, x_axis_label="epoch")  # fmt: skip
         fig.add_layout(Span(location=0, dimension="width", line_color=palette.MUTED, line_dash="dotted"))
         self.lines = {c: fig.line("epoch", c, source=self.history, line_color=color, line_width=2.5, legend_label=name)

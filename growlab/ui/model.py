@@ -14,7 +14,7 @@ from typing import Any
 
 import param
 
-from growlab.config import ACTIVATIONS, OPTIMIZERS, format_arch, parse_arch
+from growlab.config import ACTIVATIONS, OPTIMIZERS, TrainConfig, format_arch, parse_arch
 from growlab.data import DATASETS
 from growlab.data import options as dataset_options
 from growlab.methods import available as available_methods
@@ -35,6 +35,22 @@ TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
 URL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed")
 #: Query parameters that belong to the page, not the setup (the template's colour theme).
 PAGE_KEYS = {"theme"}
+#: Whole-number settings whose range is the run's own (``TrainConfig``): checked by
+#: :func:`check_setting`, with the run's message, before they reach the model's run.
+CHECKED = ("epochs", "batch_size", "seed")
+
+
+def check_setting(name: str, value: Any) -> None:
+    """``ValueError`` with the run's own message when ``value`` is not allowed for setting ``name``
+    (one of :data:`CHECKED`); the app, the CLI and the API refuse the same values the same way."""
+    if value is None:
+        raise ValueError(f"{name} needs a whole number")
+    if name == "batch_size" and value == 0:
+        return  # the app's 0 is the run's None: the full batch
+    try:
+        TrainConfig(**{name: value})
+    except ValueError as e:
+        raise ValueError(f"{e}{'; 0 = full batch' if name == 'batch_size' else ''}") from None
 
 
 def method_specs(method: str) -> dict[str, dict]:
@@ -46,6 +62,8 @@ def _param_for(spec: dict) -> param.Parameter:
     """A ``param`` parameter for one method parameter; ranges are checked by the run, not here,
     so a refused value reaches the runner and the user sees its message."""
     kw = {"default": spec["default"], "doc": f"{spec['doc']} — {spec['range']}", "label": spec["name"].replace("_", " ")}
+    if spec["kind"] in ("float", "int"):
+        kw["allow_None"] = True  # an emptied number box reaches the session, which refuses it with a message
     if spec["kind"] == "float":
         return param.Number(**kw)
     if spec["kind"] == "int":
@@ -80,12 +98,12 @@ class SessionModel(param.Parameterized):
     preset = param.Selector(default="paper 16-8", objects=[CUSTOM, *ARCH_PRESETS], doc="Architecture preset.")
     method = param.Selector(default="dense", objects=list(available_methods()), doc="Grow/prune method.")
     method_params = param.ClassSelector(class_=param.Parameterized, doc="The chosen method's own parameters.")
-    epochs = param.Integer(default=200, bounds=(1, 100_000), doc="Epochs to train.")
+    epochs = param.Integer(default=200, allow_None=True, doc="Epochs to train (range: the run's, see check_setting).")
     lr = param.Selector(default=0.003, objects=list(LEARNING_RATES), check_on_set=False, doc="Learning rate (live).")
     optimizer = param.Selector(default="adam", objects=list(OPTIMIZERS), doc="Optimizer.")
-    batch_size = param.Integer(default=0, bounds=(0, 1_000_000), doc="Rows per step; 0 = full batch (≤ 1,024 rows).")
+    batch_size = param.Integer(default=0, allow_None=True, doc="Rows per step; 0 = full batch (≤ 1,024 rows).")
     activation = param.Selector(default="relu", objects=list(ACTIVATIONS), doc="Hidden activation.")
-    seed = param.Integer(default=0, bounds=(0, 2**31 - 1), doc="Seed of weights, batch order and method.")
+    seed = param.Integer(default=0, allow_None=True, doc="Seed of weights, batch order and method.")
     speed = param.Selector(default="normal", objects=list(SPEEDS), doc="How fast training runs.")
 
     def __init__(self, **params):
@@ -121,6 +139,8 @@ class SessionModel(param.Parameterized):
     def spec(self) -> dict:
         """Keyword arguments for a new ``Run`` (``ValueError`` when the setup cannot run)."""
         parse_arch(self.arch)  # fail early, with the config's own message
+        for name in CHECKED:
+            check_setting(name, getattr(self, name))
         spec = {
             "dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "epochs": self.epochs,
             "seed": self.seed, "lr": float(self.lr), "optimizer": self.optimizer, "activation": self.activation,
@@ -204,6 +224,9 @@ class SessionModel(param.Parameterized):
             if value != int(value):
                 raise ValueError(f"{key} must be a whole number, got {short(text, 60)!r}")
             value = int(value)
+        if key in CHECKED:
+            check_setting(key, value)
+            return value
         lo, hi = p.bounds or (None, None)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ValueError(f"{key} must be in [{lo}, {hi}], got {short(text, 60)!r}")

@@ -19,16 +19,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 from typing import Callable, Iterator
 
 import panel as pn
 import param
 
-from growlab.config import parse_arch
+from growlab.config import format_arch, parse_arch
 from growlab.data.csv import read_header
+from growlab.methods import METHODS, Method
+from growlab.methods.composed import Composed
 from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
-from growlab.ui.model import SPEEDS, SessionModel
+from growlab.ui.model import CHECKED, SPEEDS, SessionModel, check_setting
 from growlab.ui.offload import Offload
 from growlab.ui.text import html as escape_html
 from growlab.ui.text import short
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 #: Model parameters whose change needs a new run.
 SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "optimizer", "batch_size",
          "activation", "seed")  # fmt: skip
+#: The method parameter whose every move is previewed on a paused run (ODF2NNA's ε).
+PREVIEWED = "epsilon"
 #: Largest CSV upload accepted from the browser.
 MAX_UPLOAD_BYTES = 10 * 2**20
 #: Errors a command may raise that the user should read (anything else is a bug, logged).
@@ -48,6 +53,19 @@ SYNC_BUILD_BYTES = 256 * 2**20
 #: Served, a run has at most this many connections: every refresh redraws the network on the
 #: event loop all sessions share (about 0.1 µs a connection), so a bigger one would stall them all.
 MAX_SERVED_CONNECTIONS = 2_000_000
+
+
+def has_cycles(method: str) -> bool:
+    """Whether ``method`` does anything in a cycle (``dense`` and ``subnet`` keep their structure)."""
+    cls = METHODS.get(method)
+    if issubclass(cls, Composed):
+        return cls.grow_part is not None or cls.prune_mode is not None
+    return cls.cycle is not Method.cycle
+
+
+def cycle_label(method: str) -> str:
+    """What "Cycle now" does for ``method``: ODF2NNA's cycle applies ε (removes the useless units)."""
+    return "Apply ε" if method == "odf2nna" else "Cycle now"
 
 
 def _same_number(old, new) -> bool:
@@ -215,8 +233,12 @@ class Session(param.Parameterized):
         self.guard("Step", self.runner.step)
 
     def cycle(self) -> None:
-        """Run one grow/prune cycle now."""
-        self.guard("Cycle now", self.runner.cycle)
+        """Run one grow/prune cycle now (for odf2nna: apply ε now); a method without cycles says so."""
+        method = self.runner.snapshot.method
+        if not has_cycles(method):
+            self.notify("info", f"{method} neither grows nor prunes: there is no cycle to run")
+            return
+        self.guard(cycle_label(method), self.runner.cycle)
 
     def reset(self, on_fail: Callable[[], None] | None = None, what: str | None = None) -> bool | None:
         """Build a new run from the model.
@@ -275,12 +297,23 @@ class Session(param.Parameterized):
     def _setup_changed(self, *events) -> None:
         if self._reverting:
             return
+        for e in events:
+            if e.name in CHECKED:
+                try:
+                    check_setting(e.name, e.new)
+                except ValueError as error:  # refused: say why, and the box shows the value in use again
+                    self.notify("error", f"Refused: {error}")
+                    self._revert(self.model, e.name, e.old)
+                    return
         if "arch" in {e.name for e in events}:
             try:
-                parse_arch(self.model.arch)
+                layers = parse_arch(self.model.arch)
             except ValueError as e:
                 self.notify("error", f"Architecture: {e}")
                 return
+            if re.search(r"[\s,;]", self.model.arch):  # "16,8" and " 16 - 8 " show as the 16-8 they mean
+                with self.quiet():
+                    self.model.arch = format_arch(layers)
         if self.model.dataset == "csv" and self.model.csv_data is None:
             self.dirty = True
             self.notify("info", "Upload a CSV file (and pick its target column) to use it")
@@ -309,6 +342,11 @@ class Session(param.Parameterized):
         if _same_number(event.old, event.new):
             return  # a slider snapping a value onto its step grid (4.0 → 3.9999999999999996): no change
         name = event.name
+        if event.new is None:  # an emptied number box
+            allowed = f" in {owner.specs[name]['range']}" if owner is not self.model else ""
+            self.notify("error", f"Refused: {name} needs a number{allowed}")
+            self._revert(owner, name, event.old)
+            return
         live = owner is self.model or owner.specs[name]["live"]
         if self.untouched:
             self.reset(on_fail=lambda: self._revert(owner, name, event.old))
@@ -320,6 +358,15 @@ class Session(param.Parameterized):
             except USER_ERRORS as e:
                 self.notify("error", f"Refused: {e}")
                 self._revert(owner, name, event.old)
+                return
+            if name == PREVIEWED and self.runner.snapshot.method == "odf2nna" and self.runner.status != "running":
+                self.preview_epsilon(event.new)
+
+    def preview_epsilon(self, eps: float) -> list | None:
+        """ODF2NNA, paused: draw at once the units ε would remove (hollow), changing nothing in the run.
+
+        While training, the hollow units follow ε after every epoch anyway."""
+        return self.guard("ε preview", self.runner.call, lambda run: run.preview_epsilon(eps), publish=True)
 
     def upload_csv(self, data: bytes, filename: str) -> None:
         """Take an uploaded file: read its header for the target picker, then use it.

@@ -13,7 +13,7 @@ import param
 
 from growlab.methods import available as available_methods
 from growlab.ui.model import ADVANCED, TOYS
-from growlab.ui.session import MAX_UPLOAD_BYTES, Session
+from growlab.ui.session import MAX_UPLOAD_BYTES, Session, cycle_label, has_cycles
 from growlab.ui.text import short
 from growlab.ui.theme import button_args
 
@@ -38,8 +38,14 @@ if (View && !View.prototype._growlab_guard) {
 """
 
 
+#: Slider travel for parameters whose useful values the default does not tell (the box takes any).
+TRAVEL = {"epsilon": (0.0, 1.0)}  # ODF2NNA's ε, in output standard deviations: 0–0.5 is half the slider
+
+
 def _soft_range(spec: dict) -> tuple[float, float]:
     """A slider range around the default; the text box beside it accepts the full range."""
+    if spec["name"] in TRAVEL:
+        return TRAVEL[spec["name"]]
     low, high, default = spec["low"], spec["high"], spec["default"]
     start = low if low is not None else min(0.0, default)
     roomy = max(5 * abs(default), 5.0) if spec["kind"] == "float" else max(10 * abs(default), 20)
@@ -73,8 +79,23 @@ def param_widget(obj: param.Parameterized, name: str, spec: dict):
 
 
 def _compact(slider):
-    """Label and value box side by side, the box only as wide as a number (Panel stretches it)."""
+    """Label and value box side by side, the box only as wide as a number (Panel stretches it).
+
+    A value typed beyond the slider's travel stretches the travel in the browser (Panel's own
+    script); whenever the value changes — a refused value put back included — the travel is
+    set back to what holds the value, so the knob sits where the value in use is.
+    """
     slider._value_edit.param.update(width=110, sizing_mode="fixed")
+    start, end = slider.start, slider.end
+
+    def travel(event) -> None:
+        if event.new is None:
+            return
+        inner = slider._slider
+        lo, hi = min(start, event.new), max(end, event.new)
+        inner.param.update(start=lo, end=hi)
+        inner.param.trigger("start", "end")  # the browser may have stretched them without telling us
+    slider.param.watch(travel, "value")
     return slider
 
 
@@ -115,6 +136,7 @@ class Sidebar(pn.viewable.Viewer):
         self.upload.param.watch(self._uploaded, "value")
         self.upload.param.watch(self._too_large, "mime_type")
         s.param.watch(self._show_status, ["status", "dirty"])
+        s.model.param.watch(self._show_status, "method")
         self._show_status()
 
     def _uploaded(self, event) -> None:
@@ -134,6 +156,12 @@ class Sidebar(pn.viewable.Viewer):
         running = self.session.status == "running"
         self.play.param.update(**button_args("Pause" if running else "Play", "warning" if running else "success"))
         self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
+        method = self.session.runner.snapshot.method if self.session.dirty else self.session.model.method
+        self.cycle.param.update(
+            **button_args(cycle_label(method)), disabled=not has_cycles(method),
+            description=(f"Remove the units whose output std ≤ ε now" if method == "odf2nna" else
+                         "Run one grow/prune cycle now" if has_cycles(method) else f"{method} has no grow/prune cycle"),
+        )  # fmt: skip
 
     def __panel__(self):
         s = self.session
@@ -174,7 +202,7 @@ class Sidebar(pn.viewable.Viewer):
         )
         training = pn.Column(
             pn.Row(
-                pn.widgets.IntInput.from_param(m.param.epochs, name="Epochs", width=110),
+                pn.widgets.IntInput.from_param(m.param.epochs, name="Epochs", width=110, css_classes=["gl-epochs"]),
                 pn.widgets.Select.from_param(m.param.lr, name="Learning rate (live)", **wide),
                 **wide,
             ),
@@ -184,8 +212,8 @@ class Sidebar(pn.viewable.Viewer):
                 **wide,
             ),
             pn.Row(
-                pn.widgets.IntInput.from_param(m.param.batch_size, name="Batch (0 = full)", width=110),
-                pn.widgets.IntInput.from_param(m.param.seed, name="Seed", **wide),
+                pn.widgets.IntInput.from_param(m.param.batch_size, name="Batch (0 = full)", width=110, css_classes=["gl-batch"]),
+                pn.widgets.IntInput.from_param(m.param.seed, name="Seed", css_classes=["gl-seed"], **wide),
                 **wide,
             ),
             **wide,

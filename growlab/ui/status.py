@@ -7,7 +7,8 @@ import html
 import panel as pn
 import param
 
-from growlab.ui.theme import STATUS
+from growlab.ui.text import phase_text
+from growlab.ui.theme import PHASE, STATUS
 
 CSS = """
 .gl-strip { display:flex; flex-wrap:wrap; gap:4px 16px; align-items:baseline; font-size:15px; color:#263238; }
@@ -15,6 +16,7 @@ CSS = """
 .gl-k { color:#607d8b; font-size:12px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
 .gl-v { font-size:20px; font-weight:700; font-variant-numeric: tabular-nums; }
 .gl-note { flex-basis:100%; font-size:14px; }
+.gl-phase { font-size:17px; font-weight:700; border:2px solid currentColor; border-radius:4px; padding:0 8px; }
 """
 
 
@@ -22,6 +24,19 @@ def _fmt(value, pct: bool = False) -> str:
     if value is None or value != value:
         return "–"
     return f"{value:.1%}" if pct else f"{value:,.4g}" if isinstance(value, float) else f"{value:,}"
+
+
+def structure(snap, row: dict) -> tuple[float | None, int | None]:
+    """Density and active parameters of the network as drawn (the snapshot's masks), so the strip
+    agrees with the diagram after a cycle or a pruning between epochs; the history row's
+    figures when the snapshot has no masks."""
+    masks = [m for m in snap.masks if m is not None]
+    possible = sum(int(m.size) for m in masks)
+    if not masks or not possible:
+        return row.get("density"), row.get("active_params")
+    active = sum(int(m.sum()) for m in masks)
+    biases = sum(int(a.sum()) for a in snap.alive[1:])
+    return active / possible, active + biases
 
 
 def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
@@ -33,8 +48,8 @@ def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
         items.append(("val MSE", _fmt(row.get("val_mse"))))
     else:
         items += [("val acc", _fmt(row.get("val_acc"), True)), ("AUC", _fmt(row.get("val_auc"), True))]
-    density = row.get("density")
-    items += [("density", _fmt(density, True)), ("params", _fmt(row.get("active_params"))),
+    density, params = structure(snap, row)
+    items += [("density", _fmt(density, True)), ("params", _fmt(params)),
               ("cycles", _fmt(snap.extra.get("cycles", 0)))]  # fmt: skip
     cells = "".join(f"<span><span class='gl-k'>{k}</span><span class='gl-v'>{v}</span></span>" for k, v in items)
     notes = []
@@ -49,10 +64,12 @@ def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
     elif dirty:
         notes.append("<span style='color:#b26a00'>setup changed: Reset to apply</span>")
     note = f"<div class='gl-note'>{' · '.join(notes)}</div>" if notes else ""
+    phase = phase_text(snap)
+    phase = f"<span class='gl-phase' style='color:{PHASE}'>{html.escape(phase)}</span>" if phase else ""
     return (
         f"<div class='gl-strip'><span class='gl-badge' style='background:{colour}'>{label}</span>"
         f"<span style='font-size:14px;color:#455a64'>{html.escape(snap.dataset)} · {html.escape(snap.method)} · "
-        f"{'-'.join(map(str, snap.sizes))}</span>{cells}{note}</div>"
+        f"{'-'.join(map(str, snap.sizes))}</span>{phase}{cells}{note}</div>"
     )
 
 

@@ -39,3 +39,15 @@ def short(text, limit: int = MAX_ECHO) -> str:
     """``text`` cut to ``limit`` characters (with "…") so a huge value is not echoed whole."""
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: How each method's ``overlays()["phase"]`` reads by the diagram's title.
+PHASE_NAMES = {"nest": "NeST {} phase", "odf2nna": "ODF2NNA {} phase", "lottery": "lottery {}"}
+
+
+def phase_text(snap) -> str:
+    """The method's current phase as a label ("NeST growth phase", "lottery round 2/5"), or ""."""
+    phase = (snap.overlays or {}).get("phase")
+    if not phase:
+        return ""
+    return PHASE_NAMES.get(snap.method, "{}").format(phase)

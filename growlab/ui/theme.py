@@ -16,6 +16,7 @@ AUC = "#f59322"
 DENSITY = "#37474f"
 PARAMS = "#8e6bbf"
 MARKER = "#c2185b"  # parameter changes: magenta, unlike any curve
+PHASE = "#4a148c"  # phase changes, lottery rewinds, removed layers: deep purple, solid
 FONT = "14px"
 TITLE_FONT = "15px"
 

@@ -106,8 +106,10 @@ def test_grown_edges_are_green_and_pruned_ones_red_ghosts(sparse):
     assert latest and latest <= triples(ghosts)
     assert not triples(ghosts) & active_triples(snap)  # a ghost is never also a live connection
     assert d.renderers["ghosts"].glyph.line_color == palette.PRUNED
-    assert d.renderers["ghosts"].glyph.line_dash == "dotted"
-    is_latest = np.asarray(ghosts["ev_epoch"]) == snap.epoch
+    assert d.renderers["ghosts"].glyph.line_dash == [7, 3]
+    order = list(d.figure.renderers)  # ghosts on top of every connection drawn, thicker than most
+    assert all(order.index(d.renderers["ghosts"]) > order.index(d.renderers[k]) for k in ("edges", "redundant", "fresh"))
+    assert min(ghosts["width"]) >= 2.8 and min(ghosts["alpha"][is_latest := np.asarray(ghosts["ev_epoch"]) == snap.epoch]) > 0.5
     assert ghosts["alpha"][is_latest].min() > ghosts["alpha"][~is_latest].max()  # older ghosts are fainter
 
 

@@ -1,0 +1,142 @@
+"""Issue 15 without a browser: the strip, the buttons and the events say what the run did."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from growlab.run.slots import TrainingSlots
+from growlab.ui import create_app
+from growlab.ui.status import strip_html
+from growlab.ui.theme import button_label
+
+TIMEOUT = 60.0
+
+
+def make(query):
+    template = create_app(query=dict(query), slots=TrainingSlots(2), live=False)
+    return template.growlab
+
+
+@pytest.fixture
+def app(request):
+    a = make(request.param)
+    yield a
+    a.close()
+
+
+def settle(app, pred):
+    assert app.session.runner.wait(pred, TIMEOUT)
+    app.refresh()
+    return app.session.runner.snapshot
+
+
+def strip_value(app, key: str) -> str:
+    return re.search(rf"gl-k'>{key}</span><span class='gl-v'>([^<]*)<", app.strip.text).group(1)
+
+
+@pytest.mark.parametrize("app", [{"dataset": "xor", "arch": "4", "epochs": "50"}], indirect=True)
+def test_cycle_now_on_dense_says_there_is_no_cycle_and_counts_none(app):
+    assert app.sidebar.cycle.disabled
+    app.session.cycle()
+    assert "no cycle" in app.session.message
+    snap = settle(app, lambda s: True)
+    assert snap.extra["cycles"] == 0 and snap.status == "ready"
+
+
+@pytest.mark.parametrize("app", [{"dataset": "xor", "arch": "8-4", "method": "odf2nna", "epochs": "50"}], indirect=True)
+def test_odf2nnas_cycle_button_reads_apply_epsilon(app):
+    assert button_label(app.sidebar.cycle) == "Apply ε" and not app.sidebar.cycle.disabled
+    app.session.model.method = "prune"
+    assert button_label(app.sidebar.cycle) == "Cycle now"
+
+
+@pytest.mark.parametrize("app", [{"dataset": "heart", "arch": "16-8", "method": "prune", "epochs": "50",
+                                  "schedule": "constant", "start": "0.9"}], indirect=True)  # fmt: skip
+def test_the_strip_agrees_with_the_diagram_after_cycle_now(app):
+    app.session.step()
+    before = settle(app, lambda s: s.epoch == 1 and s.status == "paused")
+    assert strip_value(app, "density") == "100.0%"
+    app.session.cycle()
+    snap = settle(app, lambda s: s.extra.get("cycles") == 1 and s.status == "paused")
+    active = sum(int(m.sum()) for m in snap.masks)
+    assert active < sum(int(m.sum()) for m in before.masks)  # the cycle pruned
+    assert snap.last_row["density"] == 1.0  # the history row is the epoch's, before the cycle
+    assert strip_value(app, "density") == f"{active / sum(m.size for m in snap.masks):.1%}"
+    assert strip_value(app, "params") == f"{active + sum(int(a.sum()) for a in snap.alive[1:]):,}"
+
+
+@pytest.mark.parametrize("app", [{"dataset": "moons", "arch": "6-4", "method": "strategic+prune", "sparsity": "0.5",
+                                  "epochs": "40"}], indirect=True)  # fmt: skip
+def test_the_events_table_names_connections_as_the_inspector_does(app):
+    app.events.active = True
+    app.session.play()
+    settle(app, lambda s: s.status == "finished")
+    while app.refresh():
+        pass
+    table = app.events.table.value
+    grown = table[table["kind"] == "grow"]
+    assert len(grown)
+    names = set(grown["connection"])
+    assert all(re.fullmatch(r"(x[12]|h\d #\d+) → (h\d #\d+|P\(class 1\))", n) for n in names), names
+    juncture = [c for c in grown["cause"] if "juncture" in c]
+    assert juncture and all(re.search(r"juncture (x[12]|h\d #\d+) → (h\d #\d+|P\(class 1\))", c) for c in juncture)
+    assert not any(re.search(r"juncture \d+:\d+", c) for c in table["cause"])
+
+
+def test_an_input_neurons_tooltip_has_no_bias_nan():
+    from growlab.ui.diagram_figure import _JS, NEURON_TIP
+
+    assert "bias @bias{bias}" not in NEURON_TIP and "@bias{bias}" in NEURON_TIP
+    assert "no bias" in _JS["bias"] and "isFinite" in _JS["bias"]
+
+
+@pytest.mark.parametrize("app", [{"dataset": "moons", "arch": "12-6", "method": "odf2nna", "epochs": "200"}], indirect=True)
+def test_moving_epsilon_on_a_paused_odf2nna_run_redraws_the_hollow_units_at_once(app):
+    from growlab.ui.diagram_tables import REMOVED, USELESS
+
+    for _ in range(30):
+        app.session.step()
+    settle(app, lambda s: s.epoch == 30 and s.status == "paused")
+    mp, epoch = app.session.model.method_params, app.session.runner.snapshot.epoch
+    hollow = {}
+    for eps in (0.3, 0.05):
+        mp.epsilon = eps
+        snap = settle(app, lambda s: True)
+        assert snap.epoch == epoch  # nothing trained
+        hollow[eps] = len(snap.overlays["useless_units"])
+        kinds = app.diagram.sources["neurons"].data["kind"]
+        assert int(np.sum(kinds == USELESS)) == hollow[eps]
+    assert hollow[0.3] > hollow[0.05] > 0
+    alive = sum(int(a.sum()) for a in snap.alive[1:-1])
+    app.session.cycle()  # "Apply ε"
+    snap = settle(app, lambda s: s.extra.get("cycles") == 1 and s.status == "paused")
+    gone = alive - sum(int(a.sum()) for a in snap.alive[1:-1])
+    assert gone == hollow[0.05] == len(snap.extra["removed_units"])
+    kinds = app.diagram.sources["neurons"].data["kind"]
+    assert int(np.sum(kinds == REMOVED)) == gone  # drawn as removal (red rings)
+    active = sum(int(m.sum()) for m in snap.masks)
+    assert strip_value(app, "params") == f"{active + sum(int(a.sum()) for a in snap.alive[1:]):,}"
+
+
+@pytest.mark.parametrize("app", [{"dataset": "xor", "arch": "8-4", "method": "lottery", "epochs": "40"}], indirect=True)
+def test_lottery_rounds_are_a_label_by_the_title_and_markers_on_the_curves(app):
+    settle(app, lambda s: True)
+    assert "lottery round 1/" in app.diagram.figure.title.text and "lottery round 1/" in app.strip.text
+    app.session.play()
+    snap = settle(app, lambda s: s.status == "finished")
+    while app.refresh():
+        pass
+    rewinds = app.session.runner.events().query("kind == 'rewind'")
+    assert len(rewinds) >= 1 and app.curves.n_phases == len(rewinds)
+    assert list(app.curves.phases.data["epoch"]) == [int(e) for e in rewinds["epoch"]]
+    assert app.curves.n_markers == 0  # rewinds are not parameter changes
+    assert f"lottery {snap.overlays['phase']}" in app.diagram.figure.title.text
+
+
+@pytest.mark.parametrize("app", [{"dataset": "moons", "arch": "8-4", "method": "nest", "epochs": "40"}], indirect=True)
+def test_nest_shows_its_phase(app):
+    settle(app, lambda s: True)
+    assert "NeST growth phase" in app.diagram.figure.title.text and "NeST growth phase" in app.strip.text

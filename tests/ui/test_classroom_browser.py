@@ -1,0 +1,105 @@
+"""Issue 15 in the browser: what a teacher sees is what the run does (``pytest -m browser``).
+
+The CSV target shown is the column predicted and never an input; every refused value says
+why and puts its control back.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from test_browser import FAST, click, shot, strip_text, toast
+
+pytestmark = pytest.mark.browser
+
+
+#: JS: the tick labels of one of the diagram's axes ("inputs" or "outputs"), top to bottom.
+NAMES_JS = """name => { const a = Bokeh.documents[0].get_model_by_name(name);
+  const o = a.major_label_overrides; const m = o instanceof Map ? o : new Map(Object.entries(o));
+  return Array.from(m.entries()).sort((x, y) => Number(y[0]) - Number(x[0])).map(e => e[1]); }"""
+
+
+def axis_names(page, name: str) -> list[str]:
+    return page.evaluate(NAMES_JS, name)
+
+
+def upload(page, name: str, text: str) -> None:
+    page.locator("input[type=file]").first.set_input_files(files=[{"name": name, "mimeType": "text/csv", "buffer": text.encode()}])
+
+
+def rows(fmt, n: int = 60) -> str:
+    return "".join(fmt(i) + "\n" for i in range(n))
+
+
+#: file name → (contents, the target the picker must show, the inputs the diagram must show, metric in the strip)
+SHAPES = {
+    "numeric-label.csv": ("height,weight,label\n" + rows(lambda i: f"{150 + i % 40},{50 + (i * 7) % 30},{i % 2}"),
+                          "label", ["height", "weight"], "val acc"),
+    "yes-no.csv": ("age,city,outcome\n" + rows(lambda i: f"{20 + i % 40},{'xyz'[i % 3]},{'yes' if i % 3 else 'no'}"),
+                   "outcome", ["age", "city=x", "city=y", "city=z"], "val acc"),
+    "text-label.csv": ("height,weight,label\n" + rows(lambda i: f"{150 + i % 40},{50 + (i * 7) % 30},{'ab'[i % 2]}"),
+                       "label", ["height", "weight"], "val acc"),
+    "regression.csv": ("p,q,r,s\n" + rows(lambda i: f"{i},{i * 0.5},{i % 7},{i * 1.3 + 2}"), "s", ["p", "q", "r"], "val MSE"),
+}
+
+
+def test_the_csv_target_shown_is_the_column_predicted_never_an_input(open_page):
+    page = open_page(FAST)
+    page.locator("select").first.select_option("csv")
+    picker = page.locator("select").nth(1)
+    for name, (text, target, inputs, metric) in SHAPES.items():
+        upload(page, name, text)
+        sizes = f"{len(inputs)}-6-4-1"  # FAST: arch 6-4
+        page.locator(".gl-strip", has_text=f"csv · dense · {sizes}").wait_for()
+        page.wait_for_function(f"() => ({NAMES_JS})('inputs').length == {len(inputs)}")
+        assert picker.input_value() == target, name
+        shown = axis_names(page, "inputs")
+        assert sorted(shown) == sorted(inputs), name
+        assert not any(s == target or s.startswith(target + "=") for s in shown), name
+        assert metric in strip_text(page), name
+    shot(page, "15-csv-shapes")
+    picker.select_option("r")  # picking another target predicts it: r's 7 values are classes, s is an input
+    page.locator(".gl-strip", has_text="csv · dense · 3-6-4-1").wait_for()
+    page.wait_for_function(f"() => ({NAMES_JS})('inputs').includes('s')")
+    assert sorted(axis_names(page, "inputs")) == ["p", "q", "s"]
+    assert "val acc" in strip_text(page)
+
+
+def slider_ends(page) -> list[float]:
+    return page.evaluate("""() => Array.from(Bokeh.documents[0].all_models)
+        .filter(m => m.constructor.name === 'Slider').map(m => m.end)""")
+
+
+def test_a_refused_value_says_why_and_its_control_shows_the_value_in_use(open_page):
+    page = open_page("dataset=xor&arch=6-4&method=strategic&epochs=3000")
+    batch = page.locator(".gl-batch input").first
+    batch.fill("-3")
+    batch.press("Enter")
+    toast(page, "Refused: batch_size must be a positive integer")
+    expect(batch).to_have_value("0")
+    epochs = page.locator(".gl-epochs input").first
+    epochs.fill("0")
+    epochs.press("Enter")
+    toast(page, "Refused: epochs must be a whole number")
+    expect(epochs).to_have_value("3000")
+    click(page, "Step")  # a trained run: σ goes to the run, which refuses what it cannot take
+    page.locator(".gl-strip", has_text="epoch1").or_(page.locator(".gl-strip", has_text="epoch 1")).first.wait_for()
+    ends = slider_ends(page)
+    sigma = page.locator(".gl-param-sigma input").first
+    sigma.fill("2000")
+    sigma.press("Enter")
+    toast(page, "Refused")
+    expect(sigma).to_have_value("1")
+    page.wait_for_function(f"() => JSON.stringify({ends}) === JSON.stringify(Array.from(Bokeh.documents[0].all_models)"
+                           ".filter(m => m.constructor.name === 'Slider').map(m => m.end))")  # the knob's travel is back
+    sigma.fill("")
+    sigma.press("Enter")
+    toast(page, "sigma needs a number")
+    arch = page.locator(".gl-arch input").first
+    arch.fill(" 5 , 3 ")
+    arch.press("Enter")
+    expect(arch).to_have_value("5-3")
+    click(page, "Reset")  # the run had trained: a new setup waits for Reset
+    page.locator(".gl-strip", has_text="2-5-3-1").wait_for()
+    shot(page, "15-refused-values")
