@@ -21,6 +21,7 @@ from bokeh.plotting import figure
 
 from growlab.ui import palette
 from growlab.ui.text import html
+from growlab.ui.theme import button_args
 
 #: Most maps per row of the strip.
 PER_ROW = 10
@@ -59,9 +60,10 @@ class FeatureMaps(pn.viewable.Viewer):
         self.mapper = LinearColorMapper(palette=list(Greys256[::-1]), low=0, high=1)
         self.figure = self._figure()
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", margin=(2, 10))
-        self.layers = pn.widgets.RadioButtonGroup(options=["conv 1"], value="conv 1", button_type="light", margin=(2, 10))
-        self.example = pn.widgets.IntInput(name="validation example", value=0, start=0, end=0, width=150,
-                                           visible=on_example is not None)  # fmt: skip
+        self.layers = pn.widgets.RadioButtonGroup(options=["conv 1"], value="conv 1", margin=(2, 10),
+                                                  **button_args(color="light"))  # fmt: skip
+        self.example = pn.widgets.IntInput(value=0, start=0, end=0, width=150, visible=on_example is not None,
+                                           **button_args(label="validation example"))  # fmt: skip
         self.layers.param.watch(self._on_layer, "value")
         self.example.param.watch(self._on_example, "value")
         self._view = pn.Column(
