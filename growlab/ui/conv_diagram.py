@@ -24,7 +24,7 @@ import dataclasses
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, CustomJS, HoverTool, LinearColorMapper
+from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, LinearColorMapper
 from bokeh.models.dom import Div, ValueRef
 from bokeh.palettes import Greys256
 
@@ -44,7 +44,7 @@ _CONV_COLUMNS = ("n_conv", "k", "n_in", "taps", "mask", "live")
 
 #: The kernel tooltip, built in the browser from the ``diagram-conv`` lookup source.
 _TIP_JS = """
-const d = src.data, i = cb_data.vars.index
+const d = src.data, i = special_vars.index
 const l = d.layer[i], s = d.source[i], g = d.target[i]
 const names = t.data.names[0] ?? [], lnames = t.data.lnames[0] ?? [], causes = t.data.causes[0] ?? []
 const name = (k, u) => (names[k] ?? [])[u] ?? String(u)
@@ -59,7 +59,7 @@ if (l < nconv) {
   const K = c.k[l], taps = c.taps[l], mask = c.mask[l], off = pos * K * K
   let top = 1e-12
   for (let j = 0; j < K * K; j++) top = Math.max(top, Math.abs(taps[off + j]))
-  const grid = el('div', `display:grid;grid-template-columns:repeat(${K},16px);gap:1px;margin:4px 0;` +
+  const grid = el('div', `display:grid;grid-template-columns:repeat(${K},22px);gap:1px;margin:4px 0;` +
                          'background:#ccc;border:1px solid #ccc;width:max-content')
   grid.setAttribute('class', 'growlab-kernel-taps')
   for (let j = 0; j < K * K; j++) {
@@ -70,8 +70,8 @@ if (l < nconv) {
       const mix = base.map((x) => Math.round(255 + (x - 255) * a))
       color = `rgb(${mix[0]},${mix[1]},${mix[2]})`; mark = ''
     }
-    const cell = el('div', `width:16px;height:16px;background:${color};color:#888;font-size:11px;` +
-                           'text-align:center;line-height:16px', mark)
+    const cell = el('div', `width:22px;height:22px;background:${color};color:#888;font-size:13px;` +
+                           'text-align:center;line-height:22px', mark)
     cell.title = on ? v.toFixed(3) : 'pruned'
     grid.append(cell)
   }
@@ -79,7 +79,7 @@ if (l < nconv) {
 } else if (l == nconv && nconv > 0) {
   box.append(`a channel's block of flattened columns \\u00b7 ${Math.round(live * 100)}% live`, el('br'))
 }
-box.append(`norm ${Math.abs(d.w[i]).toFixed(3)} \\u00b7 tap sum ${d.w[i] >= 0 ? '+' : '\\u2212'} \\u00b7 born in epoch ${d.birth[i]}`)
+box.append(`norm ${Math.abs(d.w[i]).toFixed(3)} \\u00b7 ${d.w[i] >= 0 ? 'excites (tap sum > 0)' : 'inhibits (tap sum < 0)'} \\u00b7 born in epoch ${d.birth[i]}`)
 const ev = d.ev[i] == 2 ? 'taps pruned in epoch ' + d.ev_epoch[i] : d.ev[i] == 1 ? 'grown in epoch ' + d.ev_epoch[i] : ''
 const state = [ev, red ? 'redundant: carries nothing to an output' : '', d.focal[i] ? 'focal juncture' : ''].filter((x) => x)
 if (state.length) box.append(el('br'), state.join(' \\u00b7 '))
@@ -141,8 +141,8 @@ class ConvDiagram(NetworkDiagram):
         grey = LinearColorMapper(palette=list(Greys256[::-1]))
         self.input_renderer = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.input_source,
                                         color_mapper=grey)  # fmt: skip
-        self.block_renderer = fig.rect("x", "y", "w", "h", source=self.block_source, fill_color="#d9dee1",
-                                       line_color="#9aa4aa", fill_alpha=0.8)  # fmt: skip
+        self.block_renderer = fig.rect("x", "y", "w", "h", source=self.block_source, fill_color="#cfd6da",
+                                       line_color="#8a969c", fill_alpha=0.9)  # fmt: skip
         # under every connection and neuron
         fig.renderers = [self.input_renderer, self.block_renderer] + [
             r for r in fig.renderers if r not in (self.input_renderer, self.block_renderer)
@@ -161,8 +161,10 @@ class ConvDiagram(NetworkDiagram):
         self._view.extend([self.conv_note, self.maps])
 
     def _tooltip(self, src, redundant: bool) -> Div:
-        js = CustomJS(code=_TIP_JS, args={"src": src, "t": self._lookups.tables, "k": self.conv_source, "red": redundant})
-        return Div(children=[ValueRef(field="layer", formatter=js)])
+        # a synchronous formatter: the tooltip clones its element right after filling it
+        js = CustomJSHover(code=_TIP_JS, args={"src": src, "t": self._lookups.tables, "k": self.conv_source,
+                                                "red": redundant})  # fmt: skip
+        return Div(children=[ValueRef(field="layer", format="kernel", formatter=js)])
 
     # ------------------------------------------------------------------ hooks
     def _layout_of(self, snapshot) -> Layout:
@@ -227,7 +229,7 @@ class ConvDiagram(NetworkDiagram):
         ys = lay.ys[k]
         gap = float(abs(ys[0] - ys[1])) if len(ys) > 1 else 0.1
         n = len(ys)
-        data = {"x": np.full(n, float(k)), "y": ys.astype(float), "w": np.full(n, 0.05),
+        data = {"x": np.full(n, float(k)), "y": ys.astype(float), "w": np.full(n, 0.12),
                 "h": np.full(n, 0.8 * gap) * snap.alive[k].astype(float)}  # fmt: skip
         old = self.block_source.data
         if len(old["y"]) != n or not np.array_equal(np.asarray(old["h"]), data["h"]):

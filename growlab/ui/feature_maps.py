@@ -25,7 +25,9 @@ from growlab.ui.theme import button_args
 
 #: Most maps per row of the strip.
 PER_ROW = 10
-ROW_PX = 78
+ROW_PX = 90
+#: Height of a row of maps in map units: the map, then room for its label.
+ROW_SPAN = 1.3
 
 
 def map_grid(features: np.ndarray, alive: np.ndarray, per_row: int = PER_ROW) -> dict:
@@ -38,7 +40,7 @@ def map_grid(features: np.ndarray, alive: np.ndarray, per_row: int = PER_ROW) ->
     pad = 0.08
     return {
         "image": [np.asarray(f, np.float32)[::-1] for f in features],
-        "x": (q + pad).astype(float), "y": (rows - 1 - r + pad).astype(float),
+        "x": (q + pad).astype(float), "y": ((rows - 1 - r) * ROW_SPAN + pad).astype(float),
         "dw": np.full(C, 1 - 2 * pad), "dh": np.full(C, 1 - 2 * pad),
         "channel": c, "alpha": np.where(np.asarray(alive, bool), 1.0, 0.25),
     }  # fmt: skip
@@ -57,18 +59,20 @@ class FeatureMaps(pn.viewable.Viewer):
                                        name="conv-maps")  # fmt: skip
         self.labels = ColumnDataSource({"x": [], "y": [], "text": []}, name="conv-map-labels")
         self.mark = ColumnDataSource({"x": [], "y": []}, name="conv-map-selected")
+        self.frames = ColumnDataSource({"x": [], "y": [], "w": []}, name="conv-map-frames")
         self.mapper = LinearColorMapper(palette=list(Greys256[::-1]), low=0, high=1)
         self.figure = self._figure()
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", margin=(2, 10))
         self.layers = pn.widgets.RadioButtonGroup(options=["conv 1"], value="conv 1", margin=(2, 10),
                                                   **button_args(color="light"))  # fmt: skip
         self.example = pn.widgets.IntInput(value=0, start=0, end=0, width=150, visible=on_example is not None,
+                                           css_classes=["gl-conv-example"],
                                            **button_args(label="validation example"))  # fmt: skip
         self.layers.param.watch(self._on_layer, "value")
         self.example.param.watch(self._on_example, "value")
         self._view = pn.Column(
             pn.Row(self.header, self.layers, self.example, sizing_mode="stretch_width"),
-            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+            pn.pane.Bokeh(self.figure),
             sizing_mode="stretch_width", visible=False,
         )  # fmt: skip
 
@@ -76,8 +80,8 @@ class FeatureMaps(pn.viewable.Viewer):
         return self._view
 
     def _figure(self):
-        fig = figure(height=ROW_PX + 10, sizing_mode="stretch_width", tools="hover", toolbar_location=None,
-                     x_range=Range1d(0, PER_ROW), y_range=Range1d(0, 1.25), match_aspect=False,
+        fig = figure(height=int(ROW_PX * ROW_SPAN), width=ROW_PX * PER_ROW, tools="hover", toolbar_location=None,
+                     x_range=Range1d(0, PER_ROW), y_range=Range1d(0, ROW_SPAN), match_aspect=False,
                      tooltips=[("channel", "#@channel"), ("activation", "@image{0.00}")])  # fmt: skip
         fig.axis.visible = False
         fig.grid.visible = False
@@ -85,6 +89,7 @@ class FeatureMaps(pn.viewable.Viewer):
         fig.min_border = 2
         fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=self.mapper,
                   global_alpha="alpha")  # fmt: skip
+        fig.rect("x", "y", "w", "w", source=self.frames, fill_color=None, line_color="#b8c0c4", line_width=1)
         fig.rect("x", "y", 0.96, 0.96, source=self.mark, fill_color=None, line_color=palette.SELECTION, line_width=3)
         fig.text("x", "y", "text", source=self.labels, text_font_size="10pt", text_color=palette.MUTED,
                  text_baseline="bottom", text_align="center")  # fmt: skip
@@ -157,15 +162,17 @@ class FeatureMaps(pn.viewable.Viewer):
         C = len(feats)
         cols = max(1, min(C, PER_ROW))
         rows = max(1, -(-C // cols))
-        self.figure.x_range.update(start=0, end=max(cols, PER_ROW))
-        self.figure.y_range.update(start=0, end=rows + 0.25 * rows)
-        self.figure.height = int(ROW_PX * rows * 1.2) + 10
+        self.figure.x_range.update(start=0, end=cols)
+        self.figure.y_range.update(start=0, end=rows * ROW_SPAN)
+        self.figure.width = ROW_PX * cols + 4  # square maps: a fixed size per map
+        self.figure.height = int(ROW_PX * rows * ROW_SPAN) + 4
         top = float(feats.max()) if feats.size else 1.0
         self.mapper.high = top if top > 0 else 1.0
         self.mapper.low = min(0.0, float(feats.min()) if feats.size else 0.0)
         self.source.data = data
         self.labels.data = {"x": data["x"] + data["dw"] / 2, "y": data["y"] + data["dh"],
                             "text": [f"#{c}" + ("" if a else " (off)") for c, a in zip(range(C), alive)]}  # fmt: skip
+        self.frames.data = {"x": data["x"] + data["dw"] / 2, "y": data["y"] + data["dh"] / 2, "w": data["dw"]}
         sel = self._selected
         if sel is not None and sel[0] == k and 0 <= sel[1] < C:
             i = sel[1]

@@ -212,3 +212,110 @@ def test_a_conv_run_exports_reports_and_shows_in_the_lab():
         assert len(runner.history()) == 1 and len(runner.events()) > 0
     finally:
         lab.close()
+
+
+# ---------------------------------------------------------------------------- the browser
+CONV_URL = f"dataset=digits&arch={ARCH}&method=strategic%2Bprune&epochs=3000"
+SHOTS = ARTIFACTS / "ui"
+# page coordinates of a data point of the figure that draws the source named `name`
+TO_PAGE = """([name, x, y]) => {
+  let pv = null; const seen = new Set();
+  const visit = (v) => { if (!v || seen.has(v)) return; seen.add(v);
+    if (pv === null && v.frame && (v.model.renderers ?? []).some((r) => r.data_source && r.data_source.name == name)) pv = v;
+    for (const c of (v.child_views ?? [])) visit(c); };
+  for (const v of Bokeh.index) visit(v);
+  const r = pv.canvas_view.el.getBoundingClientRect();
+  return [r.left + pv.frame.x_scale.compute(x), r.top + pv.frame.y_scale.compute(y)];
+}"""
+
+
+def _data(page, name: str, column: str):
+    return page.evaluate(
+        """([name, col]) => { const m = Bokeh.documents[0].get_model_by_name(name);
+             return m === null ? null : Array.from(m.data[col] ?? [], (v) => v.length === undefined ? v : v.length); }""",
+        [name, column],
+    )
+
+
+def _epoch(page) -> int:
+    import re
+
+    return int(re.search(r"epoch\s*(\d+)\s*/", page.locator(".gl-strip").first.text_content()).group(1))
+
+
+def _wait_epoch(page, at_least: int) -> None:
+    deadline = time.monotonic() + 90
+    while _epoch(page) < at_least:
+        assert time.monotonic() < deadline, f"stuck at epoch {_epoch(page)}"
+        page.wait_for_timeout(200)
+
+
+def _shot(page, name: str, full: bool = False) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full)
+
+
+@pytest.mark.browser
+def test_a_conv_net_grows_and_shrinks_in_the_browser_with_kernel_hover_click_and_maps(open_page):
+    page = open_page(CONV_URL, width=1440, height=900)
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('diagram-conv-input').data.image.length == 1")
+    assert _data(page, "conv-maps", "image") == [36] * 6  # conv 1: six 6×6 maps of the example
+    page.get_by_text("Feature maps").first.wait_for()
+    before = _data(page, "diagram-edges", "w")
+    page.get_by_role("button", name="Play", exact=True).click()
+    _wait_epoch(page, 6)
+    rows = "name => Bokeh.documents[0].get_model_by_name(name).data.x0.length > 0"
+    page.wait_for_function(rows, arg="diagram-ghosts")  # pruned kernels: red ghosts
+    page.wait_for_function(rows, arg="diagram-fresh")  # grown kernels: green
+    assert _data(page, "diagram-edges", "w") != before
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.locator(".gl-badge", has_text="Paused").wait_for()
+    page.wait_for_timeout(800)
+    _shot(page, "conv_app_1440")
+    # hover a kernel image → conv 1: its 3×3 taps as a heat map
+    layer = _data(page, "diagram-edges", "layer")
+    width = _data(page, "diagram-edges", "width")
+    ends = {c: _data(page, "diagram-edges", c) for c in ("x0", "y0", "x1", "y1")}
+    i = max((j for j in range(len(layer)) if layer[j] == 0), key=lambda j: width[j])
+    mid = ["diagram-edges", (ends["x0"][i] + ends["x1"][i]) / 2, (ends["y0"][i] + ends["y1"][i]) / 2]
+    page.mouse.move(*page.evaluate(TO_PAGE, mid))
+    grid = page.locator(".growlab-kernel-taps").first
+    grid.wait_for()
+    assert grid.locator("div").count() == 9
+    page.get_by_text("taps live").first.wait_for()
+    _shot(page, "conv_kernel_hover")
+    # click it → the inspector shows its taps now and over time
+    page.mouse.click(*page.evaluate(TO_PAGE, mid))
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-kernel').data.image.length == 1")
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-taps').data.image.length == 1")
+    page.get_by_text("taps over time").first.wait_for()
+    _shot(page, "conv_inspector", full=True)
+    # another example: the input image and the maps follow
+    old = _data(page, "diagram-conv-input", "x")
+    box = page.locator(".gl-conv-example input").first
+    box.fill("5")
+    box.press("Enter")
+    page.get_by_text("example #5").first.wait_for()
+    assert _data(page, "diagram-conv-input", "x") == old
+
+
+@pytest.mark.browser
+def test_the_conv_app_reads_at_1280_by_720(open_page):
+    page = open_page(CONV_URL, width=1280, height=720)
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('diagram-conv-input').data.image.length == 1")
+    page.get_by_role("button", name="Step", exact=True).click()
+    _wait_epoch(page, 1)
+    page.wait_for_timeout(800)
+    _shot(page, "conv_app_1280")
+
+
+@pytest.mark.browser
+def test_a_conv_architecture_on_a_table_is_refused_in_the_browser(open_page):
+    page = open_page("dataset=xor&arch=6-4&epochs=3000")
+    arch = page.locator(".gl-arch input").first
+    arch.fill("lenet-5")
+    arch.press("Enter")
+    page.locator(".notyf__message", has_text="tabular").first.wait_for(timeout=30_000)
+    page.locator(".gl-strip", has_text="2-6-4-1").wait_for()  # the run is unchanged
+    assert arch.input_value() == "6-4"
+    _shot(page, "conv_refused")
