@@ -288,7 +288,7 @@ def test_a_conv_net_grows_and_shrinks_in_the_browser_with_kernel_hover_click_and
     page.mouse.click(*page.evaluate(TO_PAGE, mid))
     page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-kernel').data.image.length == 1")
     page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-taps').data.image.length == 1")
-    page.get_by_text("taps over time").first.wait_for()
+    page.get_by_text("grey = pruned").first.wait_for()  # the inspector names the kernel
     _shot(page, "conv_inspector", full=True)
     # another example: the input image and the maps follow
     old = _data(page, "diagram-conv-input", "x")
