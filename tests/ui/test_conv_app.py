@@ -214,6 +214,38 @@ def test_a_conv_run_exports_reports_and_shows_in_the_lab():
         lab.close()
 
 
+def test_prune_redundant_paths_on_a_conv_run_logs_one_event_per_tap_named_by_channels():
+    with Runner({"dataset": "digits", "arch": ARCH, "method": "strategic+prune", "epochs": 5}) as r:
+        for i in range(3):
+            r.step()
+            assert r.wait(lambda s, e=i + 1: s.epoch == e, timeout=60)
+        redundant = sum(int(m.sum()) for m in r.snapshot.redundant)
+        out = r.prune_redundant()
+        ev = r.events()
+        ev = ev[ev["cause"] == "redundant path"]
+        assert out["removed"] == len(ev) and (redundant == 0) == (len(ev) == 0)
+        caps = r.snapshot.capacity
+        for layer, s, t in zip(ev["layer"], ev["source"], ev["target"]):
+            assert 0 <= s < caps[layer] and 0 <= t < caps[layer + 1]  # channel-graph nodes, not columns
+        assert np.isfinite(ev["weight"].to_numpy(float)).all()
+
+
+def test_compare_runs_an_experiment_over_conv_members():
+    from growlab.run.slots import TrainingSlots
+    from growlab.ui.compare import CompareSettings, CompareView
+
+    settings = CompareSettings(dataset="digits", arch=ARCH, methods=["dense", "prune"], thresholds=[0.8], seeds=2,
+                               epochs=2)  # fmt: skip
+    view = CompareView(slots=TrainingSlots(2), live=False, settings=settings)
+    try:
+        assert view.run() and view.job.wait(300)
+        view.poll()
+        assert view.job.state == "done"
+        assert list(view.tables["mean"].object.index) == ["dense", "prune"]
+    finally:
+        view.close()
+
+
 # ---------------------------------------------------------------------------- the browser
 CONV_URL = f"dataset=digits&arch={ARCH}&method=strategic%2Bprune&epochs=3000"
 SHOTS = ARTIFACTS / "ui"
