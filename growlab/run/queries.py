@@ -61,12 +61,13 @@ def prune_redundant_paths(run) -> dict:
     _, report = analysis.prune_redundant(net, inplace=True)
     for layer, removed in enumerate(report.removed):
         run.optimizer.reset(layer, removed)
-        idx = removed[0].nonzero().cpu()  # (n, 2): target, source
+        # one event per weight, named by the nodes it joins (a conv tap: its channels)
+        idx = net.taps(layer, removed[0].cpu()).nonzero()  # (n, 3): target, source, tap
         if len(idx):
-            t, s = idx[:, 0], idx[:, 1]
+            t, s, k = idx[:, 0], idx[:, 1], idx[:, 2]
             run.event_log.extend(
                 run.epoch, run.trainer.steps, "prune", layer, s.tolist(), t.tolist(),
-                weights[layer][t, s].tolist(), "redundant path",
+                net.taps(layer, weights[layer])[t, s, k].tolist(), "redundant path",
             )  # fmt: skip
     after = int(net.n_params()[0])
     return {"removed": int(report.counts[0]), "params_before": before, "params_after": after, "text": report.describe(0)}

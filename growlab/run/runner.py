@@ -28,7 +28,6 @@ import weakref
 from collections import deque
 from typing import Any, Callable
 
-from growlab.config import is_conv
 from growlab.run import queries
 from growlab.run.reading import RunnerReads, Update
 from growlab.run.run import Run
@@ -65,8 +64,6 @@ def build_run(spec: dict, memory: MemoryBudget | None = None, owner=None) -> Run
     allocated (``BudgetError`` when it does not fit) and given back if the build fails.
     """
     spec = dict(spec)
-    if is_conv(spec.get("arch", "16-8")):  # until the app draws channel graphs (the next issue)
-        raise ValueError("conv architectures are not drawn in the app yet; train them with growlab.Run or `growlab train`")
     if spec.get("dataset") == "csv":
         from growlab.data import load_dataset
 
@@ -95,9 +92,10 @@ def estimate_run(spec: dict) -> int:
 
 def plan_run(spec: dict) -> tuple[tuple[int, ...], int]:
     """The layer capacities and estimated memory (bytes) of the run ``spec`` describes (see :func:`estimate_run`)."""
-    from growlab.config import estimate_bytes
+    from growlab.config import conv_arch, estimate_bytes, estimate_conv_bytes
     from growlab.data import Dataset, load_cached
     from growlab.engine import resolve_batch_size
+    from growlab.engine.layout import network_sizes
     from growlab.methods import METHODS
     from growlab.run.arguments import split_arguments
 
@@ -109,9 +107,17 @@ def plan_run(spec: dict) -> tuple[tuple[int, ...], int]:
     method = METHODS.get(cfg.method)(**method_kw)
     if not isinstance(data, Dataset):
         data = load_cached(cfg.dataset, cfg.split_seed, **cfg.dataset_options)
+    batch = resolve_batch_size(cfg.batch_size, data.n_train)
+    conv = conv_arch(cfg.arch)
+    if conv is not None:  # refuses tabular data and images too small, saying why
+        sizes = network_sizes(cfg.arch, data)[1]
+        n_conv = len(conv.channels)
+        capacity = tuple(method.capacity(sizes, n_conv))
+        grown = type(conv)(capacity[1 : n_conv + 1], conv.shapes, capacity[n_conv + 1 : -1])
+        return capacity, estimate_conv_bytes(grown, data.image, data.n_outputs, batch=batch)
     capacity = method.capacity((data.n_inputs, *cfg.arch, data.n_outputs))
     rows = max(data.n_train, data.n_val)
-    need = estimate_bytes(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, data.n_train))
+    need = estimate_bytes(tuple(capacity), rows=rows, batch=batch)
     return tuple(capacity), need
 
 
@@ -170,6 +176,7 @@ class Runner(RunnerReads):
         self._version = 0
         self._published: tuple[Snapshot, Run] | None = None
         self._last_publish = 0.0
+        self.example = 0  # the validation example a conv network's snapshots show
         self.publish_interval = float(publish_interval)
         self.speed(delay, epochs_per_tick)
         with self._lock:
@@ -232,6 +239,22 @@ class Runner(RunnerReads):
             self._queue.append(("publish", self._run_id))
             self._wake()
         return values
+
+    def show_example(self, index: int) -> int:
+        """Show validation example ``index`` in snapshots of a conv network (the diagram's input
+        image, the feature maps); ``ValueError`` outside ``0 … n_val - 1``. Publishes at once."""
+        n = int(self._run.data.n_val)
+        if isinstance(index, bool) or not isinstance(index, (int,)) and not str(index).strip().isdigit():
+            raise ValueError(f"the example is a validation row number in [0, {n - 1}], got {index!r}")
+        i = int(index)
+        if not 0 <= i < n:
+            raise ValueError(f"the example is a validation row number in [0, {n - 1}], got {index!r}")
+        self._check_open()
+        with self._cv:
+            self.example = i
+            self._queue.append(("publish", self._run_id))
+            self._wake()
+        return i
 
     def speed(self, delay: float | None = None, epochs_per_tick: int | None = None) -> None:
         """Seconds between ticks and epochs per tick (``ValueError`` when out of range)."""
@@ -414,7 +437,7 @@ class Runner(RunnerReads):
             version = self._version + 1
         extra = {"pending": {**run._pending, **pending}, "cycles": run.cycles, "config": run.config.to_dict()}
         try:
-            snap = snapshot_of(run, version, status, error, run_id=self._run_id, extra=extra)
+            snap = snapshot_of(run, version, status, error, run_id=self._run_id, extra=extra, example=self.example)
             snap.extra["analysis"] = queries.analysis_summary(run, snap.redundant)  # before anyone sees it
         except Exception as e:  # keep the last picture, say what went wrong
             log.exception("growlab runner %s: snapshot failed", self.id)

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from growlab.analysis import redundant_connections
+from growlab.run.conv_snapshot import conv_extra, conv_fields
 
 #: Epochs a grown or pruned connection stays highlighted (fading) on the diagram.
 FADE_EPOCHS = 10
@@ -69,9 +70,26 @@ def _np(ts) -> tuple[np.ndarray, ...]:
     return tuple(t[0].detach().cpu().numpy().copy() for t in ts)
 
 
+def _redundant_masks(net) -> list:
+    """The redundant-connection masks of every member at weight shape."""
+    return redundant_connections(net).masks
+
+
 def _redundant(net) -> tuple[np.ndarray, ...]:
     """Member 0's redundant connections per layer (see :func:`growlab.analysis.redundant_connections`)."""
-    return tuple(m[0].cpu().numpy().astype(bool) for m in redundant_connections(net).masks)
+    return tuple(m[0].cpu().numpy().astype(bool) for m in _redundant_masks(net))
+
+
+def _edges(net) -> dict:
+    """Per-edge snapshot fields and conv extras: a conv network is drawn as its channel graph."""
+    if not net.n_conv:
+        return {
+            "weights": _np(net.weights),
+            "masks": tuple(net.active_float(l)[0].cpu().numpy().astype(bool) for l in range(net.n_layers)),
+            "birth_epoch": _np(net.birth_epoch),
+            "redundant": _redundant(net),
+        }
+    return conv_fields(net, _redundant_masks(net))
 
 
 @torch.no_grad()
@@ -105,11 +123,23 @@ def _points(run) -> dict:
     return {"points": {"x": X[:, 0].copy(), "y": X[:, 1].copy(), "label": label, "split": split}}
 
 
+def _channel_names(net) -> tuple[str, ...]:
+    c = net.capacity[0]
+    return ("image",) if c == 1 else tuple(f"image ch {i}" for i in range(c))
+
+
 def snapshot_of(
-    run, version: int = 0, status: str | None = None, error: str | None = None, run_id: int = 0, extra: dict | None = None
+    run, version: int = 0, status: str | None = None, error: str | None = None, run_id: int = 0, extra: dict | None = None,
+    example: int = 0,
 ) -> Snapshot:
-    """Build a snapshot of ``run`` (call from the thread that trains it)."""
+    """Build a snapshot of ``run`` (call from the thread that trains it).
+
+    A conv network is given as its channel graph, with kernel taps and the feature maps of
+    validation example ``example`` in ``extra["conv"]`` (see :mod:`growlab.run.conv_snapshot`).
+    """
     net, data = run.network, run.data
+    edges = _edges(net)
+    conv = conv_extra(run, example) if net.n_conv else {}
     log = run.event_log.columns
     n_events = len(log["epoch"])
     # recent grow/prune events: scan back from the end (events are in epoch order), but not
@@ -135,15 +165,13 @@ def snapshot_of(
         task=data.task,
         sizes=tuple(net.sizes),
         capacity=tuple(net.capacity),
-        feature_names=tuple(data.feature_names),
+        # a conv network's inputs are its image channels, not pixels (the image is in extra["conv"])
+        feature_names=_channel_names(net) if net.n_conv else tuple(data.feature_names),
         class_names=tuple(data.class_names),
-        image_shape=data.image_shape,
-        weights=_np(net.weights),
+        image_shape=None if net.n_conv else data.image_shape,
         biases=_np(net.biases),
-        masks=tuple(net.active_float(l)[0].cpu().numpy().astype(bool) for l in range(net.n_layers)),
         alive=_np(net.alive),
-        birth_epoch=_np(net.birth_epoch),
-        redundant=_redundant(net),
+        **edges,
         recent=recent,
         overlays=dict(run.method.overlays()),
         params=run.params(),
@@ -151,6 +179,6 @@ def snapshot_of(
         n_events=n_events,
         last_row=dict(run._history[-1]) if run._history else {},
         boundary=_boundary(run),
-        extra={**_points(run), "removed_units": removed, **(extra or {})},
+        extra={**_points(run), "removed_units": removed, **conv, **(extra or {})},
         run_id=run_id,
     )

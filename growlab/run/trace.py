@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pandas as pd
 
 #: Networks with at most this many possible connections are traced whole.
@@ -37,6 +38,8 @@ class WeightTrace:
 
     def __init__(self, network, limit: int = FULL_TRACE_LIMIT, budget: int = TRACE_BUDGET):
         cap = network.capacity
+        #: taps per edge of each layer (a conv kernel's k×k, a channel's H·W flattened columns)
+        self.fans = tuple(network.fan(l) if hasattr(network, "fan") else 1 for l in range(len(cap) - 1))
         self.full = sum(a * b for a, b in zip(cap[:-1], cap[1:])) <= limit
         self.budget = budget
         self.stride = 1
@@ -65,7 +68,7 @@ class WeightTrace:
             rec = {}
             for k in self.watched:
                 try:
-                    rec[k] = _values(k, ws, bs)
+                    rec[k] = _values(k, ws, bs, self.fans)
                 except IndexError:  # watched outside this network: nothing to record
                     pass
         with self._lock:
@@ -83,10 +86,18 @@ class WeightTrace:
         return per * len(self.records)
 
     def edge(self, layer: int, source: int, target: int) -> pd.DataFrame:
-        """``epoch, weight`` of one connection (0 while it is inactive)."""
+        """``epoch, weight`` of one connection (0 while it is inactive).
+
+        On a conv network an edge of the channel graph has many taps (a kernel's k×k, a
+        channel's flattened columns): ``weight`` is their root mean square signed like their
+        sum, and a ``taps`` column holds every tap's value (row-major, a numpy array per epoch).
+        """
         key = ("edge", int(layer), int(source), int(target))
-        rows = [(e, v[0]) for e, v in self._series(key)]
-        return pd.DataFrame(rows, columns=["epoch", "weight"])
+        series = list(self._series(key))
+        df = pd.DataFrame([(e, v[0]) for e, v in series], columns=["epoch", "weight"])
+        if 0 <= layer < len(self.fans) and self.fans[layer] > 1:
+            df["taps"] = [np.asarray(v[1:], np.float32) for _, v in series]
+        return df
 
     def neuron(self, layer: int, unit: int) -> pd.DataFrame:
         """``epoch, bias, in_abs, out_abs`` of one neuron (sums of |w| in and out)."""
@@ -100,29 +111,56 @@ class WeightTrace:
         for epoch, rec in zip(epochs, records):
             if self.full:
                 try:
-                    yield epoch, _values(key, *rec)
+                    yield epoch, _values(key, *rec, self.fans)
                 except IndexError:  # a selection outside this network
                     return
             elif key in rec:
                 yield epoch, rec[key]
 
 
-def _values(key: tuple, weights, biases) -> tuple[float, ...]:
-    """The traced numbers of ``key`` from member-0 weights ``(out, in)`` and biases ``(out,)``.
+def _taps(weights, layer: int, fan: int, target, source):
+    """The taps of edge ``source → target``: a conv kernel ``(out, in, k, k)`` or a channel's
+    ``fan`` flattened columns; the weight itself for a dense layer."""
+    w = weights[layer]
+    if w.ndim == 4:
+        return w[target, source].reshape(-1)
+    return w[target, source * fan : (source + 1) * fan] if fan > 1 else w[target, source]
 
-    Works on numpy arrays and on tensors alike; raises ``IndexError`` outside the network.
+
+def _values(key: tuple, weights, biases, fans=None) -> tuple[float, ...]:
+    """The traced numbers of ``key`` from member-0 weights ``(out, in)`` and biases ``(out,)``
+    (a conv layer's ``(out, in, k, k)``; ``fans``: taps per edge of each layer, 1 for an MLP).
+
+    An edge of many taps gives its signed root mean square, then every tap. Works on numpy
+    arrays and on tensors alike; raises ``IndexError`` outside the network.
     """
     n_layers = len(weights)
+    fans = fans or (1,) * n_layers
+
+    def width_in(l):
+        return weights[l].shape[1] // (1 if weights[l].ndim == 4 else fans[l])
+
     if key[0] == "edge":
         _, layer, source, target = key
-        if not (0 <= layer < n_layers and 0 <= target < weights[layer].shape[0] and 0 <= source < weights[layer].shape[1]):
+        if not (0 <= layer < n_layers and 0 <= target < weights[layer].shape[0] and 0 <= source < width_in(layer)):
             raise IndexError(key)
-        return (float(weights[layer][target, source]),)
+        taps = _taps(weights, layer, fans[layer], target, source)
+        if fans[layer] == 1 and weights[layer].ndim == 2:
+            return (float(taps),)
+        values = [float(v) for v in taps]
+        live = [v for v in values if v != 0.0]  # inactive taps are exactly 0
+        rms = (sum(v * v for v in live) / max(len(live), 1)) ** 0.5
+        return (-rms if sum(values) < 0 else rms, *values)
     _, layer, unit = key
-    width = weights[layer].shape[1] if layer < n_layers else weights[-1].shape[0]
+    width = width_in(layer) if layer < n_layers else weights[-1].shape[0]
     if not (0 <= layer <= n_layers and 0 <= unit < width):
         raise IndexError(key)
     bias = float(biases[layer - 1][unit]) if layer >= 1 else 0.0
-    in_abs = float(abs(weights[layer - 1][unit, :]).sum()) if layer >= 1 else 0.0
-    out_abs = float(abs(weights[layer][:, unit]).sum()) if layer < n_layers else 0.0
+    in_abs = float(abs(weights[layer - 1][unit]).sum()) if layer >= 1 else 0.0
+    if layer < n_layers:
+        w, fan = weights[layer], fans[layer]
+        out = w[:, unit] if w.ndim == 4 or fan == 1 else w[:, unit * fan : (unit + 1) * fan]
+        out_abs = float(abs(out).sum())
+    else:
+        out_abs = 0.0
     return bias, in_abs, out_abs

@@ -54,7 +54,7 @@ class GrowlabApp(pn.viewable.Viewer):
         s = self.session
         self.sidebar = Sidebar(session=s)
         self.strip = StatusStrip()
-        self.diagram = make_diagram()
+        self.diagram = make_diagram(s.runner)
         self.inspector = make_inspector(s.runner, self.diagram)
         self.boundary = make_boundary()
         self.curves = Curves()

@@ -101,10 +101,10 @@ class NetworkDiagram(pn.viewable.Viewer):
             self._run_id, self._keys = run_id, {}
             self.selected = None
         if self.layout is None or self.layout.key != layout_key(snapshot):
-            self.layout = layout_of(snapshot, frame_height=self._frame[1], frame_width=self._frame[0])
+            self.layout = self._layout_of(snapshot)
             self._keys = {}
             self._apply_layout(snapshot)
-        t = tables(snapshot, self.layout, self.edge_budget)
+        t = self._tables(snapshot)
         self._lookups.set(causes=t.causes)
         self._syncing = True  # new rows invalidate tap indices; clearing them is not a click
         try:
@@ -117,6 +117,14 @@ class NetworkDiagram(pn.viewable.Viewer):
         self._set_text(snapshot, t.note)
         self.snapshot = snapshot
         self._draw_selection()
+
+    def _layout_of(self, snapshot) -> Layout:
+        """The layout for a new architecture (a subclass may name or place things its own way)."""
+        return layout_of(snapshot, frame_height=self._frame[1], frame_width=self._frame[0])
+
+    def _tables(self, snapshot):
+        """What to draw for ``snapshot`` (a subclass may add to the tables)."""
+        return tables(snapshot, self.layout, self.edge_budget)
 
     def _on_resize(self, attr, old, new) -> None:
         """The browser reports the real plot area: size neurons and the image map for it."""

@@ -21,7 +21,7 @@ from growlab.methods import available as available_methods
 from growlab.ui.text import short
 
 #: Architecture presets offered next to the text box (DESIGN §7).
-ARCH_PRESETS = {"paper 16-8": "16-8", "lenet-300-100": "300-100", "playground 4-2": "4-2"}
+ARCH_PRESETS = {"paper 16-8": "16-8", "lenet-300-100": "300-100", "playground 4-2": "4-2", "lenet-5 (conv, 28×28)": "lenet-5", "small cnn (8×8)": "c6k3-c16k3-p2-32"}
 CUSTOM = "custom"
 #: Learning rates offered (TensorFlow Playground's list, plus Adam's default 0.003).
 LEARNING_RATES = (0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)

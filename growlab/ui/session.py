@@ -84,6 +84,28 @@ def _check_served_size(spec: dict) -> None:
         )
 
 
+def conv_refusal(model: SessionModel) -> str | None:
+    """Why the model's conv architecture cannot run on its tabular dataset, or None when it can."""
+    from types import SimpleNamespace
+
+    from growlab.config import is_conv
+    from growlab.data import load_cached
+    from growlab.data.builtin import IMAGE_DATASETS
+    from growlab.engine.layout import network_sizes
+
+    try:
+        if not is_conv(model.arch) or model.dataset in IMAGE_DATASETS:
+            return None
+        if model.dataset == "csv":
+            data = SimpleNamespace(name=model.csv_name or "csv", image=None, n_inputs=max(len(model.csv_columns) - 1, 0))
+        else:
+            data = load_cached(model.dataset, 0)
+        network_sizes(model.arch, data)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 def panel_notify(level: str, text: str) -> None:
     """Show a toast in the browser (no-op outside a server session).
 
@@ -314,6 +336,13 @@ class Session(param.Parameterized):
             if re.search(r"[\s,;]", self.model.arch):  # "16,8" and " 16 - 8 " show as the 16-8 they mean
                 with self.quiet():
                     self.model.arch = format_arch(layers)
+        why = conv_refusal(self.model)
+        if why is not None:  # conv layers on a table: say why and put the control back
+            self.notify("error", f"Refused: {why}")
+            for e in events:
+                if e.name in ("arch", "dataset"):
+                    self._revert(self.model, e.name, e.old)
+            return
         if self.model.dataset == "csv" and self.model.csv_data is None:
             self.dirty = True
             self.notify("info", "Upload a CSV file (and pick its target column) to use it")

@@ -31,22 +31,24 @@ class Placeholder(pn.viewable.Viewer):
         return pn.pane.Alert(f"{self.title} is not available in this build.", alert_type="secondary")
 
 
-def make_diagram():
+def make_diagram(runner=None):
+    """The network diagram (it also draws conv networks; ``runner`` picks their example)."""
     try:
-        from growlab.ui.diagram import NetworkDiagram
+        from growlab.ui.conv_diagram import ConvDiagram
     except ImportError as e:
         log.warning("network diagram unavailable: %s", e)
         return Placeholder(title="The network diagram")
-    return NetworkDiagram(height=560, sizing_mode="stretch_width")
+    on_example = runner.show_example if runner is not None else None
+    return ConvDiagram(on_example=on_example, height=560, sizing_mode="stretch_width")
 
 
 def make_inspector(runner, diagram):
     try:
-        from growlab.ui.inspector import Inspector
+        from growlab.ui.conv_inspector import ConvInspector
     except ImportError as e:
         log.warning("inspector unavailable: %s", e)
         return Placeholder(title="The inspector")
-    return Inspector(runner=runner, diagram=diagram)
+    return ConvInspector(runner=runner, diagram=diagram)
 
 
 def make_compare(slots, live: bool):

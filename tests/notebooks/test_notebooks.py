@@ -29,6 +29,8 @@ EXPECT = {
     "03-nest-odf2nna-lottery.ipynb": ({WIDGET, BOKEH}, ["growth → pruning", "after ε = 0.5 and refinement", "bridge",
                                                         "round 3/3", "lottery ticket"]),
     "04-classroom.ipynb": ({WIDGET, BOKEH}, ["val_acc", "connections", "threshold"]),
+    "05-cnn.ipynb": ({WIDGET, BOKEH}, ["growth → pruning", "feature map, Policy 3 (NeST)", "Conv2d",
+                                       "outputs equal the run's: True", "kernels active"]),
 }  # fmt: skip
 
 

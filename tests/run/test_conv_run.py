@@ -178,8 +178,9 @@ def test_to_sequential_of_a_trained_conv_run_gives_its_outputs():
     assert not math.isnan(run.history["val_loss"].iloc[-1])
 
 
-def test_the_app_runner_refuses_conv_architectures_until_the_app_draws_them():
+def test_the_app_runner_builds_conv_runs_and_refuses_them_on_tables():
     from growlab.run.runner import build_run
 
-    with pytest.raises(ValueError, match="not drawn in the app yet"):
-        build_run({"dataset": "digits", "arch": ARCH, "epochs": 1})
+    assert build_run({"dataset": "digits", "arch": ARCH, "epochs": 1}).network.n_conv > 0
+    with pytest.raises(ValueError, match="tabular"):
+        build_run({"dataset": "heart", "arch": ARCH, "epochs": 1})
