@@ -401,3 +401,42 @@ def _view(entry: _Entry, checkpoint: int, exact: bool, masks, weights, biases, b
         capacity=entry.capacity, weights=ro(weights), biases=ro(biases), masks=ro(masks), alive=ro(entry.alive),
         birth_epoch=ro(birth),
     )  # fmt: skip
+
+
+def snapshot_at(run, epoch: int, base):
+    """A :class:`~growlab.run.snapshot.Snapshot` of ``run`` as it was after ``epoch``, for the views.
+
+    ``base`` is the run's latest snapshot: names, task and settings come from it; the network,
+    the history row and the recent grow/prune events (the fading overlays) are those of
+    ``epoch``. Past snapshots carry no method overlays, redundancy or decision boundary;
+    ``extra["timeline"]`` says which epoch is shown and whether its weights are exact.
+    Reads only append-only lists and the thread-safe timeline: safe while the run trains.
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from growlab.run.snapshot import FADE_EPOCHS
+
+    view = run.timeline.at(epoch)
+    log = run.event_log.columns
+    n = len(log["cause"])
+    epochs = log["epoch"][:n]
+    hi = int(np.searchsorted(epochs, epoch, side="right"))
+    start = int(np.searchsorted(epochs, epoch - FADE_EPOCHS, side="left"))
+    kinds = log["kind"][start:hi]
+    bridges = [i for i, k in enumerate(kinds) if k == "bridge"]  # earlier events index an older layout
+    if bridges:
+        start += bridges[-1] + 1
+    recent = pd.DataFrame({c: v[start:hi] for c, v in log.items()})
+    if len(recent):
+        recent = recent[recent["kind"].isin(["grow", "prune"])].reset_index(drop=True)
+    rows = run._history
+    row = dict(rows[epoch - 1]) if 1 <= epoch <= len(rows) else {}
+    return dataclasses.replace(
+        base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, weights=view.weights, biases=view.biases,
+        masks=view.masks, alive=view.alive, birth_epoch=view.birth_epoch, redundant=None, recent=recent, overlays={},
+        n_history=min(epoch, len(rows)), last_row=row, boundary=base.boundary if epoch == base.epoch else None,
+        extra={**base.extra, "timeline": {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint,
+                                          "live": base.epoch}},
+    )  # fmt: skip

@@ -1,0 +1,80 @@
+"""The timeline bar and ``lab.show(epoch=…)`` without a browser (the browser test is below)."""
+
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import pytest
+
+from growlab.ui.lab import Lab
+
+SETUP = {"dataset": "heart", "arch": "16-8", "method": "random+prune", "epochs": 30, "seed": 0}
+
+
+@pytest.fixture(autouse=True)
+def panel_config():
+    before = {"inline": pn.config.inline, "notifications": pn.config.notifications}
+    yield
+    for key, value in before.items():
+        setattr(pn.config, key, value)
+
+
+@pytest.fixture
+def lab():
+    lab = Lab(**SETUP)
+    yield lab
+    lab.close()
+
+
+def _edges(app) -> int:
+    return int(sum(m.sum() for m in app.diagram.snapshot.masks))
+
+
+def test_scrubbing_shows_the_past_and_never_disturbs_the_run(lab):
+    lab.step(8)
+    app = lab.app
+    live_edges = _edges(app)
+    snap = lab.show(epoch=2)
+    assert snap.epoch == 2 and app.diagram.snapshot.epoch == 2 and app.timeline.viewing == 2
+    assert _edges(app) == int(sum(m.sum() for m in lab.run.at(2).masks)) != live_edges
+    assert all(c.visible and c.location == 2 for c in app.curves.cursors)
+    assert "Epoch 2" in app.timeline.label.object and "Epoch 2:" in app.timeline.events.object
+    lab.step(3)  # the run trains on; the diagram stays on epoch 2
+    assert lab.epoch == 11 and app.diagram.snapshot.epoch == 2 and app.timeline.slider.end == 11
+    app.timeline.back.clicks += 1  # ◀: one epoch back
+    assert app.diagram.snapshot.epoch == 1 and app.timeline.slider.value == 1
+    app.timeline.slider.value = 6  # dragging the slider
+    assert app.diagram.snapshot.epoch == 6 and all(c.location == 6 for c in app.curves.cursors)
+    app.timeline.live.clicks += 1
+    assert app.timeline.viewing is None and app.diagram.snapshot.epoch == 11
+    assert not any(c.visible for c in app.curves.cursors) and "Live" in app.timeline.label.object
+    np.testing.assert_array_equal(lab.history["epoch"], np.arange(1, 12))  # nothing undone or retrained
+
+
+def test_show_refuses_epochs_not_trained_and_returns_to_live(lab):
+    lab.step(3)
+    for bad in (4, -1, 1.5, "2"):
+        with pytest.raises(ValueError, match="epoch must be a whole number in 0..3"):
+            lab.show(epoch=bad)
+    lab.show(epoch=1)
+    assert lab.show().epoch == 3 and lab.app.timeline.viewing is None and lab.app.diagram.snapshot.epoch == 3
+
+
+def test_the_forward_button_reaching_the_latest_epoch_goes_live(lab):
+    lab.step(4)
+    lab.show(epoch=3)
+    lab.app.timeline.forward.clicks += 1
+    assert lab.app.timeline.viewing is None and lab.app.diagram.snapshot.epoch == 4
+
+
+def test_the_export_tab_records_the_run_as_a_gif(lab):
+    from PIL import Image
+
+    lab.step(5)
+    data = lab.app.export._animation().getvalue()
+    assert data[:6] == b"GIF89a"
+    import io
+
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.n_frames == 6  # epochs 0..5
+    assert lab.app.export.animation.filename.endswith("-epoch5-life.gif")
