@@ -1,6 +1,6 @@
 """The timeline bar under the diagram: rewind the network to any past epoch.
 
-A slider over the epochs trained so far, with ⏮ (first), ◀ / ▶ (one epoch), ⏵ play (replay
+A slider over the epochs trained so far, with « (first), ◀ / ▶ (one epoch), Replay (play
 from the slider to the latest epoch) and **Live**. Moving it shows the network as it was
 after that epoch (from the run's timeline, :mod:`growlab.run.timeline`), puts a cursor on
 every curve at that epoch and lists that epoch's events. The run itself is never touched:
@@ -44,10 +44,10 @@ class TimelineBar(pn.viewable.Viewer):
         self.slider = pn.widgets.IntSlider(start=0, end=1, value=0, step=1, sizing_mode="stretch_width",
                                            margin=(4, 10), css_classes=["growlab-timeline-slider"])  # fmt: skip
         small = {"width": 46, "margin": (4, 2)}
-        self.first = pn.widgets.Button(**button_args("⏮"), description="first epoch", **small)
+        self.first = pn.widgets.Button(**button_args("«"), description="first epoch", **small)
         self.back = pn.widgets.Button(**button_args("◀"), description="one epoch back", **small)
         self.forward = pn.widgets.Button(**button_args("▶"), description="one epoch forward", **small)
-        self.play = pn.widgets.Button(**button_args("⏵ Play"), description="replay from here", width=80, margin=(4, 2))
+        self.play = pn.widgets.Button(**button_args("Replay"), description="replay from here", width=80, margin=(4, 2))
         self.live = pn.widgets.Button(**button_args("● Live", color="primary"), width=80, margin=(4, 2),
                                       description="back to the network as it is now")  # fmt: skip
         self.label = pn.pane.HTML("", margin=(4, 8), styles={"font-size": "15px"}, css_classes=["growlab-timeline-label"])
@@ -139,7 +139,7 @@ class TimelineBar(pn.viewable.Viewer):
             return
         start = 0 if self.viewing is None or self.viewing >= self.latest else self.viewing
         self.playing = True
-        self.play.param.update(**button_args("⏸ Pause"))
+        self.play.param.update(**button_args("Stop replay"))
         self.show(start)
         try:
             self._callback = pn.state.add_periodic_callback(self._tick, period=PLAY_MS)
@@ -156,7 +156,7 @@ class TimelineBar(pn.viewable.Viewer):
             self._callback = None
         if self.playing:
             self.playing = False
-            self.play.param.update(**button_args("⏵ Play"))
+            self.play.param.update(**button_args("Replay"))
 
     def _tick(self) -> None:
         if not self.playing or self.viewing is None:

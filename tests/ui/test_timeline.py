@@ -78,3 +78,39 @@ def test_the_export_tab_records_the_run_as_a_gif(lab):
     with Image.open(io.BytesIO(data)) as im:
         assert im.n_frames == 6  # epochs 0..5
     assert lab.app.export.animation.filename.endswith("-epoch5-life.gif")
+
+
+# ---------------------------------------------------------------------------------- browser
+HEART = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=3000"
+
+
+@pytest.mark.browser
+def test_scrub_back_in_the_browser_and_return_to_live(open_page):
+    from tests.ui.test_browser import click, epoch, model_data, shot
+
+    page = open_page(HEART, width=1440, height=900)
+    for i in range(1, 7):
+        click(page, "Step")
+        page.wait_for_function(
+            f"() => Bokeh.documents[0].get_model_by_name('growlab-curves').data.epoch.length == {i}")
+    assert epoch(page) == 6
+    live = model_data(page, "diagram-edges", "w")
+    cursor = "() => { const c = Bokeh.documents[0].get_model_by_name('growlab-cursor'); return [c.visible, c.location]; }"
+    assert page.evaluate(cursor)[0] is False
+    for _ in range(5):  # ◀ five times: epoch 1
+        click(page, "◀")
+    page.wait_for_function(f"() => {{ const c = Bokeh.documents[0].get_model_by_name('growlab-cursor');"
+                           f" return c.visible && c.location == 1; }}")  # fmt: skip
+    page.locator(".growlab-timeline-label", has_text="Epoch 1 of 6").wait_for()
+    page.locator(".growlab-timeline-events", has_text="Epoch 1:").wait_for()
+    assert model_data(page, "diagram-edges", "w") != live
+    shot(page, "timeline-scrubbed-1440")
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.wait_for_timeout(500)
+    shot(page, "timeline-scrubbed-1280")
+    click(page, "● Live")
+    page.wait_for_function("() => !Bokeh.documents[0].get_model_by_name('growlab-cursor').visible")
+    page.locator(".growlab-timeline-label", has_text="Live").wait_for()
+    page.wait_for_function("w => JSON.stringify(Array.from(Bokeh.documents[0].get_model_by_name('diagram-edges')"
+                           ".data.w)) == JSON.stringify(w)", arg=live)  # fmt: skip
+    assert epoch(page) == 6  # scrubbing never moved the run
