@@ -412,25 +412,21 @@ def snapshot_at(run, epoch: int, base):
     ``extra["timeline"]`` says which epoch is shown and whether its weights are exact.
     Reads only append-only lists and the thread-safe timeline: safe while the run trains.
     """
+    import bisect
     import dataclasses
-
-    import pandas as pd
 
     from growlab.run.snapshot import FADE_EPOCHS
 
     view = run.timeline.at(epoch)
     log = run.event_log.columns
     n = len(log["cause"])
-    epochs = log["epoch"][:n]
-    hi = int(np.searchsorted(epochs, epoch, side="right"))
-    start = int(np.searchsorted(epochs, epoch - FADE_EPOCHS, side="left"))
+    epochs = log["epoch"]
+    hi = bisect.bisect_right(epochs, epoch, 0, n)  # events are logged in epoch order
+    start = bisect.bisect_left(epochs, epoch - FADE_EPOCHS, 0, hi)  # the fading window, as snapshot_of
     kinds = log["kind"][start:hi]
-    bridges = [i for i, k in enumerate(kinds) if k == "bridge"]  # earlier events index an older layout
-    if bridges:
-        start += bridges[-1] + 1
-    recent = pd.DataFrame({c: v[start:hi] for c, v in log.items()})
-    if len(recent):
-        recent = recent[recent["kind"].isin(["grow", "prune"])].reset_index(drop=True)
+    if "bridge" in kinds:  # a layer was removed: earlier events index the older layout
+        start += len(kinds) - kinds[::-1].index("bridge")
+    recent = _connection_events(log, start, hi)
     rows = run._history
     row = dict(rows[epoch - 1]) if 1 <= epoch <= len(rows) else {}
     return dataclasses.replace(
@@ -440,3 +436,30 @@ def snapshot_at(run, epoch: int, base):
         extra={**base.extra, "timeline": {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint,
                                           "live": base.epoch}},
     )  # fmt: skip
+
+
+#: Columns of connection events and their dtypes (what a DataFrame built from the lists infers).
+_DTYPES = {"epoch": np.int64, "step": np.int64, "layer": np.int64, "source": np.int64, "target": np.int64,
+           "weight": np.float64}  # fmt: skip
+
+
+def _connection_events(log: dict, start: int, stop: int):
+    """The ``grow``/``prune`` events among ``log[start:stop]`` as a DataFrame, built column by
+    column from typed arrays (thousands of prune events would otherwise cost pandas' inference)."""
+    import pandas as pd
+
+    import operator
+
+    kinds = log["kind"][start:stop]
+    n = kinds.count("grow") + kinds.count("prune")
+    pick = None
+    if n < len(kinds):
+        keep = [i for i, k in enumerate(kinds) if k == "grow" or k == "prune"]
+        pick = operator.itemgetter(*keep) if len(keep) > 1 else (lambda seg: [seg[keep[0]]] if keep else [])
+    out = {}
+    for c, v in log.items():
+        seg = v[start:stop]
+        vals = seg if pick is None else list(pick(seg))
+        dtype = _DTYPES.get(c)
+        out[c] = np.array(vals, dtype=dtype if dtype is not None else object)
+    return pd.DataFrame(out)

@@ -164,3 +164,20 @@ def test_the_checkpoint_interval_keeps_lenet_300_100_within_the_budget():
     assert checkpoints * 4 * n <= DEFAULT_BUDGET < 2 * checkpoints * 4 * n  # within it, and using it
     assert every == 7
     assert Timeline.interval(200, 27 * 16 + 16 * 8 + 8 + 25) == 1  # heart: every epoch
+
+
+def test_a_past_snapshot_is_the_snapshot_the_run_had_at_that_epoch():
+    from growlab.run.snapshot import snapshot_of
+    from growlab.run.timeline import snapshot_at
+
+    kw = dict(dataset="heart", arch="16-8", method="strategic+prune", epochs=20, seed=3)
+    a, b = Run(**kw), Run(**kw)
+    a.run(epochs=15)
+    b.run(epochs=9)
+    then, past = snapshot_of(b), snapshot_at(a, 9, snapshot_of(a))
+    assert past.epoch == then.epoch == 9 and past.last_row == then.last_row and past.n_history == 9
+    for x, y in zip(past.masks, then.masks):
+        assert np.array_equal(x, y)
+    assert len(past.recent) and past.recent.equals(then.recent)  # the same fading grown/pruned overlays
+    assert list(past.recent.dtypes) == list(then.recent.dtypes)
+    assert past.extra["timeline"] == {"epoch": 9, "exact": True, "checkpoint": 9, "live": 15}
