@@ -17,6 +17,7 @@ Run: ``python benchmarks/bench_timeline.py [--epochs 200]`` (about 3 minutes on 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -35,8 +36,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--method", default="prune")
+    ap.add_argument("--archive", default=None, help="keep the trained run here; when it exists, load it (skips 2.)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.archive and os.path.exists(args.archive):
+        run = Run.load(args.archive, device="cpu")
+        print(f"loaded {args.archive}: {run}")
+        scrub(run, run.epoch)
+        return
     run = Run("mnist5k", "lenet-300-100", args.method, epochs=args.epochs, seed=0)
     tl = run.timeline
     print(f"LeNet-300-100 on mnist5k, {args.method}, {args.epochs} epochs: checkpoint every {tl.every} epochs "
@@ -63,7 +70,13 @@ def main() -> None:
     rec, ep = statistics.median(record_s), statistics.median(epoch_s)
     print(f"2. recording an epoch: {rec * 1e3:.1f} ms median, {100 * rec / ep:.2f}% of an epoch ({ep * 1e3:.0f} ms, "
           "which includes it)")  # fmt: skip
+    if args.archive:
+        run.save(args.archive)
+    scrub(run, args.epochs)
 
+
+def scrub(run, epochs: int) -> None:
+    """3.: scrub to epochs spread over the run, timing the server's side of each."""
     runner = Runner(run=run)
     try:
         diagram, curves = NetworkDiagram(edge_budget=3000), Curves()
@@ -76,7 +89,7 @@ def main() -> None:
         doc.on_change(events.append)
         proto = Protocol()
         rng = np.random.default_rng(0)
-        targets = rng.integers(0, args.epochs, size=40)
+        targets = rng.integers(0, epochs, size=40)
         at_ms, alone, total = [], [], []
         for e in targets:
             events.clear()

@@ -463,3 +463,57 @@ def _connection_events(log: dict, start: int, stop: int):
         dtype = _DTYPES.get(c)
         out[c] = np.array(vals, dtype=dtype if dtype is not None else object)
     return pd.DataFrame(out)
+
+
+def compare_structures(a, b):
+    """Per epoch both runs have recorded: how alike their structures are (the paper's Jaccard).
+
+    Returns a DataFrame ``epoch, jaccard, both, only_a, only_b`` over active connections
+    (``jaccard`` = both / either; NaN where the two networks have different layer shapes,
+    so their connections cannot be matched). Reads the timelines only.
+    """
+    import pandas as pd
+
+    common = sorted(set(a.timeline.epochs) & set(b.timeline.epochs))
+    rows = []
+    for e in common:
+        x, y = a.timeline.at(e), b.timeline.at(e)
+        if [m.shape for m in x.masks] != [m.shape for m in y.masks]:
+            rows.append({"epoch": e, "jaccard": float("nan"), "both": 0, "only_a": 0, "only_b": 0})
+            continue
+        both = sum(int((p & q).sum()) for p, q in zip(x.masks, y.masks))
+        only_a = sum(int((p & ~q).sum()) for p, q in zip(x.masks, y.masks))
+        only_b = sum(int((q & ~p).sum()) for p, q in zip(x.masks, y.masks))
+        either = both + only_a + only_b
+        rows.append({"epoch": e, "jaccard": both / either if either else 1.0, "both": both, "only_a": only_a,
+                     "only_b": only_b})  # fmt: skip
+    return pd.DataFrame(rows, columns=["epoch", "jaccard", "both", "only_a", "only_b"])
+
+
+def differences(view, other) -> "pd.DataFrame":
+    """The connections active in ``view`` but not in ``other`` (two :class:`NetworkAt` of the
+    same shapes) as ``grow`` rows in the event log's columns, so a diagram draws them highlighted.
+    Conv layers (and the flatten) give one row per kernel tap, on the channel graph."""
+    import pandas as pd
+
+    cols: dict[str, list] = {c: [] for c in ("epoch", "step", "kind", "layer", "source", "target", "weight", "cause")}
+    for l, (m, o, w) in enumerate(zip(view.masks, other.masks, view.weights)):
+        if m.shape != o.shape:
+            continue
+        only = m & ~o
+        idx = np.argwhere(only)
+        if not len(idx):
+            continue
+        target, source = idx[:, 0], idx[:, 1]
+        n = len(idx)
+        cols["epoch"] += [view.epoch] * n
+        cols["step"] += [0] * n
+        cols["kind"] += ["grow"] * n
+        cols["layer"] += [l] * n
+        if m.ndim == 2 and m.shape[1] != view.capacity[l]:  # the flatten: a column belongs to its channel
+            source = source // (m.shape[1] // view.capacity[l])
+        cols["source"] += source.tolist()
+        cols["target"] += target.tolist()
+        cols["weight"] += w[only].astype(float).tolist()
+        cols["cause"] += ["only in this run"] * n
+    return pd.DataFrame({c: np.array(v, dtype=_DTYPES.get(c, object)) for c, v in cols.items()})

@@ -261,6 +261,27 @@ class Lab:
             draw(app, view, lambda app=app: app.timeline.show(epoch))
         return snap
 
+    def compare(self, other, labels: tuple[str, str] | None = None):
+        """This lab's run and ``other`` side by side, in step over their epochs (a view to display).
+
+        ``other`` is another :class:`Lab`, a :class:`growlab.Run`, or the path of a saved run.
+        The connections each run has and the other lacks are highlighted; a curve gives their
+        Jaccard similarity per epoch. Neither run is disturbed.
+        """
+        from growlab.run.run import Run
+        from growlab.run.snapshot import snapshot_of
+        from growlab.ui.timeline import SideBySide
+
+        mine = (self.run, self.runner.snapshot)
+        if isinstance(other, Lab):
+            theirs = (other.run, other.runner.snapshot)
+        elif isinstance(other, Run):
+            theirs = (other, snapshot_of(other))
+        else:
+            loaded = Run.load(other, device="cpu")
+            theirs = (loaded, snapshot_of(loaded))
+        return SideBySide(mine, theirs, labels=labels)
+
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> bool:
         """Draw the newest snapshot now, in every view; returns whether there was anything new."""

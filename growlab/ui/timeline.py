@@ -205,3 +205,113 @@ class TimelineBar(pn.viewable.Viewer):
             self.events,
             sizing_mode="stretch_width", margin=0,
         )  # fmt: skip
+
+
+class SideBySide(pn.viewable.Viewer):
+    """Two runs' diagrams in step over their epochs, their differences highlighted, and their
+    Jaccard similarity per epoch (``lab.compare(other)``).
+
+    On each diagram the connections the *other* run lacks at that epoch are drawn as new
+    (green); a curve below gives the Jaccard similarity of the two structures per epoch, with
+    a cursor at the epoch shown.
+
+    Args:
+        a, b: ``(run, latest_snapshot)`` pairs: the runs to compare (their timelines are read,
+            never their training state) and a snapshot to take names and settings from.
+        labels: what to call the two runs (default: method and seed).
+    """
+
+    epoch = param.Integer(default=0, doc="The epoch both diagrams show.")
+
+    def __init__(self, a, b, labels: tuple[str, str] | None = None, height: int = 430, **params):
+        super().__init__(**params)
+        from bokeh.models import ColumnDataSource, Range1d, Span
+
+        from growlab.run.timeline import compare_structures
+        from growlab.ui.theme import VAL, new_figure, style_figure
+        from growlab.ui.views import make_diagram
+
+        self.sides = [a, b]
+        self.table = compare_structures(a[0], b[0])
+        if self.table.empty:
+            raise ValueError("the two runs have no recorded epoch in common")
+        if labels is None:
+            labels = tuple(f"{r.config.method} · seed {r.config.seed}" for r, _ in self.sides)
+        self.labels = labels
+        self.diagrams = []
+        for _ in range(2):
+            d = make_diagram()
+            if hasattr(d, "height"):
+                d.height = height
+            self.diagrams.append(d)
+        self.captions = [pn.pane.HTML("", styles={"font-size": "15px"}, margin=(2, 10)) for _ in range(2)]
+        epochs = self.table["epoch"].tolist()
+        self.slider = pn.widgets.IntSlider(start=epochs[0], end=max(epochs[-1], epochs[0] + 1), value=epochs[-1],
+                                           sizing_mode="stretch_width", margin=(4, 10))  # fmt: skip
+        self.back = pn.widgets.Button(**button_args("◀"), width=46, margin=(4, 2))
+        self.forward = pn.widgets.Button(**button_args("▶"), width=46, margin=(4, 2))
+        self.back.on_click(lambda _: self.show(self.epoch - 1))
+        self.forward.on_click(lambda _: self.show(self.epoch + 1))
+        self.slider.param.watch(lambda e: self.show(e.new), "value")
+        fig = new_figure("Jaccard similarity of the two structures", Range1d(epochs[0], max(epochs[-1], 1)),
+                         Range1d(0, 1.05), x_label="epoch")  # fmt: skip
+        self.source = ColumnDataSource({"epoch": epochs, "jaccard": self.table["jaccard"].tolist()},
+                                       name="growlab-jaccard")  # fmt: skip
+        fig.line("epoch", "jaccard", source=self.source, color=VAL, line_width=3)
+        self.cursor = Span(location=epochs[-1], dimension="height", line_color="#111111", line_width=2,
+                           name="growlab-jaccard-cursor")  # fmt: skip
+        fig.add_layout(self.cursor)
+        style_figure(fig)
+        fig.height = 200
+        self.figure = fig
+        self._syncing = False
+        self.show(epochs[-1])
+
+    def show(self, epoch: int) -> None:
+        """Both runs after ``epoch`` (clamped to their common epochs)."""
+        from growlab.run.timeline import differences, snapshot_at
+
+        epochs = self.table["epoch"].tolist()
+        epoch = max(epochs[0], min(int(epoch), epochs[-1]))
+        (ra, sa), (rb, sb) = self.sides
+        va, vb = ra.timeline.at(epoch), rb.timeline.at(epoch)
+        row = self.table[self.table["epoch"] == epoch].iloc[0]
+        for i, (run, base, mine, theirs) in enumerate(((ra, sa, va, vb), (rb, sb, vb, va))):
+            snap = snapshot_at(run, epoch, base)
+            import dataclasses
+
+            only = differences(mine, theirs)
+            snap = dataclasses.replace(snap, recent=only, run_id=-1 - i)  # its own diagram state, apart from the app's
+            self.diagrams[i].update(snap)
+            n_only = int(row["only_a"] if i == 0 else row["only_b"])
+            self.captions[i].object = (f"<b>{html(self.labels[i])}</b> · epoch {epoch} · "
+                                       f"<span style='color:#009e73'>{n_only} only in this run</span>, "
+                                       f"{int(row['both'])} shared")  # fmt: skip
+        self.epoch = epoch
+        self.cursor.location = epoch
+        if not self._syncing:
+            self._syncing = True
+            try:
+                self.slider.value = epoch
+            finally:
+                self._syncing = False
+        jac = row["jaccard"]
+        self.summary.object = (f"Epoch {epoch}: Jaccard similarity <b>{jac:.3f}</b>" if jac == jac
+                               else f"Epoch {epoch}: the two networks have different layers here")  # fmt: skip
+
+    @property
+    def summary(self):
+        if not hasattr(self, "_summary"):
+            self._summary = pn.pane.HTML("", styles={"font-size": "15px"}, margin=(4, 10),
+                                         css_classes=["growlab-compare-summary"])  # fmt: skip
+        return self._summary
+
+    def __panel__(self):
+        return pn.Column(
+            pn.Row(*(pn.Column(c, d, sizing_mode="stretch_width") for c, d in zip(self.captions, self.diagrams)),
+                   sizing_mode="stretch_width"),  # fmt: skip
+            pn.Row(self.back, self.forward, self.slider, sizing_mode="stretch_width"),
+            self.summary,
+            pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )

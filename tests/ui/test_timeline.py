@@ -80,6 +80,39 @@ def test_the_export_tab_records_the_run_as_a_gif(lab):
     assert lab.app.export.animation.filename.endswith("-epoch5-life.gif")
 
 
+
+def test_compare_puts_two_runs_side_by_side_with_their_differences(lab):
+    from growlab import Run
+
+    lab.step(8)
+    other = Run(**{**SETUP, "seed": 1})
+    other.run(epochs=6)
+    view = lab.compare(other)
+    assert view.table["epoch"].tolist() == list(range(7))  # the epochs both have
+    a, b = lab.run.at(5), other.at(5)
+    both = sum(int((x & y).sum()) for x, y in zip(a.masks, b.masks))
+    either = sum(int((x | y).sum()) for x, y in zip(a.masks, b.masks))
+    row = view.table.set_index("epoch").loc[5]
+    assert row["jaccard"] == pytest.approx(both / either) and 0 < row["jaccard"] < 1
+    view.show(5)
+    mine, theirs = (d.snapshot for d in view.diagrams)
+    assert mine.epoch == theirs.epoch == 5 and view.cursor.location == 5
+    assert len(mine.recent) == row["only_a"] > 0 and len(theirs.recent) == row["only_b"] > 0
+    assert set(mine.recent["cause"]) == {"only in this run"}
+    assert "Jaccard similarity <b>" in view.summary.object
+    assert lab.app.diagram.snapshot.epoch == 8  # the lab's own view is untouched
+    same = lab.compare(_trained(SETUP, 8))  # the same setup: the same structure at every epoch
+    assert (same.table["jaccard"] == 1.0).all() and same.diagrams[0].snapshot.recent.empty
+
+
+def _trained(setup, epochs):
+    from growlab import Run
+
+    run = Run(**setup)
+    run.run(epochs=epochs)
+    return run
+
+
 # ---------------------------------------------------------------------------------- browser
 HEART = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=3000"
 
