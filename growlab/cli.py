@@ -15,6 +15,7 @@ Examples:
   growlab train --method dense --lr 0.01 --optimizer sgd
   growlab train --dataset mnist5k --arch lenet-5 --epochs 30    # a conv net (LeNet-5) on 28×28 images
   growlab serve                                   # the app on http://127.0.0.1:5006/
+  growlab record moons.growlab --out life.gif     # the network's grow-and-prune life as an animation
   growlab experiment paper                        # the synthesis-and-pruning paper's protocol, report in paper-000-report/
 """
 
@@ -289,6 +290,13 @@ def _serve(args, extra: dict) -> int:
     serve(args.port, address, args.show, args.max_runs, args.allow_websocket_origin, args.session_lifetime,
           args.memory_budget)  # fmt: skip
     return 0
+
+
+@command("record")
+def _record_parser(sub) -> None:
+    from growlab.record import add_parser
+
+    add_parser(sub)
 
 
 @command("experiment")

@@ -59,6 +59,7 @@ def save_run(run, path) -> None:
         "cycles": run.cycles,
         "status": run.status,
         "since": [run._since[0].cpu(), run._since[1].cpu(), run.ctx.grown.cpu(), run.ctx.pruned.cpu()],
+        "timeline": run.timeline.state_dict(),
     }
     archive["checksum"] = checksum(archive)
     path = os.fspath(path)
@@ -178,6 +179,7 @@ def load_run(path, device: str | None = None):
         s0, s1, g, p = (t.to(dev) for t in a["since"])
         run._since = (s0, s1)
         run.ctx.grown, run.ctx.pruned = g, p
+        _timeline(a, run)
     except _Invalid as e:
         raise ValueError(f"{path} is a damaged growlab run archive: {e}") from None
     except (KeyError, TypeError, IndexError, RuntimeError, AttributeError) as e:
@@ -186,6 +188,24 @@ def load_run(path, device: str | None = None):
     except ValueError as e:  # a config value a run refuses
         raise ValueError(f"{path} holds a setup that cannot run: {e}") from None
     return run
+
+
+#: What an archive from before timelines says when asked for a past epoch.
+NO_TIMELINE = ("this archive was saved by a growlab without timelines, so epochs before {epoch} cannot be shown; "
+               "epochs from {epoch} on are recorded as the run continues")  # fmt: skip
+
+
+def _timeline(a: dict, run) -> None:
+    """The saved timeline, or (older archives) one that starts now with a note saying why."""
+    if "timeline" not in a:
+        run.timeline.mark_missing(run.epoch, NO_TIMELINE.format(epoch=run.epoch))
+        run.timeline.record(run)
+        return
+    try:
+        run.timeline.load_state_dict(a["timeline"])
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+        raise _Invalid(f"its timeline is unreadable ({e})") from None
+    _need(run.timeline.last == run.epoch, f"its timeline ends at epoch {run.timeline.last}, the run at {run.epoch}")
 
 
 class _Invalid(Exception):

@@ -70,6 +70,7 @@ def prune_redundant_paths(run) -> dict:
                 net.taps(layer, weights[layer])[t, s, k].tolist(), "redundant path",
             )  # fmt: skip
     after = int(net.n_params()[0])
+    run.timeline.record(run)  # this epoch's structure is now the pruned one
     return {"removed": int(report.counts[0]), "params_before": before, "params_after": after, "text": report.describe(0)}
 
 

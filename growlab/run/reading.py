@@ -119,6 +119,37 @@ class RunnerReads:
                 self._publish(run, force=True)
             return result
 
+    def at(self, epoch: int) -> Snapshot:
+        """A snapshot of the run as it was after ``epoch`` (its timeline; never waits for training)."""
+        from growlab.run.timeline import snapshot_at
+
+        snap, run = self._published
+        return snapshot_at(run, epoch, snap)
+
+    def events_at(self, epoch: int) -> pd.DataFrame:
+        """The events logged in ``epoch``."""
+        run = self._published[1]
+        return run.timeline.events_at(run, epoch)
+
+    def animation_bytes(self, frames: int = 100) -> bytes:
+        """The run's life as a GIF of at most about ``frames`` frames (:func:`growlab.record.record`).
+
+        Reads the timeline only, so training goes on meanwhile.
+        """
+        import math
+        import os
+        import tempfile
+
+        from growlab.record import record
+
+        run = self._published[1]
+        every = max(1, math.ceil(run.epoch / max(frames, 1)))
+        with tempfile.TemporaryDirectory(prefix="growlab-") as folder:
+            path = os.path.join(folder, "life.gif")
+            record(run, path, every=every, progress=False)
+            with open(path, "rb") as f:
+                return f.read()
+
     def archive_bytes(self) -> bytes:
         """The run archive (``Run.save``) as bytes."""
         return self.call(queries.archive_bytes)

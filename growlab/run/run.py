@@ -16,6 +16,7 @@ from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method
 from growlab.methods.context import method_streams
 from growlab.run.arguments import split_arguments
+from growlab.run.timeline import NetworkAt, Timeline
 
 #: Training settings that may change while a run trains (method parameters always may).
 #: the methods that run on conv networks: every named method (each documents its conv reading)
@@ -90,6 +91,8 @@ class Run:
         )  # fmt: skip
         self.method.setup(self.ctx)
         self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
+        self.timeline = Timeline.for_run(self)  # the network at every past epoch (run.at)
+        self.timeline.record(self)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -160,6 +163,7 @@ class Run:
                 return None
             self.cycles += 1
         row = self._record()
+        self.timeline.record(self)
         self.status = "finished" if self.done else "ready"
         self._now_sound = not self._hopeless(row["train_loss"])
         return row
@@ -205,6 +209,7 @@ class Run:
                            "the state before that cycle")  # fmt: skip
             return {"grown": 0, "pruned": 0}
         self.cycles += 1
+        self.timeline.record(self)  # the epoch's structure is now this one
         return {"grown": int(self.ctx.grown.sum()) - g0, "pruned": int(self.ctx.pruned.sum()) - p0}
 
     def preview_epsilon(self, eps: float) -> list[tuple[int, int]]:
@@ -377,6 +382,7 @@ class Run:
         self.epoch, self.cycles = saved["epoch"], saved["cycles"]
         self.ctx.epoch = self.epoch
         del self._history[saved["rows"] :]
+        self.timeline.record(self)  # later epochs are undone
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
@@ -396,6 +402,25 @@ class Run:
         if self.data.task == "regression":
             out = out * self.data.target_std + self.data.target_mean
         return out.numpy()
+
+    # ------------------------------------------------------------------ timeline
+    def at(self, epoch: int) -> NetworkAt:
+        """The network as it was after ``epoch`` (0 = as initialised): masks and weights, read-only.
+
+        Exact at checkpoint epochs (``run.timeline.checkpoints``) and the latest epoch; in
+        between the structure is exact and the weights are the last checkpoint's (see
+        :mod:`growlab.run.timeline`). ``ValueError`` for an epoch not trained yet.
+        """
+        return self.timeline.at(epoch)
+
+    def record(self, path, every: int = 1, **options: Any):
+        """Draw the network at every (``every``-th) epoch into an animated GIF (or MP4) at ``path``.
+
+        See :func:`growlab.record.record` for the options; returns the path written.
+        """
+        from growlab.record import record
+
+        return record(self, path, every=every, **options)
 
     # ------------------------------------------------------------------ archives
     def save(self, path) -> None:

@@ -23,6 +23,7 @@ from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
 from growlab.ui.sidebar import Sidebar
 from growlab.ui.status import StatusStrip
+from growlab.ui.timeline import TimelineBar
 from growlab.ui.views import make_boundary, make_compare, make_diagram, make_inspector
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class GrowlabApp(pn.viewable.Viewer):
         self.inspector = make_inspector(s.runner, self.diagram)
         self.boundary = make_boundary()
         self.curves = Curves()
+        self.timeline = TimelineBar(runner=s.runner, diagram=self.diagram, curves=self.curves)
         self.events = EventsView()
         self.false_starts = FalseStartsView(session=s)
         self.export = ExportView(session=s)
@@ -94,11 +96,15 @@ class GrowlabApp(pn.viewable.Viewer):
         self._seen = (snap.version, snap.run_id, snap.n_history, snap.n_events)
         if update.fresh and snap.boundary is not None and getattr(self, "tabs", None) and self.tabs.active == 0:
             self.tabs.active = BOUNDARY_TAB  # a 2-D toy: show its decision boundary, as Playground does
+        if update.fresh:
+            self.timeline.reset()
         for name, view, arg in (
-            ("curves", self.curves, update), ("events", self.events, update),
+            ("curves", self.curves, update), ("events", self.events, update), ("timeline", self.timeline, snap),
             ("diagram", self.diagram, snap), ("boundary", self.boundary, snap), ("inspector", self.inspector, snap),
             ("false starts", self.false_starts, snap), ("export", self.export, snap),
         ):  # fmt: skip
+            if name == "diagram" and self.timeline.viewing is not None:
+                continue  # the diagram shows a past epoch until Live
             self._draw(name, view, arg)
         self.strip.update(snap, self.session.dirty, self.session.building)
         self._announce(snap)
@@ -127,7 +133,8 @@ class GrowlabApp(pn.viewable.Viewer):
     def main(self) -> list:
         """The main area: status strip, diagram beside the curves, then the tabs."""
         top = pn.FlexBox(
-            pn.Column(self.diagram, styles={"flex": "3 1 520px"}, sizing_mode="stretch_width", min_width=420),
+            pn.Column(self.diagram, self.timeline, styles={"flex": "3 1 520px"}, sizing_mode="stretch_width",
+                      min_width=420),  # fmt: skip
             pn.Column(self.curves, styles={"flex": "2 1 330px"}, sizing_mode="stretch_width", min_width=300),
             flex_wrap="wrap", sizing_mode="stretch_width",
         )  # fmt: skip

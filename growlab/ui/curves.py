@@ -13,7 +13,7 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.layouts import gridplot
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearAxis, Range1d
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearAxis, Range1d, Span
 
 from growlab.ui.theme import AUC, DENSITY, GROWN, MARKER, PARAMS, PHASE, PRUNED, TRAIN, VAL, new_figure, style_figure
 
@@ -105,9 +105,13 @@ class Curves(pn.viewable.Viewer):
         changes.vbar("epoch", top="grown", width=0.9, source=src, color=GROWN, legend_label="grown")
         changes.vbar("epoch", top="minus_pruned", width=0.9, source=src, color=PRUNED, legend_label="pruned")
         figs = [quality, loss, size, changes]
-        for f in figs:
+        self.cursors = []  # the timeline's epoch on every curve (hidden while live)
+        for i, f in enumerate(figs):
             f.vspan("epoch", source=self.markers, line_color=MARKER, line_dash="dashed", line_width=2)
             f.vspan("epoch", source=self.phases, line_color=PHASE, line_width=3, line_alpha=0.8)
+            self.cursors.append(Span(location=0, dimension="height", line_color="#111111", line_width=2, visible=False,
+                                     name="growlab-cursor" if i == 0 else f"growlab-cursor-{i}"))  # fmt: skip
+            f.add_layout(self.cursors[-1])
             style_figure(f)
         self._quality = quality
         return figs
@@ -129,6 +133,14 @@ class Curves(pn.viewable.Viewer):
         if phases["epoch"]:
             self.phases.stream(phases)
             self.n_phases += len(phases["epoch"])
+
+    def cursor(self, epoch: int | None) -> None:
+        """Mark ``epoch`` on every curve (the timeline's), or hide the mark (``None``: live)."""
+        for span in self.cursors:
+            if epoch is None:
+                span.visible = False
+            else:
+                span.update(location=epoch, visible=True)
 
     def reset(self, task: str) -> None:
         """Clear everything (a new run); relabel for its task."""

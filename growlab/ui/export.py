@@ -19,6 +19,9 @@ HELP = """\
   Resume it with `growlab.Run.load(path)`; continuing gives the same run as never stopping.
 - **History** (`.csv`): one row per epoch — losses, accuracy/AUC (or MSE), density, active
   parameters, grown and pruned.
+- **Animation** (`.gif`): the network at every epoch (every k-th for long runs, at most about
+  100 frames), connections grown in green and pruned in red; for slides. The same as
+  `growlab record RUN.growlab --out life.gif` (which can also write MP4).
 - **Compacted model** (`.pt`): a plain `torch.nn.Sequential` without dead neurons and redundant
   connections; load it with `growlab.analysis.load_export(path)`.
 """
@@ -36,6 +39,7 @@ class ExportView(pn.viewable.Viewer):
         self.archive = pn.widgets.FileDownload(callback=self._archive, label="Run archive (.growlab)", **kw)
         self.history = pn.widgets.FileDownload(callback=self._history, label="History (.csv)", **kw)
         self.model = pn.widgets.FileDownload(callback=self._model, label="Compacted model (.pt)", **kw)
+        self.animation = pn.widgets.FileDownload(callback=self._animation, label="Animation (.gif)", **kw)
         self.param.watch(self._names, "stem")
         self._names()
 
@@ -47,6 +51,7 @@ class ExportView(pn.viewable.Viewer):
         self.archive.filename = f"{self.stem}.growlab"
         self.history.filename = f"{self.stem}-history.csv"
         self.model.filename = f"{self.stem}-model.pt"
+        self.animation.filename = f"{self.stem}-life.gif"
 
     def _archive(self):
         data = self.session.guard("Export archive", self.session.runner.archive_bytes)
@@ -60,9 +65,13 @@ class ExportView(pn.viewable.Viewer):
         data = self.session.guard("Export model", self.session.runner.model_bytes)
         return io.BytesIO(data or b"")
 
+    def _animation(self):
+        data = self.session.guard("Record animation", self.session.runner.animation_bytes)
+        return io.BytesIO(data or b"")
+
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.archive, self.history, self.model, sizing_mode="stretch_width"),
+            pn.Row(self.archive, self.history, self.model, self.animation, sizing_mode="stretch_width"),
             pn.pane.Markdown(HELP, sizing_mode="stretch_width", styles={"font-size": "14px"}),
             sizing_mode="stretch_width", margin=10,
         )  # fmt: skip

@@ -242,6 +242,46 @@ class Lab:
         for app, _ in self._views():
             app.close()
 
+    # ------------------------------------------------------------------ timeline
+    def show(self, epoch: int | None = None) -> Snapshot:
+        """Show the network as it was after ``epoch`` in every view of this lab (``None``: live).
+
+        The run is not disturbed (it may keep training); ``lab.show()`` returns to the live view.
+        Returns the snapshot shown. ``ValueError`` for an epoch not trained (or not recorded) yet.
+        """
+        if epoch is None:
+            for app, view in self._views():
+                draw(app, view, lambda app=app: app.timeline.go_live() or True)
+            return self.runner.snapshot
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch <= self.epoch:
+            raise ValueError(f"epoch must be a whole number in 0..{self.epoch} (the epochs trained), got {epoch!r}")
+        snap = self.runner.at(epoch)  # ValueError: not in the timeline, and why
+        self.refresh()  # the bars know the latest epoch before they move
+        for app, view in self._views():
+            draw(app, view, lambda app=app: app.timeline.show(epoch))
+        return snap
+
+    def compare(self, other, labels: tuple[str, str] | None = None):
+        """This lab's run and ``other`` side by side, in step over their epochs (a view to display).
+
+        ``other`` is another :class:`Lab`, a :class:`growlab.Run`, or the path of a saved run.
+        The connections each run has and the other lacks are highlighted; a curve gives their
+        Jaccard similarity per epoch. Neither run is disturbed.
+        """
+        from growlab.run.run import Run
+        from growlab.run.snapshot import snapshot_of
+        from growlab.ui.timeline import SideBySide
+
+        mine = (self.run, self.runner.snapshot)
+        if isinstance(other, Lab):
+            theirs = (other.run, other.runner.snapshot)
+        elif isinstance(other, Run):
+            theirs = (other, snapshot_of(other))
+        else:
+            loaded = Run.load(other, device="cpu")
+            theirs = (loaded, snapshot_of(loaded))
+        return SideBySide(mine, theirs, labels=labels)
+
     # ------------------------------------------------------------------ drawing
     def refresh(self) -> bool:
         """Draw the newest snapshot now, in every view; returns whether there was anything new."""

@@ -1,0 +1,519 @@
+"""A run's timeline: what rebuilds its network at any past epoch (DESIGN §6b).
+
+After every epoch (and after a forced cycle, a rollback or a redundant-path pruning) the
+run hands its network to :meth:`Timeline.record`, which keeps
+
+- the **structure**, every epoch: the connections that became active and those that stopped
+  being active since the epoch before (flat indices into each layer's tensor, with the new
+  connections' weights at the end of that epoch) and the neuron masks. These are the facts
+  the event log's ``grow``/``prune``/``unit_remove``/``neuron_grow`` rows describe, kept in a
+  form that replays exactly (a rewind or a layer removal included). Every checkpoint epoch
+  also keeps the full masks (a *keyframe*), so rebuilding replays at most ``every − 1`` steps;
+- **weight checkpoints** (weights, biases, birth epochs) every ``every`` epochs, ``every``
+  chosen so that the checkpoints of the whole run stay within ``budget`` bytes
+  (:data:`DEFAULT_BUDGET`, 32 MiB), plus the latest epoch's weights.
+
+:meth:`Timeline.at` returns a read-only :class:`NetworkAt`: exact at checkpoint epochs and at
+the latest epoch; in between its structure is exact and its weights are the last
+checkpoint's, with connections born since at their weight at the end of their birth epoch
+and connections removed since at 0 (``exact`` says which).
+
+A 200-epoch LeNet-300-100 run on ``mnist5k`` (266,200 connections, 1.07 MB of weights) keeps
+a checkpoint every 7 epochs: about 32 MB in all (``benchmarks/bench_timeline.py`` prints it).
+
+The timeline is saved in the run archive. An archive written before growlab kept timelines
+loads with a timeline that starts at its last epoch (:attr:`Timeline.note` says so).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+#: Bytes the weight checkpoints of one run may take (the structure comes on top; it is small).
+DEFAULT_BUDGET = 32 * 2**20
+#: Version of the timeline's archive form.
+FORMAT = 1
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkAt:
+    """The network of a single-member run as it was after ``epoch`` (read-only numpy arrays).
+
+    Layer ``l`` arrays have the network's shapes for member 0: ``(cap[l+1], cap[l])`` for a
+    dense layer, ``(C_out, C_in, k, k)`` for a conv layer; ``masks`` are the *active*
+    connections (edge mask and both ends alive), ``alive`` the neuron (channel) masks.
+    """
+
+    epoch: int
+    exact: bool  # the weights are exactly those of that epoch (a checkpoint or the latest epoch)
+    checkpoint: int  # the epoch the weights come from
+    sizes: tuple[int, ...]
+    capacity: tuple[int, ...]
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    masks: tuple[np.ndarray, ...]
+    alive: tuple[np.ndarray, ...]
+    birth_epoch: tuple[np.ndarray, ...]
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.weights)
+
+    @property
+    def n_active(self) -> int:
+        """Active connections."""
+        return int(sum(int(m.sum()) for m in self.masks))
+
+    def same_structure(self, other: "NetworkAt") -> bool:
+        """Whether ``other`` has exactly the same active connections and neurons."""
+        return (
+            len(self.masks) == len(other.masks)
+            and all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(self.masks, other.masks))
+            and all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(self.alive, other.alive))
+        )
+
+    def __repr__(self) -> str:
+        kind = "exact" if self.exact else f"structure exact, weights of epoch {self.checkpoint}"
+        return f"NetworkAt(epoch={self.epoch}, sizes={self.sizes}, active={self.n_active}, {kind})"
+
+
+@dataclass(eq=False)
+class _Entry:
+    """One recorded epoch."""
+
+    epoch: int
+    shapes: tuple[tuple[int, ...], ...]  # the weight tensors' shapes (a layer removal changes them)
+    sizes: tuple[int, ...]
+    capacity: tuple[int, ...]
+    alive: list[np.ndarray]  # bool per neuron layer
+    key: list[np.ndarray] | None = None  # packed full active masks (keyframes)
+    on: list[np.ndarray] | None = None  # flat indices newly active, per layer (int32)
+    on_w: list[np.ndarray] | None = None  # their weights at the end of this epoch (float32)
+    off: list[np.ndarray] | None = None  # flat indices no longer active (int32)
+    ckpt: dict | None = None  # {"weights", "biases", "birth"}: the checkpoint of this epoch
+
+    def nbytes(self) -> int:
+        n = sum(a.nbytes for a in self.alive)
+        for part in (self.key, self.on, self.on_w, self.off):
+            n += sum(a.nbytes for a in part or ())
+        if self.ckpt:
+            n += sum(a.nbytes for k in ("weights", "biases", "birth") for a in self.ckpt[k])
+        return n
+
+
+@dataclass(eq=False)
+class _State:
+    """The full network of member 0 at one epoch (numpy), what ``record`` diffs against."""
+
+    epoch: int
+    masks: list[np.ndarray]
+    alive: list[np.ndarray]
+    weights: list[np.ndarray] = field(default_factory=list)
+    biases: list[np.ndarray] = field(default_factory=list)
+    birth: list[np.ndarray] = field(default_factory=list)
+
+
+def _member0(ts) -> list[np.ndarray]:
+    return [t[0].detach().cpu().numpy().copy() for t in ts]
+
+
+def _pack_birth(b: np.ndarray) -> np.ndarray:
+    return np.frombuffer(zlib.compress(np.ascontiguousarray(b, dtype=np.int32).tobytes(), 1), dtype=np.uint8).copy()
+
+
+def _unpack_birth(z: np.ndarray, shape) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(z.tobytes()), dtype=np.int32).reshape(shape).copy()
+
+
+class Timeline:
+    """The structure of every epoch and weight checkpoints of one run (see the module doc).
+
+    Args:
+        epochs: the run's length (sizes the checkpoint interval).
+        n_weights: parameters per checkpoint (weights and biases).
+        every: checkpoint interval in epochs; chosen from ``budget`` when not given.
+        budget: bytes the checkpoints may take.
+
+    Thread-safe: the training thread records while another thread reads.
+    """
+
+    def __init__(self, epochs: int, n_weights: int, every: int | None = None, budget: int = DEFAULT_BUDGET):
+        self.budget = int(budget)
+        self.every = int(every) if every is not None else self.interval(epochs, n_weights, self.budget)
+        if self.every < 1:
+            raise ValueError(f"every must be ≥ 1 epoch, got {every!r}")
+        self.start = 0  # the first epoch recorded
+        self.note: str | None = None  # why epochs before ``start`` are missing, if they are
+        self._entries: list[_Entry] = []
+        self._last: _State | None = None  # the latest recorded epoch, full
+        self._lock = threading.RLock()
+
+    @staticmethod
+    def interval(epochs: int, n_weights: int, budget: int = DEFAULT_BUDGET) -> int:
+        """The checkpoint interval that keeps ``epochs`` epochs within ``budget`` bytes.
+
+        One checkpoint costs about 4.1 bytes per parameter (float32 weights and the packed
+        masks); the latest epoch's weights are held on top of the checkpoints.
+        """
+        per = max(1, math.ceil(4.125 * n_weights))
+        fits = max(1, budget // per - 1)  # one copy is the latest epoch's
+        return max(1, math.ceil((int(epochs) + 1) / fits))
+
+    @classmethod
+    def for_run(cls, run, **kw) -> "Timeline":
+        net = run.network
+        n = sum(w[0].numel() for w in net.weights) + sum(b[0].numel() for b in net.biases)
+        return cls(run.epochs, n, **kw)
+
+    # ------------------------------------------------------------------ recording
+    @property
+    def epochs(self) -> list[int]:
+        """The recorded epochs."""
+        with self._lock:
+            return [e.epoch for e in self._entries]
+
+    @property
+    def checkpoints(self) -> list[int]:
+        """The epochs whose weights are kept exactly (the latest epoch's too)."""
+        with self._lock:
+            out = [e.epoch for e in self._entries if e.ckpt is not None]
+            if self._last is not None and (not out or out[-1] != self._last.epoch):
+                out.append(self._last.epoch)
+            return out
+
+    @property
+    def last(self) -> int | None:
+        with self._lock:
+            return self._entries[-1].epoch if self._entries else None
+
+    def nbytes(self) -> int:
+        """Memory the timeline holds (entries and the latest epoch's full copy)."""
+        with self._lock:
+            n = sum(e.nbytes() for e in self._entries)
+            if self._last is not None:
+                n += sum(a.nbytes for part in (self._last.weights, self._last.biases) for a in part)
+            return n
+
+    def record(self, run) -> None:
+        """Record the run's network as the state after epoch ``run.epoch``.
+
+        Recording an epoch already recorded (a forced cycle, a rollback) replaces it and drops
+        any later epochs.
+        """
+        net = run.network
+        with torch.no_grad():
+            state = _State(
+                epoch=int(run.epoch),
+                masks=[net.effective_mask(l)[0].cpu().numpy() for l in range(net.n_layers)],
+                alive=_member0(net.alive),
+                weights=_member0(net.weights),
+                biases=_member0(net.biases),
+                birth=_member0(net.birth_epoch),
+            )
+        with self._lock:
+            self._record(state, tuple(int(s) for s in net.sizes), tuple(int(c) for c in net.capacity))
+
+    def _record(self, s: _State, sizes: tuple, capacity: tuple) -> None:
+        if self._entries and s.epoch <= self._entries[-1].epoch:
+            self._truncate(s.epoch - 1)
+        if not self._entries:
+            self.start = s.epoch
+        shapes = tuple(m.shape for m in s.masks)
+        prev = self._last
+        e = _Entry(s.epoch, shapes, sizes, capacity, alive=[a.copy() for a in s.alive])
+        layout_change = prev is None or tuple(m.shape for m in prev.masks) != shapes
+        checkpoint = layout_change or (s.epoch - self.start) % self.every == 0
+        if checkpoint:
+            e.key = [np.packbits(m.reshape(-1)) for m in s.masks]
+            e.ckpt = {"weights": [w.copy() for w in s.weights], "biases": [b.copy() for b in s.biases],
+                      "birth": [_pack_birth(b) for b in s.birth]}  # fmt: skip
+        if not layout_change:
+            e.on, e.on_w, e.off = [], [], []
+            for m0, m1, w in zip(prev.masks, s.masks, s.weights):
+                changed = np.flatnonzero(m0.reshape(-1) != m1.reshape(-1))
+                now = m1.reshape(-1)[changed]
+                on = changed[now].astype(np.int32)
+                e.on.append(on)
+                e.on_w.append(w.reshape(-1)[on].astype(np.float32))
+                e.off.append(changed[~now].astype(np.int32))
+        self._entries.append(e)
+        self._last = s
+
+    def _truncate(self, epoch: int) -> None:
+        """Drop entries after ``epoch``; the latest state becomes that epoch's (rebuilt)."""
+        keep = [e for e in self._entries if e.epoch <= epoch]
+        if len(keep) == len(self._entries):
+            return
+        self._entries = keep
+        if not keep:
+            self._last = None
+            return
+        view = self._rebuild(len(keep) - 1)
+        self._last = _State(
+            view.epoch, list(view.masks), list(view.alive), list(view.weights), list(view.biases), list(view.birth_epoch)
+        )
+
+    # ------------------------------------------------------------------ reading
+    def at(self, epoch: int) -> NetworkAt:
+        """The network as it was after ``epoch`` (0 = as initialised). ``ValueError`` outside the record."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
+            raise ValueError(f"epoch must be a whole number, got {epoch!r}")
+        epoch = int(epoch)
+        with self._lock:
+            if not self._entries:
+                raise ValueError("this run has no timeline yet")
+            first, last = self._entries[0].epoch, self._entries[-1].epoch
+            if epoch < first and self.note:
+                raise ValueError(f"epoch {epoch} is not in this run's timeline: {self.note}")
+            if not first <= epoch <= last:
+                raise ValueError(f"epoch {epoch} is outside this run's timeline, epochs {first}..{last}")
+            return self._rebuild(epoch - first)  # entries are consecutive epochs
+
+    def _rebuild(self, i: int) -> NetworkAt:
+        entries = self._entries
+        target = entries[i]
+        if self._last is not None and target.epoch == self._last.epoch:
+            s = self._last
+            return _view(target, target.epoch, True, s.masks, s.weights, s.biases, s.birth)
+        k = i
+        while entries[k].key is None:
+            k -= 1
+        base = entries[k]
+        masks = [np.unpackbits(p, count=int(np.prod(sh))).astype(bool).reshape(sh) for p, sh in zip(base.key, base.shapes)]
+        weights = [w.copy() for w in base.ckpt["weights"]]
+        biases = [b.copy() for b in base.ckpt["biases"]]
+        birth = [_unpack_birth(z, sh) for z, sh in zip(base.ckpt["birth"], base.shapes)]
+        for e in entries[k + 1 : i + 1]:
+            for l in range(len(masks)):
+                m, w, b = masks[l].reshape(-1), weights[l].reshape(-1), birth[l].reshape(-1)
+                m[e.off[l]] = False
+                w[e.off[l]] = 0.0
+                m[e.on[l]] = True
+                w[e.on[l]] = e.on_w[l]
+                b[e.on[l]] = e.epoch
+        return _view(target, base.epoch, k == i, masks, weights, biases, birth)
+
+    def events_at(self, run, epoch: int):
+        """The run's events logged in ``epoch`` (a DataFrame; ``run.events`` filtered)."""
+        log = run.event_log.columns
+        n = len(log["cause"])
+        ep = log["epoch"][:n]
+        lo = int(np.searchsorted(ep, epoch, side="left"))
+        hi = int(np.searchsorted(ep, epoch, side="right"))
+        import pandas as pd
+
+        return pd.DataFrame({c: v[lo:hi] for c, v in log.items()})
+
+    # ------------------------------------------------------------------ archives
+    def state_dict(self) -> dict:
+        """Tensors and plain values only (for ``torch.save`` / ``torch.load(weights_only=True)``)."""
+        t = torch.from_numpy
+        with self._lock:
+            entries = []
+            for e in self._entries:
+                d: dict[str, Any] = {
+                    "epoch": e.epoch, "shapes": [list(s) for s in e.shapes], "sizes": list(e.sizes),
+                    "capacity": list(e.capacity), "alive": [t(a.copy()) for a in e.alive],
+                }  # fmt: skip
+                if e.key is not None:
+                    d["key"] = [t(a.copy()) for a in e.key]
+                if e.on is not None:
+                    d["on"] = [t(a.copy()) for a in e.on]
+                    d["on_w"] = [t(a.copy()) for a in e.on_w]
+                    d["off"] = [t(a.copy()) for a in e.off]
+                if e.ckpt is not None:
+                    d["ckpt"] = {k: [t(a.copy()) for a in v] for k, v in e.ckpt.items()}
+                entries.append(d)
+            last = self._last
+            return {
+                "format": FORMAT, "every": self.every, "budget": self.budget, "start": self.start, "note": self.note,
+                "entries": entries,
+                "last": None if last is None else {
+                    k: [t(a.copy()) for a in getattr(last, k)] for k in ("masks", "alive", "weights", "biases", "birth")
+                } | {"epoch": last.epoch},
+            }  # fmt: skip
+
+    def load_state_dict(self, state: dict) -> None:
+        """Load :meth:`state_dict` output; ``ValueError`` when it does not hold together."""
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise ValueError("the timeline is not in a form this growlab reads")
+        n = lambda ts: [x.numpy().copy() for x in ts]  # noqa: E731
+        entries = []
+        for d in state["entries"]:
+            e = _Entry(int(d["epoch"]), tuple(tuple(int(x) for x in s) for s in d["shapes"]),
+                       tuple(int(x) for x in d["sizes"]), tuple(int(x) for x in d["capacity"]), n(d["alive"]))  # fmt: skip
+            if "key" in d:
+                e.key = n(d["key"])
+            if "on" in d:
+                e.on, e.on_w, e.off = n(d["on"]), n(d["on_w"]), n(d["off"])
+                if not (len(e.on) == len(e.on_w) == len(e.off) == len(e.shapes)):
+                    raise ValueError(f"the timeline's epoch {e.epoch} does not match its layers")
+            if "ckpt" in d:
+                e.ckpt = {k: n(v) for k, v in d["ckpt"].items()}
+            if e.key is None and e.on is None:
+                raise ValueError(f"the timeline's epoch {e.epoch} holds no structure")
+            entries.append(e)
+        epochs = [e.epoch for e in entries]
+        if epochs != list(range(epochs[0], epochs[0] + len(epochs))) if epochs else False:
+            raise ValueError("the timeline's epochs are not consecutive")
+        if entries and entries[0].key is None:
+            raise ValueError("the timeline does not start with a full structure")
+        last = state["last"]
+        with self._lock:
+            self.every, self.budget = int(state["every"]), int(state["budget"])
+            self.start, self.note = int(state["start"]), state["note"]
+            self._entries = entries
+            self._last = None if last is None else _State(
+                int(last["epoch"]), *(n(last[k]) for k in ("masks", "alive", "weights", "biases", "birth"))
+            )  # fmt: skip
+            if entries and (self._last is None or self._last.epoch != entries[-1].epoch):
+                raise ValueError("the timeline's latest epoch is missing")
+
+    def mark_missing(self, epoch: int, why: str) -> None:
+        """Start the record at ``epoch``: nothing before it is known (``note`` says why)."""
+        with self._lock:
+            self._entries, self._last = [], None
+            self.start, self.note = int(epoch), why
+
+    def __repr__(self) -> str:
+        span = f"epochs {self._entries[0].epoch}..{self._entries[-1].epoch}" if self._entries else "empty"
+        return f"Timeline({span}, checkpoint every {self.every}, {self.nbytes() / 2**20:.1f} MiB)"
+
+
+def _view(entry: _Entry, checkpoint: int, exact: bool, masks, weights, biases, birth) -> NetworkAt:
+    def ro(arrays):
+        out = []
+        for a in arrays:
+            a = np.array(a, copy=True)
+            a.setflags(write=False)
+            out.append(a)
+        return tuple(out)
+
+    return NetworkAt(
+        epoch=entry.epoch, exact=exact, checkpoint=entry.epoch if exact else checkpoint, sizes=entry.sizes,
+        capacity=entry.capacity, weights=ro(weights), biases=ro(biases), masks=ro(masks), alive=ro(entry.alive),
+        birth_epoch=ro(birth),
+    )  # fmt: skip
+
+
+def snapshot_at(run, epoch: int, base):
+    """A :class:`~growlab.run.snapshot.Snapshot` of ``run`` as it was after ``epoch``, for the views.
+
+    ``base`` is the run's latest snapshot: names, task and settings come from it; the network,
+    the history row and the recent grow/prune events (the fading overlays) are those of
+    ``epoch``. Past snapshots carry no method overlays, redundancy or decision boundary;
+    ``extra["timeline"]`` says which epoch is shown and whether its weights are exact.
+    Reads only append-only lists and the thread-safe timeline: safe while the run trains.
+    """
+    import bisect
+    import dataclasses
+
+    from growlab.run.snapshot import FADE_EPOCHS
+
+    view = run.timeline.at(epoch)
+    log = run.event_log.columns
+    n = len(log["cause"])
+    epochs = log["epoch"]
+    hi = bisect.bisect_right(epochs, epoch, 0, n)  # events are logged in epoch order
+    start = bisect.bisect_left(epochs, epoch - FADE_EPOCHS, 0, hi)  # the fading window, as snapshot_of
+    kinds = log["kind"][start:hi]
+    if "bridge" in kinds:  # a layer was removed: earlier events index the older layout
+        start += len(kinds) - kinds[::-1].index("bridge")
+    recent = _connection_events(log, start, hi)
+    rows = run._history
+    row = dict(rows[epoch - 1]) if 1 <= epoch <= len(rows) else {}
+    return dataclasses.replace(
+        base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, weights=view.weights, biases=view.biases,
+        masks=view.masks, alive=view.alive, birth_epoch=view.birth_epoch, redundant=None, recent=recent, overlays={},
+        n_history=min(epoch, len(rows)), last_row=row, boundary=base.boundary if epoch == base.epoch else None,
+        extra={**base.extra, "timeline": {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint,
+                                          "live": base.epoch}},
+    )  # fmt: skip
+
+
+#: Columns of connection events and their dtypes (what a DataFrame built from the lists infers).
+_DTYPES = {"epoch": np.int64, "step": np.int64, "layer": np.int64, "source": np.int64, "target": np.int64,
+           "weight": np.float64}  # fmt: skip
+
+
+def _connection_events(log: dict, start: int, stop: int):
+    """The ``grow``/``prune`` events among ``log[start:stop]`` as a DataFrame, built column by
+    column from typed arrays (thousands of prune events would otherwise cost pandas' inference)."""
+    import pandas as pd
+
+    import operator
+
+    kinds = log["kind"][start:stop]
+    n = kinds.count("grow") + kinds.count("prune")
+    pick = None
+    if n < len(kinds):
+        keep = [i for i, k in enumerate(kinds) if k == "grow" or k == "prune"]
+        pick = operator.itemgetter(*keep) if len(keep) > 1 else (lambda seg: [seg[keep[0]]] if keep else [])
+    out = {}
+    for c, v in log.items():
+        seg = v[start:stop]
+        vals = seg if pick is None else list(pick(seg))
+        dtype = _DTYPES.get(c)
+        out[c] = np.array(vals, dtype=dtype if dtype is not None else object)
+    return pd.DataFrame(out)
+
+
+def compare_structures(a, b):
+    """Per epoch both runs have recorded: how alike their structures are (the paper's Jaccard).
+
+    Returns a DataFrame ``epoch, jaccard, both, only_a, only_b`` over active connections
+    (``jaccard`` = both / either; NaN where the two networks have different layer shapes,
+    so their connections cannot be matched). Reads the timelines only.
+    """
+    import pandas as pd
+
+    common = sorted(set(a.timeline.epochs) & set(b.timeline.epochs))
+    rows = []
+    for e in common:
+        x, y = a.timeline.at(e), b.timeline.at(e)
+        if [m.shape for m in x.masks] != [m.shape for m in y.masks]:
+            rows.append({"epoch": e, "jaccard": float("nan"), "both": 0, "only_a": 0, "only_b": 0})
+            continue
+        both = sum(int((p & q).sum()) for p, q in zip(x.masks, y.masks))
+        only_a = sum(int((p & ~q).sum()) for p, q in zip(x.masks, y.masks))
+        only_b = sum(int((q & ~p).sum()) for p, q in zip(x.masks, y.masks))
+        either = both + only_a + only_b
+        rows.append({"epoch": e, "jaccard": both / either if either else 1.0, "both": both, "only_a": only_a,
+                     "only_b": only_b})  # fmt: skip
+    return pd.DataFrame(rows, columns=["epoch", "jaccard", "both", "only_a", "only_b"])
+
+
+def differences(view, other) -> "pd.DataFrame":
+    """The connections active in ``view`` but not in ``other`` (two :class:`NetworkAt` of the
+    same shapes) as ``grow`` rows in the event log's columns, so a diagram draws them highlighted.
+    Conv layers (and the flatten) give one row per kernel tap, on the channel graph."""
+    import pandas as pd
+
+    cols: dict[str, list] = {c: [] for c in ("epoch", "step", "kind", "layer", "source", "target", "weight", "cause")}
+    for l, (m, o, w) in enumerate(zip(view.masks, other.masks, view.weights)):
+        if m.shape != o.shape:
+            continue
+        only = m & ~o
+        idx = np.argwhere(only)
+        if not len(idx):
+            continue
+        target, source = idx[:, 0], idx[:, 1]
+        n = len(idx)
+        cols["epoch"] += [view.epoch] * n
+        cols["step"] += [0] * n
+        cols["kind"] += ["grow"] * n
+        cols["layer"] += [l] * n
+        if m.ndim == 2 and m.shape[1] != view.capacity[l]:  # the flatten: a column belongs to its channel
+            source = source // (m.shape[1] // view.capacity[l])
+        cols["source"] += source.tolist()
+        cols["target"] += target.tolist()
+        cols["weight"] += w[only].astype(float).tolist()
+        cols["cause"] += ["only in this run"] * n
+    return pd.DataFrame({c: np.array(v, dtype=_DTYPES.get(c, object)) for c, v in cols.items()})
