@@ -31,6 +31,7 @@ class RestorePoint:
 
     def __init__(self) -> None:
         self.params: list[torch.Tensor] = []
+        self._tensors: list[torch.Tensor] = []  # the copies: parameters, then optimizer buffers
         self.optimizer: list[dict[str, Any] | None] = []
         self.groups: list[dict[str, Any]] = []
         self.trainer: dict | None = None
@@ -48,21 +49,18 @@ class RestorePoint:
             else:
                 self.structure = net.state_dict()
             self.version = version
-        with torch.no_grad():
-            self.params = _copies(self.params, net.parameters())
-        torch_opt = optimizer.torch
-        old = self.optimizer + [None] * (len(net.parameters()) - len(self.optimizer))
-        self.optimizer = []
-        for p, kept in zip(net.parameters(), old):
-            state = torch_opt.state.get(p)
-            if not state:
-                self.optimizer.append(None)
-                continue
-            kept = kept or {}
-            self.optimizer.append({
-                k: _copies([kept[k]] if torch.is_tensor(kept.get(k)) else [], [v])[0] if torch.is_tensor(v) else v
-                for k, v in state.items()
-            })  # fmt: skip
+        params, torch_opt = net.parameters(), optimizer.torch
+        states = [torch_opt.state.get(p) or {} for p in params]
+        sources = [p.detach() for p in params] + [v for st in states for v in st.values() if torch.is_tensor(v)]
+        kept = self._tensors
+        if len(kept) == len(sources) and all(
+            a.shape == b.shape and a.dtype == b.dtype and a.device == b.device for a, b in zip(kept, sources)
+        ):
+            torch._foreach_copy_(kept, sources)  # one call for every tensor, into the copies kept from before
+        else:
+            kept = self._tensors = [t.clone() for t in sources]
+        self.params, rest = kept[: len(params)], iter(kept[len(params) :])
+        self.optimizer = [{k: next(rest) if torch.is_tensor(v) else v for k, v in st.items()} or None for st in states]
         self.groups = [{k: v for k, v in g.items() if k != "params"} for g in torch_opt.param_groups]
         self.trainer = trainer.state_dict()
         self.activation = net.activation
@@ -91,19 +89,6 @@ class RestorePoint:
         for group, saved in zip(torch_opt.param_groups, self.groups):
             group.update(saved)
         trainer.load_state_dict(self.trainer)
-
-
-def _copies(kept: list[torch.Tensor], tensors) -> list[torch.Tensor]:
-    """Copies of ``tensors``, written into ``kept`` where a kept tensor has the same shape."""
-    out = []
-    for i, t in enumerate(tensors):
-        k = kept[i] if i < len(kept) else None
-        t = t.detach()
-        if k is not None and k.shape == t.shape and k.dtype == t.dtype and k.device == t.device:
-            out.append(k.copy_(t))
-        else:
-            out.append(t.clone())
-    return out
 
 
 def _cloned(state: dict) -> dict:
