@@ -84,6 +84,7 @@ class StructureEdits:
         mask = self.masks[layer].clone(memory_format=torch.contiguous_format)
         mask.view(-1)[index] = on
         self._full = None
+        self.structure_version += 1
         self.masks[layer] = mask
         wmask, emask = self._wmask[layer].view(-1), self._emask[layer].view(-1)
         w, gw, stored = self._w[layer], self._gmask[layer].view(-1), self.padded_index(layer, index)

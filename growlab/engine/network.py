@@ -70,7 +70,9 @@ class Network(StructureEdits, Copies, ConvLayers):
     Layer ``l`` (0 = inputs → first hidden) holds ``weights[l]`` ``(P, cap[l+1], cap[l])``,
     ``biases[l]`` ``(P, cap[l+1])``, the edge mask ``masks[l]`` (bool, like ``weights[l]``)
     and ``birth_epoch[l]`` / ``birth_cycle[l]`` (int32, when each connection was last
-    activated). ``alive[k]`` ``(P, cap[k])`` is the neuron mask of neuron layer ``k``
+    activated). ``structure_version`` grows by one at every change of masks, births or layout
+    (equal versions of one network: the same structure; what restore points and cached
+    counts compare). ``alive[k]`` ``(P, cap[k])`` is the neuron mask of neuron layer ``k``
     (0 = inputs, last = outputs). Hidden capacities may exceed the active widths so that
     neuron growth activates dormant neurons instead of reallocating.
 
@@ -215,6 +217,7 @@ class Network(StructureEdits, Copies, ConvLayers):
     # ------------------------------------------------------------------ masks
     def refresh(self, layers: Sequence[int] | None = None) -> None:
         """Recompute effective masks and restore the zero-weight invariant."""
+        self.structure_version = getattr(self, "structure_version", 0) + 1
         self._full = None  # which gradient masks are all ones: recomputed lazily by mask_grads
         with torch.no_grad():
             for l in range(self.n_layers) if layers is None else layers:
@@ -239,9 +242,13 @@ class Network(StructureEdits, Copies, ConvLayers):
         return self._bmask[layer]
 
     def mask_grads(self) -> None:
-        """Zero the gradients of inactive connections and neurons and of the padding (keeps the invariant)."""
+        """Zero the gradients of inactive connections and neurons and of the padding (keeps the invariant).
+
+        A layer whose connections and neurons are all active needs nothing: the padding's
+        gradients are exactly zero already (its inputs are zeros, its outputs are cropped away).
+        """
         if self._full is None:  # once per structure change, not per step
-            self._full = [bool(m.all()) for m in self._gmask]
+            self._full = [bool(w.all()) and bool(b.all()) for w, b in zip(self._wmask, self._bmask)]
         grads, keep = [], []
         for t, m, full in zip(self._w, self._gmask, self._full):
             if t.grad is not None and not full:
@@ -273,7 +280,9 @@ class Network(StructureEdits, Copies, ConvLayers):
 
     def is_finite(self) -> bool:
         """Whether every weight and bias is finite."""
-        return all(bool(torch.isfinite(t).all()) for t in self.parameters())
+        # the largest magnitude of every tensor in one call (nan propagates; unlike a sum, it
+        # cannot overflow) and one reduction of those, instead of a bool tensor per layer
+        return bool(torch.isfinite(torch.stack(torch._foreach_norm(self.parameters(), float("inf")))).all())
 
     # ------------------------------------------------------------------ compute
     def forward(self, x: torch.Tensor, activation: str | None = None) -> torch.Tensor:

@@ -49,29 +49,55 @@ class Trainer:
 
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One optimizer step on a batch: ``X`` ``(B, n_in)`` or ``(P, B, n_in)``. Returns losses ``(P,)``."""
+        return self._step(X, y, hits=False)[0]
+
+    def _step(self, X: torch.Tensor, y: torch.Tensor, hits: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`step`; with ``hits``, also the rows each member classified right before the step ``(P,)``."""
         net, opt = self.net, self.optimizer
         opt.zero_grad()
         with net.conv_flags():  # deterministic cuDNN convolutions on CUDA (a no-op otherwise)
-            losses = member_losses(net.forward(X), y, net.task)
+            out = net.forward(X)
+            losses = member_losses(out, y, net.task)
             losses.sum().backward()  # each member's own mean loss: members train independently
         losses = losses.detach()
+        right = _hits(out.detach(), y, net.task) if hits else None
         net.mask_grads()
         opt.step()
         self.steps += 1
-        return losses
+        return losses, right
 
     def epoch(self, X: torch.Tensor, y: torch.Tensor) -> np.ndarray:
         """One pass over ``(X, y)``; returns each member's mean training loss ``(P,)``."""
+        return self._pass(X, y, hits=False)["loss"]
+
+    def epoch_metrics(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, np.ndarray]:
+        """:meth:`epoch`, returning what the pass itself measured (no extra forward): ``loss``,
+        each member's mean training loss, and for classification ``acc``, the fraction of rows
+        it classified right, each batch as the member was before that batch's step (what
+        Keras and most training loops report as the epoch's training metrics). ``(P,)`` each
+        """
+        return self._pass(X, y, hits=self.net.task != "regression")
+
+    def _pass(self, X: torch.Tensor, y: torch.Tensor, hits: bool) -> dict[str, np.ndarray]:
         n = X.shape[0]
         bs = resolve_batch_size(self.batch_size, n)
         if bs >= n:
-            return self.step(X, y).cpu().numpy()
-        order = self.streams.randperm(n).to(X.device)  # (P, n), each member's own order
-        total = torch.zeros(self.net.population, device=X.device)
-        for start in range(0, n, bs):
-            idx = order[:, start : start + bs]  # (P, b)
-            total += self.step(X[idx], y[idx]) * idx.shape[1]  # (P, b, n_in): each member its own rows
-        return (total / n).cpu().numpy()
+            losses, right = self._step(X, y, hits)
+            out = {"loss": losses.cpu().numpy()}  # the loss exactly as the step computed it
+        else:
+            order = self.streams.randperm(n).to(X.device)  # (P, n), each member's own order
+            total = torch.zeros(self.net.population, device=X.device)
+            right = torch.zeros(self.net.population, dtype=torch.long, device=X.device) if hits else None
+            for start in range(0, n, bs):
+                idx = order[:, start : start + bs]  # (P, b)
+                losses, r = self._step(_rows(X, idx), _rows(y, idx), hits)  # (P, b, n_in): each member its own rows
+                total += losses * idx.shape[1]
+                if hits:
+                    right += r
+            out = {"loss": (total / n).cpu().numpy()}
+        if hits:
+            out["acc"] = right.cpu().numpy() / n
+        return out
 
     def gradients(self, X: torch.Tensor, y: torch.Tensor) -> list[torch.Tensor]:
         """Dense ∂L/∂W of every layer on ``(X, y)``, inactive connections included; no step taken.
@@ -97,3 +123,18 @@ class Trainer:
         self.steps = int(state["steps"])
         for g, s in zip(self.streams.generators, state["generators"]):
             g.set_state(s)
+
+
+def _hits(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
+    """Rows each member classified right: ``out`` ``(P, B, n_out)``, ``y`` ``(B,)`` or ``(P, B)``. ``(P,)``"""
+    if task == "binary":
+        pred = (out[..., 0] > 0).to(y.dtype)  # sigmoid > 0.5, without the sigmoid
+    else:
+        pred = out.argmax(dim=-1).to(y.dtype)
+    return (pred == y).sum(dim=-1)
+
+
+def _rows(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``t[idx]`` for an index ``(P, b)`` into ``t``'s rows, by ``index_select`` (several times
+    faster than advanced indexing with a 2-d index on the CPU; the same values). ``(P, b, ...)``"""
+    return t.index_select(0, idx.reshape(-1)).view(*idx.shape, *t.shape[1:])

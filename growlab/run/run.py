@@ -12,6 +12,7 @@ import torch
 from growlab.config import LIVE_SETTINGS, TRAIN_SETTINGS, format_arch
 from growlab.data import Dataset, load_cached
 from growlab.engine import Optimizer, Trainer, evaluate, member_losses, network_for, probabilities
+from growlab.engine.restore import RestorePoint
 from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method
 from growlab.methods.context import method_streams
@@ -82,8 +83,11 @@ class Run:
         self.cycles = 0
         self.status = "ready"
         self.needs_reset = False  # diverged with a state too broken to train on
-        self._sound: dict | None = None  # the state after the last epoch that trained well
-        self._now_sound = True  # the state now is one (set after each epoch)
+        self._sound: dict | None = None  # the state before the last epoch that trained well
+        self._now_sound = True  # the state saved before an epoch may become the sound one (if it trains well)
+        self._points = (RestorePoint(), RestorePoint())  # kept states are saved into these, in turn
+        self._best_loss: float | None = None  # the lowest training loss in the history (None: to compute)
+        self._counts: tuple | None = None  # (structure version, density, active params, redundant)
         self.ctx = CycleContext(
             self.network, self.optimizer, self.trainer,
             self.data.X_train.to(dev), self.data.y_train.to(dev), self.data.X_val.to(dev), self.data.y_val.to(dev),
@@ -144,28 +148,36 @@ class Run:
         if self.status == "diverged":  # a lowered lr must apply before the retry, not after it
             self._apply_pending()
         saved = self._save_before_epoch()
-        losses = self.trainer.epoch(self.ctx.X_train, self.ctx.y_train)
-        if not np.isfinite(losses).all() or not self._finite():
+        train = self.trainer.epoch_metrics(self.ctx.X_train, self.ctx.y_train)  # the row's train metrics
+        if not np.isfinite(train["loss"]).all() or not self.network.is_finite():
             self._restore_cycle_state(saved)
             self._diverged(f"non-finite loss in epoch {self.epoch + 1}", f"the state after epoch {self.epoch}")
             return None
+        if self._now_sound and not self._hopeless(float(train["loss"].max())):
+            self._sound = saved  # it trained well: a later divergence too far gone comes back here
         self.epoch += 1
         self.ctx.epoch = self.epoch
         pending = dict(self._pending)
         self._apply_pending()
         self.ctx.cycle = self.cycles + 1
-        if self.method.after_epoch(self.ctx):
-            if not self._finite():  # a cycle can make weights explode too (NeST growth at a high lr)
-                self._restore_cycle_state(saved)
-                self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
+        cycled = self.method.after_epoch(self.ctx)
+        # outputs can overflow while weights stay finite: the validation pass of the row checks them
+        val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if self.network.is_finite() else None
+        if val is None or not np.isfinite(val["loss"]).all():
+            self._restore_cycle_state(saved)
+            self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
+            if cycled:  # a cycle can make weights explode too (NeST growth at a high lr)
                 self._diverged(f"the grow/prune cycle after epoch {self.epoch} made the network non-finite",
                                f"the state before that epoch (epoch {self.epoch} undone)")  # fmt: skip
-                return None
+            else:
+                self._diverged(f"non-finite loss after epoch {self.epoch + 1} (validation outputs)",
+                               f"the state after epoch {self.epoch}")  # fmt: skip
+            return None
+        if cycled:
             self.cycles += 1
-        row = self._record()
+        row = self._record(train, val)
         self.timeline.record(self)
         self.status = "finished" if self.done else "ready"
-        self._now_sound = not self._hopeless(row["train_loss"])
         return row
 
     def run(self, epochs: int | None = None, progress: bool = False) -> pd.DataFrame:
@@ -201,7 +213,6 @@ class Run:
         self.ctx.cycle = self.cycles + 1
         g0, p0 = int(self.ctx.grown.sum()), int(self.ctx.pruned.sum())
         before = self._save_cycle_state()
-        self._now_sound = False  # the kept sound state, if any, is from before this cycle
         self.method.cycle(self.ctx)
         if not self._finite():
             self._restore_cycle_state(before)
@@ -287,19 +298,16 @@ class Run:
 
     def _hopeless(self, loss: float) -> bool:
         """A training loss too far above the run's best to train back from (or not finite)."""
-        best = min((r["train_loss"] for r in self._history if np.isfinite(r["train_loss"])), default=None)
+        if self._best_loss is None:
+            self._best_loss = min((r["train_loss"] for r in self._history if np.isfinite(r["train_loss"])), default=np.inf)
+        best = None if not np.isfinite(self._best_loss) else self._best_loss
         return not np.isfinite(loss) or (best is not None and loss > HOPELESS_LOSS * max(best, 1e-3))
 
     def _save_before_epoch(self) -> dict:
-        """The state an epoch (and its cycle) goes back to when it blows up; after an epoch that
-        trained well it is also the sound state a later divergence returns to (one copy for both)."""
-        sound = self._now_sound
-        if sound:
-            self._sound = None  # the copy below replaces it: never hold two
-        saved = self._save_cycle_state()
-        if sound:
-            self._sound = saved
-        return saved
+        """The state an epoch (and its cycle) goes back to when it blows up. When the epoch then
+        trains well (a finite training loss, not hopeless), it becomes the sound state a later
+        divergence returns to; the previous sound state's restore point is then free again."""
+        return self._save_cycle_state()
 
     def _roll_back(self, sound: dict) -> str:
         """Return to ``sound`` (epoch, history, events, weights, method); says which epochs were undone."""
@@ -322,59 +330,51 @@ class Run:
             if old != new:
                 self._events.add(self.epoch, self.trainer.steps, "param", cause=f"{key}: {old} → {new}")
 
-    def _record(self) -> dict:
+    def _record(self, train: dict, val: dict) -> dict:
+        """Append the history row: training metrics from the epoch's own pass (``train``, see
+        :meth:`Trainer.epoch_metrics`), validation metrics ``val`` of the network now, and its
+        structure counts (computed again only when the structure changed)."""
         data, net = self.data, self.network
-        tr = evaluate(net, self.ctx.X_train, self.ctx.y_train, data.target_std)
-        va = evaluate(net, self.ctx.X_val, self.ctx.y_val, data.target_std)
         grown = int((self.ctx.grown - self._since[0]).sum())
         pruned = int((self.ctx.pruned - self._since[1]).sum())
         self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
-        row = {"epoch": self.epoch, "train_loss": float(tr["loss"][0]), "val_loss": float(va["loss"][0])}
+        row = {"epoch": self.epoch, "train_loss": float(train["loss"][0]), "val_loss": float(val["loss"][0])}
         if data.task == "regression":
-            row.update(train_mse=float(tr["mse"][0]), val_mse=float(va["mse"][0]))
+            row.update(train_mse=float(train["loss"][0]) * data.target_std**2, val_mse=float(val["mse"][0]))
         else:
             row.update(
-                train_acc=float(tr["acc"][0]), val_acc=float(va["acc"][0]),
-                val_auc=float(va["auc"][0]), val_f1=float(va["f1"][0]),
+                train_acc=float(train["acc"][0]), val_acc=float(val["acc"][0]),
+                val_auc=float(val["auc"][0]), val_f1=float(val["f1"][0]),
             )  # fmt: skip
-        row.update(
-            density=float(net.density()[0]), active_params=int(net.n_params()[0]), grown=grown, pruned=pruned,
+        if self._counts is None or self._counts[0] != net.structure_version:
             # connections on no input→output path (DESIGN §5; a conv network's on its channel graph)
-            redundant=int(redundant_count(net)[0]),
-        )
+            counts = float(net.density()[0]), int(net.n_params()[0]), int(redundant_count(net)[0])
+            self._counts = (net.structure_version, *counts)
+        _, density, active, redundant = self._counts
+        row.update(density=density, active_params=active, grown=grown, pruned=pruned, redundant=redundant)
         self._history.append(row)
+        if np.isfinite(row["train_loss"]) and self._best_loss is not None:
+            self._best_loss = min(self._best_loss, row["train_loss"])
         return row
 
     # ------------------------------------------------------------------ state
-    def _save_state(self) -> dict:
+    def _save_cycle_state(self, point: RestorePoint | None = None) -> dict:
+        """What a grow/prune cycle may change: the training state (into ``point``, by default the
+        restore point the sound state does not hold), the method's own, counters, events."""
+        held = None if self._sound is None else self._sound["point"]
+        if point is None:
+            point = self._points[1] if held is self._points[0] else self._points[0]
+        point.save(self.network, self.optimizer, self.trainer, share=held)
         return {
-            "network": self.network.state_dict(),
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-            "trainer": self.trainer.state_dict(),
-        }
-
-    def _restore_state(self, saved: dict) -> None:
-        self.network.load_state_dict(saved["network"])
-        self.optimizer.load_state_dict(saved["optimizer"])
-        self.trainer.load_state_dict(saved["trainer"])
-
-    def _save_cycle_state(self) -> dict:
-        """What a grow/prune cycle may change: the training state, the method's own, counters, events."""
-        return {
-            **self._save_state(), "method": copy.deepcopy(self.method.state_dict()),
+            "point": point, "method": copy.deepcopy(self.method.state_dict()),
             "streams": self.streams.state_dict(), "counts": (self.ctx.grown.clone(), self.ctx.pruned.clone()),
             "events": len(self._events), "epoch": self.epoch, "cycles": self.cycles, "rows": len(self._history),
         }  # fmt: skip
 
     def _restore_cycle_state(self, saved: dict) -> None:
         """Go back to a saved state: weights, structure, method state, epoch, and drop the events logged since."""
-        relayout = list(saved["network"]["capacity"]) != list(self.network.capacity)  # it may have removed a layer
-        self.network.load_state_dict(saved["network"], relayout=relayout)
-        if relayout:
-            self.optimizer.rebuild()
-        self.optimizer.load_state_dict(copy.deepcopy(saved["optimizer"]))  # copies: a kept state may serve twice
-        self.trainer.load_state_dict(saved["trainer"])
-        self.method.load_state_dict(copy.deepcopy(saved["method"]))
+        saved["point"].restore(self.network, self.optimizer, self.trainer)
+        self.method.load_state_dict(copy.deepcopy(saved["method"]))  # a copy: a kept state may serve twice
         self.streams.load_state_dict(saved["streams"])
         self.ctx.grown, self.ctx.pruned = (t.clone() for t in saved["counts"])
         for column in self._events.columns.values():
@@ -383,6 +383,7 @@ class Run:
         self.ctx.epoch = self.epoch
         del self._history[saved["rows"] :]
         self.timeline.record(self)  # later epochs are undone
+        self._best_loss = None
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
