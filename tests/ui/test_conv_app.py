@@ -357,5 +357,7 @@ def test_a_conv_architecture_on_a_table_is_refused_in_the_browser(open_page):
     arch.press("Enter")
     page.locator(".notyf__message", has_text="tabular").first.wait_for(timeout=30_000)
     page.locator(".gl-strip", has_text="2-6-4-1").wait_for()  # the run is unchanged
+    page.wait_for_timeout(1500)
     assert arch.input_value() == "6-4"
+    assert page.locator(".notyf__message", has_text="tabular").count() == 1  # said once
     _shot(page, "conv_refused")
