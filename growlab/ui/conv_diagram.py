@@ -31,7 +31,6 @@ from bokeh.palettes import Greys256
 from growlab.ui import palette
 from growlab.ui.diagram import NetworkDiagram, _label
 from growlab.ui.diagram_figure import axes
-from growlab.ui.diagram_figure import _AWAY_FROM_ENDS
 from growlab.ui.diagram_layout import Y_RANGE, Layout, layer_names
 from growlab.ui.feature_maps import FeatureMaps
 
@@ -80,7 +79,8 @@ if (l < nconv) {
 } else if (l == nconv && nconv > 0) {
   box.append(`a channel's block of flattened columns \\u00b7 ${Math.round(live * 100)}% live`, el('br'))
 }
-box.append(`norm ${Math.abs(d.w[i]).toFixed(3)} \\u00b7 ${d.w[i] >= 0 ? 'excites (tap sum > 0)' : 'inhibits (tap sum < 0)'} \\u00b7 born in epoch ${d.birth[i]}`)
+const sign = d.w[i] >= 0 ? 'excites (tap sum > 0)' : 'inhibits (tap sum < 0)'
+box.append(`norm ${Math.abs(d.w[i]).toFixed(3)} \\u00b7 ${sign} \\u00b7 born in epoch ${d.birth[i]}`)
 const ev = d.ev[i] == 2 ? 'taps pruned in epoch ' + d.ev_epoch[i] : d.ev[i] == 1 ? 'grown in epoch ' + d.ev_epoch[i] : ''
 const state = [ev, red ? 'redundant: carries nothing to an output' : '', d.focal[i] ? 'focal juncture' : ''].filter((x) => x)
 if (state.length) box.append(el('br'), state.join(' \\u00b7 '))
@@ -112,7 +112,7 @@ def conv_layout(snap, lay: Layout, frame_height: float, frame_width: float) -> L
         names[k] = np.array([f"c{k} #{u}" for u in range(snap.capacity[k])], dtype=object)
     box = input_box(conv["image"].shape, len(snap.capacity) - 1, frame_height, frame_width)
     x_range = (box[0] - 0.06, lay.x_range[1])
-    return dataclasses.replace(lay, names=tuple(names), layer_names=cols, x_range=x_range, key=(*lay.key, "conv"))
+    return dataclasses.replace(lay, names=tuple(names), layer_names=cols, x_range=x_range)
 
 
 def input_box(shape, n_weight_layers: int, frame_height: float, frame_width: float) -> tuple[float, float, float, float]:

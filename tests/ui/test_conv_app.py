@@ -170,6 +170,10 @@ def test_the_conv_diagram_draws_channels_kernels_the_image_and_blocks(trained):
     assert len(d.maps.source.data["image"]) == 6 and d.maps._view.visible
     d.selected = {"kind": "neuron", "layer": 2, "unit": 4}
     assert d.maps.layer == 2 and len(d.maps.source.data["image"]) == 16 and len(d.maps.mark.data["x"]) == 1
+    # the next snapshot of the same network keeps the layout (rows are patched, not rebuilt)
+    layout = d.layout
+    d.update(snapshot_of(trained, version=2))
+    assert d.layout is layout
     # back to an MLP: exactly the MLP diagram again
     d.update(snapshot_of(Run("heart", "16-8", epochs=1)))
     assert not d.is_conv and not d.maps._view.visible and len(d.input_source.data["image"]) == 0
