@@ -211,7 +211,8 @@ def test_a_conv_run_exports_reports_and_shows_in_the_lab():
         assert runner.wait(lambda s: s.epoch == 1, timeout=60)
         lab.app.refresh()
         assert lab.app.diagram.is_conv and "conv" in runner.snapshot.extra
-        assert runner.snapshot.extra["analysis"]["available"]  # false starts & redundancy
+        summary = runner.snapshot.extra["analysis"]  # false starts & redundancy
+        assert summary["available"] and summary["redundant"] == int(runner.history()["redundant"].iloc[-1])  # taps
         stored = torch.load(io.BytesIO(runner.model_bytes()), weights_only=True)  # the compacted model
         assert "Conv2d" in repr(stored) and "MaxPool2d" in repr(stored)
         assert len(runner.history()) == 1 and len(runner.events()) > 0
