@@ -2,6 +2,8 @@
 
 Serves growlab on a free loopback port, opens strategic+prune on ``heart`` in Debian's Chromium,
 presses Play, pauses after ``--epochs`` epochs and saves ``docs/images/growlab-app.png``.
+``--cnn`` takes the conv picture instead: NeST growing a LeNet-5 on ``mnist5k``
+(``docs/images/growlab-cnn.png``).
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]  # fmt: skip
 SETUP = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=300&focal_junctures=6&sigma=1.5"
+CNN_SETUP = "dataset=mnist5k&arch=lenet-5&method=nest&epochs=30&interval=2"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=40, help="pause at this epoch (default 40)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "growlab-app.png")
+    parser.add_argument("--out", type=Path, default=None, help="where to write (default docs/images/growlab-app.png)")
+    parser.add_argument("--cnn", action="store_true", help="NeST on a LeNet-5 (mnist5k) instead")
     args = parser.parse_args()
+    setup = CNN_SETUP if args.cnn else SETUP
+    if args.out is None:
+        args.out = ROOT / "docs" / "images" / ("growlab-cnn.png" if args.cnn else "growlab-app.png")
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "growlab.cli", "serve", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -44,7 +51,7 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.set_default_timeout(120_000)
-            page.goto(f"{url}?{SETUP}")
+            page.goto(f"{url}?{setup}")
             page.locator(".gl-strip").first.wait_for()
             page.get_by_role("button", name="Play", exact=True).click()
             epoch = lambda: int(re.search(r"epoch\s*(\d+)\s*/", page.locator(".gl-strip").first.text_content(),  # noqa: E731

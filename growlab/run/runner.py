@@ -438,7 +438,9 @@ class Runner(RunnerReads):
         extra = {"pending": {**run._pending, **pending}, "cycles": run.cycles, "config": run.config.to_dict()}
         try:
             snap = snapshot_of(run, version, status, error, run_id=self._run_id, extra=extra, example=self.example)
-            snap.extra["analysis"] = queries.analysis_summary(run, snap.redundant)  # before anyone sees it
+            # (a conv snapshot's redundancy is per kernel; the panel counts connections, i.e. taps)
+            redundant = None if run.network.n_conv else snap.redundant
+            snap.extra["analysis"] = queries.analysis_summary(run, redundant)  # before anyone sees it
         except Exception as e:  # keep the last picture, say what went wrong
             log.exception("growlab runner %s: snapshot failed", self.id)
             previous = self._published[0] if self._published else None

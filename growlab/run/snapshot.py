@@ -70,14 +70,9 @@ def _np(ts) -> tuple[np.ndarray, ...]:
     return tuple(t[0].detach().cpu().numpy().copy() for t in ts)
 
 
-def _redundant_masks(net) -> list:
-    """The redundant-connection masks of every member at weight shape."""
-    return redundant_connections(net).masks
-
-
 def _redundant(net) -> tuple[np.ndarray, ...]:
     """Member 0's redundant connections per layer (see :func:`growlab.analysis.redundant_connections`)."""
-    return tuple(m[0].cpu().numpy().astype(bool) for m in _redundant_masks(net))
+    return tuple(m[0].cpu().numpy().astype(bool) for m in redundant_connections(net).masks)
 
 
 def _edges(net) -> dict:
@@ -89,7 +84,7 @@ def _edges(net) -> dict:
             "birth_epoch": _np(net.birth_epoch),
             "redundant": _redundant(net),
         }
-    return conv_fields(net, _redundant_masks(net))
+    return conv_fields(net, redundant_connections(net).masks)
 
 
 @torch.no_grad()

@@ -29,8 +29,8 @@ from bokeh.models.dom import Div, ValueRef
 from bokeh.palettes import Greys256
 
 from growlab.ui import palette
-from growlab.ui.diagram import NetworkDiagram
-from growlab.ui.diagram_figure import _AWAY_FROM_ENDS
+from growlab.ui.diagram import NetworkDiagram, _label
+from growlab.ui.diagram_figure import axes
 from growlab.ui.diagram_layout import Y_RANGE, Layout, layer_names
 from growlab.ui.feature_maps import FeatureMaps
 
@@ -79,7 +79,8 @@ if (l < nconv) {
 } else if (l == nconv && nconv > 0) {
   box.append(`a channel's block of flattened columns \\u00b7 ${Math.round(live * 100)}% live`, el('br'))
 }
-box.append(`norm ${Math.abs(d.w[i]).toFixed(3)} \\u00b7 ${d.w[i] >= 0 ? 'excites (tap sum > 0)' : 'inhibits (tap sum < 0)'} \\u00b7 born in epoch ${d.birth[i]}`)
+const sign = d.w[i] >= 0 ? 'excites (tap sum > 0)' : 'inhibits (tap sum < 0)'
+box.append(`norm ${Math.abs(d.w[i]).toFixed(3)} \\u00b7 ${sign} \\u00b7 born in epoch ${d.birth[i]}`)
 const ev = d.ev[i] == 2 ? 'taps pruned in epoch ' + d.ev_epoch[i] : d.ev[i] == 1 ? 'grown in epoch ' + d.ev_epoch[i] : ''
 const state = [ev, red ? 'redundant: carries nothing to an output' : '', d.focal[i] ? 'focal juncture' : ''].filter((x) => x)
 if (state.length) box.append(el('br'), state.join(' \\u00b7 '))
@@ -111,7 +112,7 @@ def conv_layout(snap, lay: Layout, frame_height: float, frame_width: float) -> L
         names[k] = np.array([f"c{k} #{u}" for u in range(snap.capacity[k])], dtype=object)
     box = input_box(conv["image"].shape, len(snap.capacity) - 1, frame_height, frame_width)
     x_range = (box[0] - 0.06, lay.x_range[1])
-    return dataclasses.replace(lay, names=tuple(names), layer_names=cols, x_range=x_range, key=(*lay.key, "conv"))
+    return dataclasses.replace(lay, names=tuple(names), layer_names=cols, x_range=x_range)
 
 
 def input_box(shape, n_weight_layers: int, frame_height: float, frame_width: float) -> tuple[float, float, float, float]:
@@ -197,6 +198,17 @@ class ConvDiagram(NetworkDiagram):
         self.note.text = self.note.text.replace("connections", "kernels and connections", 1)
         self.maps.update(snapshot)
 
+    def _set_text(self, snap, note: str) -> None:
+        """As for an MLP, but column names on two lines: a conv net has many narrow columns."""
+        super()._set_text(snap, note)
+        if "conv" not in snap.extra:
+            return
+        labels = []
+        for k, name in enumerate(self.layout.layer_names):
+            alive, cap = int(snap.alive[k].sum()), len(snap.alive[k])
+            labels.append(f"{name}\n{alive}" + (f" of {cap}" if alive != cap else ""))
+        _label(axes(self.figure)["columns"], [float(k) for k in range(len(labels))], labels)
+
     # ------------------------------------------------------------------ conv parts
     def _set_conv(self, on: bool) -> None:
         """Kernel tooltips on conv networks, the MLP ones otherwise (changed only on a switch)."""
@@ -228,11 +240,12 @@ class ConvDiagram(NetworkDiagram):
         lay = self.layout
         ys = lay.ys[k]
         gap = float(abs(ys[0] - ys[1])) if len(ys) > 1 else 0.1
-        n = len(ys)
-        data = {"x": np.full(n, float(k)), "y": ys.astype(float), "w": np.full(n, 0.12),
-                "h": np.full(n, 0.8 * gap) * snap.alive[k].astype(float)}  # fmt: skip
+        alive = np.asarray(snap.alive[k], bool)  # a dormant channel has no block yet
+        n = int(alive.sum())
+        data = {"x": np.full(n, float(k)), "y": ys[alive].astype(float), "w": np.full(n, 0.12),
+                "h": np.full(n, 0.8 * gap)}  # fmt: skip
         old = self.block_source.data
-        if len(old["y"]) != n or not np.array_equal(np.asarray(old["h"]), data["h"]):
+        if len(old["y"]) != n or not np.array_equal(np.asarray(old["y"]), data["y"]):
             self.block_source.data = data
 
 

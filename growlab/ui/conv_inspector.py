@@ -19,7 +19,9 @@ from bokeh.plotting import figure
 
 from growlab.ui import palette
 from growlab.ui.conv_diagram import conv_layer_names
-from growlab.ui.inspector import Inspector
+from growlab.ui.diagram_layout import neuron_name
+from growlab.ui.inspector import Inspector, _valid
+from growlab.ui.text import html
 
 _IMAGE = ("image", "x", "y", "dw", "dh")
 
@@ -77,6 +79,9 @@ class ConvInspector(Inspector):
         super()._refresh()
         if hasattr(self, "conv_view"):  # the base constructor refreshes before ours has finished
             self._conv_refresh()
+            snap = self.snapshot
+            if snap is not None and "conv" in snap.extra and _valid(snap, self.selected):
+                self.header.object = conv_header(snap, self.selected)
 
     def _conv_refresh(self) -> None:
         snap, sel = self.snapshot, self.selected
@@ -154,6 +159,29 @@ class ConvInspector(Inspector):
             f'<div style="font-size:14px"><b>{what}</b> · {names[k]} · {h}×{w} map on validation example '
             f"#{conv['example']}</div>"
         )
+
+
+def conv_header(snap, sel) -> str:
+    """The inspector's first lines for a conv network: channel and column names, the state now."""
+    conv = snap.extra["conv"]
+    cols = conv_layer_names(conv["n_conv"] + 1, len(snap.capacity))
+    if sel["kind"] == "edge":
+        l, s, t = sel["layer"], sel["source"], sel["target"]
+        what = "kernel" if l < conv["n_conv"] else ("block of flattened columns" if l == conv["n_conv"] else "weight")
+        state = (f"{what} · {'norm' if l <= conv['n_conv'] else 'weight'} <b>{snap.weights[l][t, s]:+.3f}</b> · "
+                 f"born in epoch {int(snap.birth_epoch[l][t, s])}" if snap.masks[l][t, s]
+                 else f"{what} not active now (dormant or pruned)")  # fmt: skip
+        title = f"{html(neuron_name(snap, l, s))} → {html(neuron_name(snap, l + 1, t))}"
+        where = f"{cols[l]} → {cols[l + 1]}"
+    else:
+        k, u = sel["layer"], sel["unit"]
+        fan_in = int(snap.masks[k - 1][u].sum()) if k > 0 else 0
+        fan_out = int(snap.masks[k][:, u].sum()) if k < snap.n_layers else 0
+        unit = "channel" if k <= conv["n_conv"] else "neuron"
+        bias = f" · bias {snap.biases[k - 1][u]:+.3f}" if k > 0 else ""
+        state = f"{unit} · {'alive' if snap.alive[k][u] else 'dormant'} · {fan_in} in · {fan_out} out{bias}"
+        title, where = html(neuron_name(snap, k, u)), cols[k]
+    return f'<div style="font-size:15px"><b>{title}</b> <span style="color:#666">· {where}</span><br>{state}</div>'
 
 
 def _signed_palette(n: int = 101) -> list[str]:

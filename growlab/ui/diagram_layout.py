@@ -143,6 +143,9 @@ def _pixel_positions(shape, box):
 def neuron_name(snap, k: int, u: int) -> str:
     """The diagram's name for unit ``u`` of neuron layer ``k`` (a feature, ``h1 #3``, a class)."""
     last = len(snap.capacity) - 1
+    conv = (getattr(snap, "extra", None) or {}).get("conv")
+    if conv is not None and 1 <= k <= conv["n_conv"]:  # a conv network's channel (see conv_diagram)
+        return f"c{k} #{u}"
     if k == 0:
         if snap.image_shape is not None:
             return f"pixel ({u // snap.image_shape[1]}, {u % snap.image_shape[1]})"

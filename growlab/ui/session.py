@@ -20,6 +20,7 @@ import contextlib
 import logging
 import math
 import re
+import time
 from typing import Callable, Iterator
 
 import panel as pn
@@ -140,6 +141,7 @@ class Session(param.Parameterized):
         self._reverting = False
         self._offload = offload if offload is not None else Offload(None)
         self._play_when_built = False
+        self._refused_at = -1e9  # when a conv-on-table choice was last refused
         self._early: list[tuple[str, str]] = []  # messages from before the page is connected (served)
         #: A big setup from a link: the page opens with the default run and builds the link's
         #: off the loop once connected (:meth:`connected`).
@@ -338,7 +340,10 @@ class Session(param.Parameterized):
                     self.model.arch = format_arch(layers)
         why = conv_refusal(self.model)
         if why is not None:  # conv layers on a table: say why and put the control back
-            self.notify("error", f"Refused: {why}")
+            # (once: the browser may echo the preset it was shown meanwhile, which says the same)
+            if not (self.message == f"Refused: {why}" and time.monotonic() - self._refused_at < 3.0):
+                self.notify("error", f"Refused: {why}")
+            self._refused_at = time.monotonic()
             for e in events:
                 if e.name in ("arch", "dataset"):
                     self._revert(self.model, e.name, e.old)

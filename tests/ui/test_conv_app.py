@@ -162,7 +162,7 @@ def test_the_conv_diagram_draws_channels_kernels_the_image_and_blocks(trained):
     assert checked > 0  # some kernels have pruned taps
     assert len(d.input_source.data["image"]) == 1 and d.input_source.data["image"][0].shape == (8, 8)
     assert d.input_source.data["x"][0] + d.input_source.data["dw"][0] < 0  # left of the input channel
-    assert len(d.block_source.data["y"]) == 16  # conv 2's channels: blocks of flattened columns
+    assert len(d.block_source.data["y"]) == int(snap.alive[2].sum()) == 16  # conv 2: blocks of flattened columns
     lookup = d.conv_source.data
     assert lookup["n_conv"][0] == 2 and len(lookup["taps"][1]) == 16 * 6 * 9 and len(lookup["taps"][2]) == 0
     assert "kernels" in d.note.text and d.is_conv and d.conv_note.visible
@@ -170,6 +170,10 @@ def test_the_conv_diagram_draws_channels_kernels_the_image_and_blocks(trained):
     assert len(d.maps.source.data["image"]) == 6 and d.maps._view.visible
     d.selected = {"kind": "neuron", "layer": 2, "unit": 4}
     assert d.maps.layer == 2 and len(d.maps.source.data["image"]) == 16 and len(d.maps.mark.data["x"]) == 1
+    # the next snapshot of the same network keeps the layout (rows are patched, not rebuilt)
+    layout = d.layout
+    d.update(snapshot_of(trained, version=2))
+    assert d.layout is layout
     # back to an MLP: exactly the MLP diagram again
     d.update(snapshot_of(Run("heart", "16-8", epochs=1)))
     assert not d.is_conv and not d.maps._view.visible and len(d.input_source.data["image"]) == 0
@@ -191,6 +195,7 @@ def test_the_inspector_shows_a_kernels_taps_and_a_channels_map(trained):
     mask = conv["tap_mask"][1][t, s]
     assert np.allclose(img[mask], conv["taps"][1][t, s][mask]) and np.isnan(img[~mask]).all()
     assert f"c2 #{t}" in ins.conv_title.object and "taps live" in ins.conv_title.object
+    assert f"c1 #{s} → c2 #{t}" in ins.header.object and "conv 1 → conv 2" in ins.header.object
     d.selected = {"kind": "neuron", "layer": 1, "unit": 4}
     assert ins.map_pane.visible and not ins.kernel_pane.visible
     assert np.allclose(ins.fmap.data["image"][0][::-1], conv["features"][0][4])
@@ -206,7 +211,8 @@ def test_a_conv_run_exports_reports_and_shows_in_the_lab():
         assert runner.wait(lambda s: s.epoch == 1, timeout=60)
         lab.app.refresh()
         assert lab.app.diagram.is_conv and "conv" in runner.snapshot.extra
-        assert runner.snapshot.extra["analysis"]["available"]  # false starts & redundancy
+        summary = runner.snapshot.extra["analysis"]  # false starts & redundancy
+        assert summary["available"] and summary["redundant"] == int(runner.history()["redundant"].iloc[-1])  # taps
         stored = torch.load(io.BytesIO(runner.model_bytes()), weights_only=True)  # the compacted model
         assert "Conv2d" in repr(stored) and "MaxPool2d" in repr(stored)
         assert len(runner.history()) == 1 and len(runner.events()) > 0
@@ -320,15 +326,22 @@ def test_a_conv_net_grows_and_shrinks_in_the_browser_with_kernel_hover_click_and
     page.mouse.click(*page.evaluate(TO_PAGE, mid))
     page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-kernel').data.image.length == 1")
     page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-taps').data.image.length == 1")
-    page.get_by_text("grey = pruned").first.wait_for()  # the inspector names the kernel
-    _shot(page, "conv_inspector", full=True)
+    title = page.get_by_text("grey = pruned").first  # the inspector names the kernel
+    title.wait_for()
+    title.scroll_into_view_if_needed()
+    page.wait_for_timeout(600)
+    _shot(page, "conv_inspector")
     # another example: the input image and the maps follow
-    old = _data(page, "diagram-conv-input", "x")
+    pixels = "() => Array.from(Bokeh.documents[0].get_model_by_name('diagram-conv-input').data.image[0]).join(',')"
+    old = page.evaluate(pixels)
     box = page.locator(".gl-conv-example input").first
     box.fill("5")
     box.press("Enter")
     page.get_by_text("example #5").first.wait_for()
-    assert _data(page, "diagram-conv-input", "x") == old
+    page.wait_for_function(f"() => ({pixels})() != {old!r}")  # the input image is the new example
+    page.get_by_text("Feature maps").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(600)
+    _shot(page, "conv_feature_maps")
 
 
 @pytest.mark.browser
@@ -349,5 +362,7 @@ def test_a_conv_architecture_on_a_table_is_refused_in_the_browser(open_page):
     arch.press("Enter")
     page.locator(".notyf__message", has_text="tabular").first.wait_for(timeout=30_000)
     page.locator(".gl-strip", has_text="2-6-4-1").wait_for()  # the run is unchanged
+    page.wait_for_timeout(1500)
     assert arch.input_value() == "6-4"
+    assert page.locator(".notyf__message", has_text="tabular").count() == 1  # said once
     _shot(page, "conv_refused")
