@@ -326,11 +326,13 @@ class _Painter:
         ax.set_xlim(-0.55 if capacity[0] <= 40 else -0.15, n_cols - 1 + 0.45)
         ax.set_ylim(-0.1, 1.06)
         self.ys = [self._column_ys(n) for n in capacity]
-        names = self._layer_names(n_cols)
+        names = list(self._layer_names(n_cols))
+        conv = getattr(self.run.network, "n_conv", 0)
+        for k in range(1, min(conv, n_cols - 2) + 1):  # a conv layer's nodes are its channels
+            names[k] = f"conv {k} (channels)"
         for k, n in enumerate(capacity):
             self._text(ax, k, -0.08, names[k] if k else "input", ha="center", va="center", fontsize=11, color=pal.MUTED)
         data = self.run.data
-        conv = getattr(self.run.network, "n_conv", 0)
         if capacity[0] <= 40 and not conv:
             feats = list(data.feature_names)
             for i, y in enumerate(self.ys[0]):
