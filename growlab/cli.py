@@ -45,6 +45,33 @@ def parse_value(text: str):
     return text
 
 
+def add_setting_flags(p: argparse.ArgumentParser, names=None) -> None:
+    """One flag per training setting (``--lr``, ``--split-seed``…), from :data:`growlab.config.TRAIN_SETTINGS`:
+    its range, default and message are the ones ``Run`` and the app use."""
+    from growlab.config import TRAIN_SETTINGS
+
+    for name in names or TRAIN_SETTINGS:
+        setting = TRAIN_SETTINGS[name]
+        default = setting.none_doc if setting.default is None else setting.default
+        p.add_argument(
+            setting.flag, type=_checked(setting), default=setting.default, metavar=name.upper(),
+            help=f"{setting.doc}: {setting.range_text()} (default {default})",
+        )
+
+
+def _checked(setting) -> Callable[[str], object]:
+    """argparse's ``type``: the setting's own validation, its message as argparse's error."""
+
+    def parse(text: str):
+        try:
+            return setting.validate(None if setting.optional and text.lower() == "none" else text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    parse.__name__ = setting.name  # argparse names the type in some messages
+    return parse
+
+
 def parse_extra(tokens: list[str]) -> dict:
     """``["--sigma", "2", "--focal-junctures=5"]`` → ``{"sigma": 2, "focal_junctures": 5}``."""
     out, i = {}, 0
@@ -114,7 +141,7 @@ def _train_parser(sub) -> None:
         epilog=_methods_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from growlab.config import ACTIVATIONS, ARCH_PRESETS, OPTIMIZERS
+    from growlab.config import ARCH_PRESETS
     from growlab.data import DATASETS
 
     p.add_argument("--dataset", default="heart", help=f"one of: {', '.join(DATASETS)} (default heart)")
@@ -126,14 +153,7 @@ def _train_parser(sub) -> None:
         f"lenet-5-caffe = c20k5-p2-c50k5-p2-500)",
     )
     p.add_argument("--method", default="dense", help="a named method (listed below; default dense)")
-    p.add_argument("--epochs", type=int, default=200, help="epochs to train (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="seed of weights, batch order and method (default 0)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of the train/validation split (default 0)")
-    p.add_argument("--lr", type=float, default=0.003, help="learning rate (default 0.003)")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    p.add_argument("--batch-size", type=int, default=None, help="rows per step (default: full batch up to 1024 rows)")
-    p.add_argument("--activation", choices=ACTIVATIONS, default="relu")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1… (default: CUDA when available)")
+    add_setting_flags(p)
     p.add_argument("--save", metavar="FILE", help="write the run archive here when done")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--report", action="store_true", help="also print false-start verdict, redundancy and size summary")
@@ -141,18 +161,13 @@ def _train_parser(sub) -> None:
 
 
 def _train(args, extra: dict) -> int:
-    from growlab.data import options as dataset_options
+    from growlab.config import TRAIN_SETTINGS
     from growlab.run import Run
 
     if args.save:
         check_output(args.save, flag="--save")  # before training, not after
-    ds_opts = {k: v for k, v in extra.items() if k in dataset_options(args.dataset)}
-    method_params = {k: v for k, v in extra.items() if k not in ds_opts}
-    run = Run(
-        args.dataset, args.arch, args.method, args.epochs, args.seed,
-        split_seed=args.split_seed, lr=args.lr, optimizer=args.optimizer, batch_size=args.batch_size,
-        activation=args.activation, device=args.device, dataset_options=ds_opts, **method_params,
-    )  # fmt: skip
+    settings = {k: getattr(args, k) for k in TRAIN_SETTINGS}
+    run = Run(args.dataset, args.arch, args.method, **settings, **extra)  # extra: dataset options and method parameters
     print(f"{run.data!r} on {run.network.device}; method {args.method}", file=sys.stderr)
     run.run(progress=not args.quiet)
     if run.status == "diverged":

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Sequence, Union
+
+from growlab.params import Param, echo
 
 #: A layer of an architecture: a dense width (int) or a conv / pooling token (``"c6k5"``, ``"p2"``).
 Layer = Union[int, str]
@@ -26,8 +27,8 @@ MAX_CHANNELS, MAX_KERNEL, MAX_POOL = 4096, 31, 16
 #: Most hidden layers: deeper nets do not train here, and building thousands of layers is a
 #: way to keep a server busy.
 MAX_DEPTH = 32
-#: Longest architecture text read; a message quotes at most ``ECHO`` characters of it.
-MAX_ARCH_TEXT, ECHO = 1_000, 60
+#: Longest architecture text read (a message quotes at most ``ECHO`` characters of it).
+MAX_ARCH_TEXT = 1_000
 #: Largest estimated engine memory (bytes) for one network before we refuse.
 MAX_BYTES = 4 * 2**30
 #: Bytes per connection: weight, gradient, two optimizer moments, the effective weight of a
@@ -196,7 +197,7 @@ def _layers(arch) -> list[Layer]:
     """The raw layers of ``arch``: ints and lower-case tokens (presets expanded)."""
     if isinstance(arch, bool):
         raise ValueError(f"architecture must be text or widths, got {arch!r}; expected {_ARCH_HELP}")
-    shown = _echo(arch)
+    shown = echo(arch)
     if isinstance(arch, int):
         return [arch]
     if isinstance(arch, (tuple, list)):
@@ -217,7 +218,7 @@ def _layers(arch) -> list[Layer]:
 
 def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
     """The one parser behind :func:`parse_arch` and :func:`conv_arch`."""
-    layers, shown = _layers(arch), _echo(arch)
+    layers, shown = _layers(arch), echo(arch)
     if not layers:
         raise ValueError(f"architecture {shown} has no hidden layer; expected {_ARCH_HELP}")
     if len(layers) > MAX_DEPTH:
@@ -231,9 +232,9 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
             continue
         conv, pool = _CONV_TOKEN.fullmatch(x), _POOL_TOKEN.fullmatch(x)
         if not (conv or pool):
-            raise ValueError(f"cannot read architecture {_echo(arch)}: {x!r} is not a layer; expected {_ARCH_HELP}")
+            raise ValueError(f"cannot read architecture {echo(arch)}: {x!r} is not a layer; expected {_ARCH_HELP}")
         if widths:
-            raise ValueError(f"architecture {_echo(arch)}: conv and pooling layers ({x!r}) must come before the dense widths")
+            raise ValueError(f"architecture {echo(arch)}: conv and pooling layers ({x!r}) must come before the dense widths")
         if m := conv:
             c, k, s, p = (None if g is None else int(g) for g in m.groups())
             channels.append(_bounded(arch, "channels", c, 1, MAX_CHANNELS))
@@ -241,7 +242,7 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
             shapes.append(ConvShape(k, _bounded(arch, "stride", s or 1, 1, k), _bounded(arch, "padding", p or 0, 0, k - 1)))
         else:
             if not shapes or shapes[-1].pool > 1:
-                raise ValueError(f"architecture {_echo(arch)}: max-pooling {x!r} must follow a conv layer (one pooling per conv)")
+                raise ValueError(f"architecture {echo(arch)}: max-pooling {x!r} must follow a conv layer (one pooling per conv)")
             shapes[-1] = dataclasses.replace(shapes[-1], pool=_bounded(arch, "pooling size", int(pool.group(1)), 2, MAX_POOL))
     if not channels:
         return tuple(widths), None
@@ -251,22 +252,16 @@ def _parse(arch) -> tuple[tuple[Layer, ...], ConvArch | None]:
 
 def _width(arch, w: int) -> int:
     if w <= 0:
-        raise ValueError(f"architecture {_echo(arch)}: every width must be at least 1, got {w}")
+        raise ValueError(f"architecture {echo(arch)}: every width must be at least 1, got {w}")
     if w > MAX_WIDTH:
-        raise ValueError(f"architecture {_echo(arch)}: width {w} exceeds the maximum of {MAX_WIDTH:,}")
+        raise ValueError(f"architecture {echo(arch)}: width {w} exceeds the maximum of {MAX_WIDTH:,}")
     return w
 
 
 def _bounded(arch, what: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
-        raise ValueError(f"architecture {_echo(arch)}: {what} must be in [{low}, {high}], got {value}")
+        raise ValueError(f"architecture {echo(arch)}: {what} must be in [{low}, {high}], got {value}")
     return value
-
-
-def _echo(value) -> str:
-    """``repr(value)``, cut to :data:`ECHO` characters: a message never repeats a huge input whole."""
-    text = repr(value) if not isinstance(value, (tuple, list)) or len(value) <= ECHO else repr(type(value)(value[:ECHO]))
-    return text if len(text) <= ECHO else text[: ECHO - 4] + "…" + text[-3:]
 
 
 def format_arch(layers: Sequence[Layer]) -> str:
@@ -310,7 +305,7 @@ def check_memory(sizes: tuple[int, ...], population: int = 1, limit: int = MAX_B
     if need > limit:
         rows_note = f" with {batch:,} rows per step" if batch * sum(sizes[1:]) * PER_UNIT_ROW >= need / 4 else ""
         raise ValueError(
-            f"network {_echo('-'.join(map(str, sizes)))[1:-1]} × population {population}{rows_note} needs about "
+            f"network {echo('-'.join(map(str, sizes)))[1:-1]} × population {population}{rows_note} needs about "
             f"{format_bytes(need)} (limit {format_bytes(limit)}); choose smaller widths"
             + (" or a smaller batch" if rows_note else "")
         )
@@ -347,6 +342,41 @@ def check_conv_memory(
         )
 
 
+def _known_device(device: str) -> bool:
+    """A device the engine can train on (``meta`` and the like hold no data)."""
+    if device == "auto":
+        return True
+    try:
+        import torch
+
+        return torch.device(device).type in DEVICE_TYPES
+    except (RuntimeError, TypeError, ValueError):
+        return False
+
+
+#: Every training setting, declared once. ``TrainConfig`` checks with it, ``Run.set`` changes the
+#: live ones, the CLI's flags, the app's form and URL, ``growlab.Lab`` and archives are built from it.
+TRAIN_SETTINGS: dict[str, Param] = {p.name: p for p in (
+    Param("epochs", 200, "int", low=1, high=MAX_EPOCHS, doc="epochs to train", live=False),
+    Param("seed", 0, "int", low=0, high=2**31 - 1, doc="seed of the weights, the batch order and the method", live=False),
+    Param("split_seed", 0, "int", low=0, high=2**31 - 1, doc="seed of the train/validation split", live=False,
+          group="training", url=False),
+    Param("lr", 0.003, "float", low=0, low_open=True, doc="learning rate (a huge one diverges: the run pauses on its "
+          "last sound state)", group="training"),
+    Param("optimizer", "adam", "choice", choices=OPTIMIZERS, doc="optimizer", live=False, group="training"),
+    Param("momentum", 0.9, "float", low=0, high=1, high_open=True, doc="SGD's momentum", live=False, group="training",
+          url=False),
+    Param("batch_size", None, "int", low=1, optional=True, none_doc="the full batch, up to 1,024 rows",
+          doc="rows per step", live=False, group="training"),
+    Param("activation", "relu", "choice", choices=ACTIVATIONS, doc="hidden activation", live=False, group="training"),
+    Param("device", None, "text", check=_known_device, optional=True, none_doc="CUDA when there is one",
+          hint="'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'", doc="where the network trains", live=False,
+          group="training", url=False),
+)}  # fmt: skip
+#: The training settings that may change while a run trains.
+LIVE_SETTINGS = {k: p for k, p in TRAIN_SETTINGS.items() if p.live}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Settings of one training run (everything except the method's own parameters).
@@ -357,37 +387,25 @@ class TrainConfig:
     dataset: str = "heart"
     arch: tuple[Layer, ...] = (16, 8)
     method: str = "dense"
-    epochs: int = 200
-    seed: int = 0
-    split_seed: int = 0
-    lr: float = 0.003
-    optimizer: str = "adam"
-    momentum: float = 0.9
-    batch_size: int | None = None
-    activation: str = "relu"
-    device: str | None = None
+    epochs: int = TRAIN_SETTINGS["epochs"].default
+    seed: int = TRAIN_SETTINGS["seed"].default
+    split_seed: int = TRAIN_SETTINGS["split_seed"].default
+    lr: float = TRAIN_SETTINGS["lr"].default
+    optimizer: str = TRAIN_SETTINGS["optimizer"].default
+    momentum: float = TRAIN_SETTINGS["momentum"].default
+    batch_size: int | None = TRAIN_SETTINGS["batch_size"].default
+    activation: str = TRAIN_SETTINGS["activation"].default
+    device: str | None = TRAIN_SETTINGS["device"].default
     dataset_options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", parse_arch(self.arch))
-        _check(isinstance(self.dataset, str), f"dataset must be a dataset name, got {_echo(self.dataset)}")
-        _check(isinstance(self.method, str), f"method must be a method name, got {_echo(self.method)}")
-        _check(_is_int(self.epochs) and 1 <= self.epochs <= MAX_EPOCHS,
-               f"epochs must be a whole number in [1, {MAX_EPOCHS:,}], got {_echo(self.epochs)}")  # fmt: skip
-        _check(_is_int(self.seed), f"seed must be an integer, got {_echo(self.seed)}")
-        _check(_is_int(self.split_seed), f"split_seed must be an integer, got {_echo(self.split_seed)}")
-        _check(_is_number(self.lr) and 0 < self.lr < math.inf, f"lr must be a positive finite number, got {_echo(self.lr)}")
-        _check(self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}, got {_echo(self.optimizer)}")
-        _check(_is_number(self.momentum) and 0 <= self.momentum < 1, f"momentum must be in [0, 1), got {_echo(self.momentum)}")
-        _check(
-            self.batch_size is None or (_is_int(self.batch_size) and self.batch_size >= 1),
-            f"batch_size must be a positive integer or None (full batch up to 1024 rows), got {_echo(self.batch_size)}",
-        )
-        _check(self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}, got {_echo(self.activation)}")
-        _check(self.device is None or _known_device(self.device),
-               f"device must be None or 'auto' (CUDA when there is one), 'cpu', 'cuda', 'cuda:N' or 'mps', got {_echo(self.device)}")  # fmt: skip
+        _check(isinstance(self.dataset, str), f"dataset must be a dataset name, got {echo(self.dataset)}")
+        _check(isinstance(self.method, str), f"method must be a method name, got {echo(self.method)}")
+        for name, setting in TRAIN_SETTINGS.items():
+            object.__setattr__(self, name, setting.validate(getattr(self, name)))
         _check(isinstance(self.dataset_options, dict) and all(isinstance(k, str) for k in self.dataset_options),
-               f"dataset_options must be a dict of option names to values, got {_echo(self.dataset_options)}")  # fmt: skip
+               f"dataset_options must be a dict of option names to values, got {echo(self.dataset_options)}")  # fmt: skip
 
     def replace(self, **changes) -> "TrainConfig":
         """A copy with some fields changed (validated again)."""
@@ -406,28 +424,6 @@ class TrainConfig:
 
 
 TRAIN_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x
-
-
-def _is_int(x) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _known_device(device) -> bool:
-    """A device the engine can train on (``meta`` and the like hold no data)."""
-    if not isinstance(device, str):
-        return False
-    if device == "auto":
-        return True
-    try:
-        import torch
-
-        return torch.device(device).type in DEVICE_TYPES
-    except (RuntimeError, TypeError, ValueError):
-        return False
 
 
 def _check(ok: bool, message: str) -> None:

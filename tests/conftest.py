@@ -6,7 +6,6 @@ import shutil
 import pytest
 import torch
 
-os.environ.setdefault("GROWLAB_TEST", "1")
 torch.set_num_threads(1)  # one thread per test process: faster here, and member-exact (DESIGN §3c)
 
 CHROMIUM = "/usr/bin/chromium"

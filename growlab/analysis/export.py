@@ -253,7 +253,7 @@ def load_export(path) -> nn.Sequential:
             spec = []
             for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
                 spec += [["Linear", n_in, n_out]] + ([[act]] if i < len(sizes) - 2 else [])
-        bad = [m for m in spec if not m or m[0] not in MODULES or not all(isinstance(a, int) and a > 0 for a in m[1:])]
+        bad = [m for m in spec if not m or m[0] not in MODULES or not all(isinstance(a, int) and a >= 0 for a in m[1:])]
         if bad:
             raise ValueError(f"unexpected layers {bad[:3]} (a growlab export holds only {', '.join(MODULES)})")
         model = nn.Sequential(*(getattr(nn, name)(*args) for name, *args in spec))

@@ -42,11 +42,6 @@ class Reachability:
         return [f & b for f, b in zip(self.forward, self.backward)]
 
     @property
-    def outputs_reached(self) -> torch.Tensor:
-        """``(P, n_outputs)`` bool: each output reachable from at least one input."""
-        return self.forward[-1]
-
-    @property
     def connected(self) -> torch.Tensor:
         """``(P,)`` bool: every output is reachable from some input."""
         return self.forward[-1].all(dim=1)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.model_selection import train_test_split
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -117,6 +116,8 @@ def split_and_standardize(
     X = X.astype(np.float64)
     idx = np.arange(len(X))
     stratify = y if task != "regression" else None
+    from sklearn.model_selection import train_test_split  # imported here: `import growlab` stays quick
+
     train_idx, val_idx = train_test_split(
         idx, test_size=val_fraction, random_state=split_seed, stratify=stratify, shuffle=True
     )

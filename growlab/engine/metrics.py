@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 from growlab.engine.losses import member_losses, probabilities
 
@@ -20,8 +19,33 @@ def binary_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     if n_pos == 0 or n_neg == 0:
         return np.full(scores.shape[0], np.nan)
-    ranks = rankdata(scores, axis=1)  # average ranks for ties
+    ranks = average_ranks(scores)
     return (ranks[:, labels].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def average_ranks(scores: np.ndarray) -> np.ndarray:
+    """Ranks 1…n of each row of ``scores`` ``(P, n)``, ties sharing their mean rank; a row with a
+    nan is all nan (``scipy.stats.rankdata(scores, axis=1)``, without importing scipy.stats).
+
+    Example:
+        >>> average_ranks(np.array([[0.5, 0.1, 0.5, 0.9]])).tolist()
+        [[2.5, 1.0, 2.5, 4.0]]
+    """
+    scores = np.asarray(scores)
+    n = scores.shape[1]
+    order = np.argsort(scores, axis=1, kind="mergesort")
+    s = np.take_along_axis(scores, order, axis=1)
+    at = np.broadcast_to(np.arange(n), s.shape)
+    starts = np.ones(s.shape, dtype=bool)
+    starts[:, 1:] = s[:, 1:] != s[:, :-1]  # a tie group begins
+    ends = np.ones(s.shape, dtype=bool)
+    ends[:, :-1] = starts[:, 1:]  # a tie group ends
+    first = np.maximum.accumulate(np.where(starts, at, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, at, n - 1)[:, ::-1], axis=1)[:, ::-1]
+    ranks = np.empty(s.shape, dtype=np.float64)
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=1)
+    ranks[np.isnan(scores).any(axis=1)] = np.nan
+    return ranks
 
 
 def macro_ovr_auc(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:

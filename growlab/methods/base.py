@@ -161,6 +161,13 @@ class Method(Parameterized):
         """
         return {}
 
+    #: whether :meth:`preview_epsilon` shows what applying an ε now would remove (ODF2NNA)
+    previews_epsilon: ClassVar[bool] = False
+
+    def preview_epsilon(self, ctx, eps: float) -> list[tuple[int, int]]:
+        """The hidden units ``(neuron_layer, unit)`` of member 0 that ε selection would remove now."""
+        raise ValueError(f"preview_epsilon needs a method with ε selection (odf2nna); this one is {self.name!r}")
+
     def state_dict(self) -> dict:
         """Method state for archives (tensors and plain values)."""
         return {}

@@ -252,12 +252,12 @@ class Composed(Method):
         else:
             allowed = room(net, self.member_tensor("sparsity", net.population, net.device))
         self._grown = self._totals(self._grown, grower.grow(ctx, allowed, stats))
-        if hasattr(grower, "junctures"):
-            self._junctures = grower.junctures.of_member(0)
+        self._junctures = grower.overlays().get("focal_junctures", [])
 
     # ------------------------------------------------------------------ views and state
     def overlays(self) -> dict:
-        return {"focal_junctures": list(self._junctures)} if self.grow_part == "strategic" else {}
+        names = GROWERS.get(self.grow_part).OVERLAYS if self.grow_part else ()
+        return {"focal_junctures": list(self._junctures)} if "focal_junctures" in names else {}
 
     def state_dict(self) -> dict:
         return {

@@ -43,6 +43,12 @@ class Grower(Part):
     """Activates dormant connections: ``plan`` then ``grow``."""
 
     label = "grow part"
+    #: the diagram overlays this part fills (see :meth:`Method.overlays`), always present for its methods
+    OVERLAYS: ClassVar[tuple[str, ...]] = ()
+
+    def overlays(self) -> dict[str, list]:
+        """Member 0's highlights from the last :meth:`plan`, one list per name in :attr:`OVERLAYS`."""
+        return {}
 
     def plan(self, ctx: CycleContext, room: torch.Tensor, stats: BatchStats | None = None) -> list[Growth]:
         """Connections to grow, at most ``room[p]`` for member p ``(P,)``."""

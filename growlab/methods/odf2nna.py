@@ -63,6 +63,7 @@ class Odf2nna(Method):
 
     doc = "train a general model, remove units whose output std ≤ ε (folded into biases; empty layers bridged), refine"
     source = "Balderas, Lastra & Benítez, ODF2NNA (paper 002)"
+    previews_epsilon = True
     PARAMS: ClassVar[tuple[Param, ...]] = (
         EPSILON,
         Param("refine_fraction", 0.15, "float", low=0, high=1, low_open=True,

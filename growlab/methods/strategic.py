@@ -190,6 +190,11 @@ class StrategicGrower(Grower):
     """
 
     PARAMS: ClassVar[tuple[Param, ...]] = STRATEGIC_PARAMS
+    OVERLAYS: ClassVar[tuple[str, ...]] = ("focal_junctures",)
+    junctures: Junctures | None = None
+
+    def overlays(self) -> dict[str, list]:
+        return {"focal_junctures": [] if self.junctures is None else self.junctures.of_member(0)}
 
     def plan(self, ctx: CycleContext, room: torch.Tensor, stats: BatchStats | None = None) -> list[Growth]:
         out = []

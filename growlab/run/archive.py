@@ -21,7 +21,7 @@ import tempfile
 
 import torch
 
-from growlab.config import ConvShape, TrainConfig
+from growlab.config import TRAIN_FIELDS, ConvShape, TrainConfig
 from growlab.data import Dataset
 
 FORMAT = "growlab-run"
@@ -151,7 +151,7 @@ def load_run(path, device: str | None = None):
         if device is not None:
             cfg["device"] = device
         dataset = _dataset(a["dataset"])
-        train_keys = ("split_seed", "lr", "optimizer", "momentum", "batch_size", "activation", "device", "dataset_options")
+        train_keys = TRAIN_FIELDS - {"dataset", "arch", "method", "epochs", "seed"}  # Run's positional ones
         run = Run(
             dataset if dataset is not None else cfg["dataset"], tuple(cfg["arch"]), cfg["method"], cfg["epochs"],
             cfg["seed"], **{k: cfg[k] for k in train_keys if k in cfg}, **a["method"]["params"],

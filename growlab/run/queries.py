@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-import numpy as np
 import pandas as pd
-import torch
 
 
 def _analysis():
@@ -114,16 +112,3 @@ def events_frame(columns: dict, start: int, stop: int) -> pd.DataFrame:
     if "weight" in df:
         df["weight"] = pd.to_numeric(df["weight"], errors="coerce").astype(float)
     return df
-
-
-def device_free(value):
-    """Tensors → numpy, recursively (a safety net for anything handed to the UI)."""
-    if torch.is_tensor(value):
-        return value.detach().cpu().numpy()
-    if isinstance(value, dict):
-        return {k: device_free(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(device_free(v) for v in value)
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

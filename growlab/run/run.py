@@ -9,18 +9,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from growlab.config import TRAIN_FIELDS, TrainConfig, format_arch
+from growlab.config import LIVE_SETTINGS, TRAIN_SETTINGS, format_arch
 from growlab.data import Dataset, load_cached
 from growlab.engine import Optimizer, Trainer, evaluate, member_losses, network_for, probabilities
 from growlab.analysis import redundant_count
-from growlab.methods import METHODS, CycleContext, EventLog, Method, Param
+from growlab.methods import METHODS, CycleContext, EventLog, Method
 from growlab.methods.context import method_streams
+from growlab.run.arguments import split_arguments
 from growlab.run.timeline import NetworkAt, Timeline
 
 #: Training settings that may change while a run trains (method parameters always may).
-LIVE_TRAIN_PARAMS = {
-    "lr": Param("lr", 0.003, "float", low=0, high=10, low_open=True, doc="learning rate"),
-}
 #: the methods that run on conv networks: every named method (each documents its conv reading)
 CONV_METHODS = METHODS.names()
 #: A kept state whose training loss is this many times the run's best is not worth training on.
@@ -60,18 +58,15 @@ class Run:
         dataset: str | Dataset = "heart",
         arch: str | tuple[int, ...] = "16-8",
         method: str = "dense",
-        epochs: int = 200,
-        seed: int = 0,
+        epochs: int = TRAIN_SETTINGS["epochs"].default,
+        seed: int = TRAIN_SETTINGS["seed"].default,
         **params: Any,
     ):
-        train_kw = {k: v for k, v in params.items() if k in TRAIN_FIELDS}
-        method_kw = {k: v for k, v in params.items() if k not in TRAIN_FIELDS}
         method_cls = METHODS.get(method)
-        name = dataset.name if isinstance(dataset, Dataset) else dataset
-        self.config = TrainConfig(dataset=name, arch=arch, method=method, epochs=epochs, seed=seed, **train_kw)
+        self.config, method_kw = split_arguments(dataset, arch, method, epochs, seed, params)
         self.method: Method = method_cls(**method_kw)
         cfg = self.config
-        self.data = dataset if isinstance(dataset, Dataset) else load_cached(name, cfg.split_seed, **cfg.dataset_options)
+        self.data = dataset if isinstance(dataset, Dataset) else load_cached(cfg.dataset, cfg.split_seed, **cfg.dataset_options)
         self.network = network_for(
             cfg.arch, self.data, capacity=self.method.capacity, seeds=[seed], activation=cfg.activation,
             device=cfg.device, batch_size=cfg.batch_size,
@@ -224,10 +219,7 @@ class Run:
         overlays (drawn hollow) until the next epoch. ``run.cycle()`` applies the removal.
         Raises ``ValueError`` for ε < 0 or a method without ε selection.
         """
-        preview = getattr(self.method, "preview_epsilon", None)
-        if preview is None:
-            raise ValueError(f"preview_epsilon needs the 'odf2nna' method; this run uses {self.config.method!r}")
-        return preview(self.ctx, eps)
+        return self.method.preview_epsilon(self.ctx, eps)
 
     def set(self, **params: Any) -> None:
         """Queue live parameter changes; they apply at the next cycle boundary (end of epoch).
@@ -247,12 +239,12 @@ class Run:
             if "lr" in params:
                 raise ValueError("give lr or learning_rate, not both")
             params = {("lr" if k == "learning_rate" else k): v for k, v in params.items()}
-        train = {k: LIVE_TRAIN_PARAMS[k].validate(v) for k, v in params.items() if k in LIVE_TRAIN_PARAMS}
-        rest = {k: v for k, v in params.items() if k not in LIVE_TRAIN_PARAMS}
+        train = {k: LIVE_SETTINGS[k].validate(v) for k, v in params.items() if k in LIVE_SETTINGS}
+        rest = {k: v for k, v in params.items() if k not in LIVE_SETTINGS}
         specs = self.method.param_specs()
         unknown = sorted(set(rest) - set(specs))
         if unknown:
-            valid = ", ".join([*specs, *LIVE_TRAIN_PARAMS])
+            valid = ", ".join([*specs, *LIVE_SETTINGS])
             raise ValueError(f"cannot set {', '.join(unknown)} on a {self.config.method!r} run; live parameters: {valid}")
         fixed = [k for k in rest if not specs[k].live]
         if fixed:
@@ -322,7 +314,7 @@ class Run:
             return
         pending, self._pending = self._pending, {}
         for key, new in pending.items():
-            if key in LIVE_TRAIN_PARAMS:
+            if key in LIVE_SETTINGS:
                 old = self.optimizer.lr
                 self.optimizer.lr = new
             else:

@@ -95,22 +95,20 @@ def estimate_run(spec: dict) -> int:
 
 def plan_run(spec: dict) -> tuple[tuple[int, ...], int]:
     """The layer capacities and estimated memory (bytes) of the run ``spec`` describes (see :func:`estimate_run`)."""
-    from growlab.config import TRAIN_FIELDS, TrainConfig, estimate_bytes
+    from growlab.config import estimate_bytes
     from growlab.data import Dataset, load_cached
     from growlab.engine import resolve_batch_size
     from growlab.methods import METHODS
+    from growlab.run.arguments import split_arguments
 
-    defaults = {k: p.default for k, p in inspect.signature(Run).parameters.items() if p.default is not p.empty}
-    spec = {**defaults, **spec}
-    fixed = ("dataset", "arch", "method", "epochs", "seed")
-    train_kw = {k: v for k, v in spec.items() if k in TRAIN_FIELDS and k not in fixed}
-    method_kw = {k: v for k, v in spec.items() if k not in TRAIN_FIELDS and k not in fixed}
-    data = spec["dataset"]
-    name = data.name if isinstance(data, Dataset) else data
-    cfg = TrainConfig(dataset=name, **{k: spec[k] for k in fixed if k != "dataset"}, **train_kw)
+    spec = dict(spec)
+    positional = {k: p.default for k, p in inspect.signature(Run).parameters.items() if p.default is not p.empty}
+    args = {k: spec.pop(k, default) for k, default in positional.items()}  # dataset, arch, method, epochs, seed
+    data = args["dataset"]
+    cfg, method_kw = split_arguments(data, args["arch"], args["method"], args["epochs"], args["seed"], spec)
     method = METHODS.get(cfg.method)(**method_kw)
     if not isinstance(data, Dataset):
-        data = load_cached(name, cfg.split_seed, **cfg.dataset_options)
+        data = load_cached(cfg.dataset, cfg.split_seed, **cfg.dataset_options)
     capacity = method.capacity((data.n_inputs, *cfg.arch, data.n_outputs))
     rows = max(data.n_train, data.n_val)
     need = estimate_bytes(tuple(capacity), rows=rows, batch=resolve_batch_size(cfg.batch_size, data.n_train))

@@ -3,7 +3,7 @@
 The worker thread builds a :class:`Snapshot` after each step; the UI reads the latest one on
 a periodic callback. Arrays are numpy copies, so reading them never races the trainer.
 History rows and events are append-only in the run; a snapshot carries their counts and the
-rows added recently, and the UI fetches what it lacks with ``history_since``/``events_since``.
+rows added recently.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+
+from growlab.analysis import redundant_connections
 
 #: Epochs a grown or pruned connection stays highlighted (fading) on the diagram.
 FADE_EPOCHS = 10
@@ -67,19 +69,9 @@ def _np(ts) -> tuple[np.ndarray, ...]:
     return tuple(t[0].detach().cpu().numpy().copy() for t in ts)
 
 
-def _redundant(net) -> tuple[np.ndarray, ...] | None:
-    try:
-        from growlab.analysis import redundant_connections
-    except ImportError:  # analysis not available yet
-        return None
-    try:
-        result = redundant_connections(net)
-    except Exception:  # never let an analysis bug break the live view
-        return None
-    masks = result["masks"] if isinstance(result, dict) else getattr(result, "masks", None)
-    if masks is None:
-        return None
-    return tuple(np.asarray(m[0].cpu() if torch.is_tensor(m) else m[0], dtype=bool) for m in masks)
+def _redundant(net) -> tuple[np.ndarray, ...]:
+    """Member 0's redundant connections per layer (see :func:`growlab.analysis.redundant_connections`)."""
+    return tuple(m[0].cpu().numpy().astype(bool) for m in redundant_connections(net).masks)
 
 
 @torch.no_grad()
@@ -159,15 +151,3 @@ def snapshot_of(
         extra={**_points(run), **(extra or {})},
         run_id=run_id,
     )
-
-
-def history_since(run, k: int) -> list[dict]:
-    """History rows after the first ``k`` (safe to call from another thread: append-only)."""
-    return [dict(r) for r in run._history[k:]]
-
-
-def events_since(run, k: int) -> pd.DataFrame:
-    """Events after the first ``k`` as a DataFrame (append-only lists; safe to read)."""
-    cols = run.event_log.columns
-    n = len(cols["cause"])  # the last column appended to, so every column has ≥ n entries
-    return pd.DataFrame({c: v[k:n] for c, v in cols.items()})

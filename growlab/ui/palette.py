@@ -36,8 +36,3 @@ def diverging(n: int = 101) -> list[str]:
 
 #: Colour-blind-safe categorical colours (Okabe–Ito) for multiclass boundaries.
 CATEGORICAL = ("#f59322", "#0877bd", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#e69f00", "#000000")
-
-
-def sign_colors(w: np.ndarray) -> np.ndarray:
-    """Blue for positive weights, orange for negative (object array of hex strings)."""
-    return np.where(w >= 0, POSITIVE, NEGATIVE).astype(object)

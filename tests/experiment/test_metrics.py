@@ -28,3 +28,17 @@ def test_box_stats_use_exclusive_quartiles_and_flag_outliers():
     assert s["outliers"] == [52.0] and s["lo"] == 80 and s["hi"] == 90
     assert s["mean"] == pytest.approx(v.mean())
     assert np.isnan(box_stats(np.array([np.nan]))["q2"])
+
+
+@pytest.mark.parametrize("levels", [None, 5, 1])  # distinct scores, ties, one value per row
+def test_average_ranks_match_scipys_rankdata_with_ties_and_nans(levels):
+    from scipy.stats import rankdata
+
+    from growlab.engine.metrics import average_ranks
+
+    rng = np.random.default_rng(levels or 0)
+    scores = rng.random((6, 33))
+    if levels:
+        scores = np.round(scores * levels) / levels
+    scores[2, 7] = np.nan  # a diverged member: its whole row is nan, as in scipy
+    np.testing.assert_array_equal(average_ranks(scores), rankdata(scores, axis=1))

@@ -1,7 +1,5 @@
 """ExperimentResult: the member frame, the paper's tables, false starts, similarity, plots and report."""
 
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -91,8 +89,3 @@ def test_save_writes_the_report_csvs_and_offline_html(tiny, tmp_path):
     html = (tmp_path / "out" / "boxplot.html").read_text()
     assert "cdn.bokeh.org" not in html and "Bokeh" in html  # BokehJS is inlined: opens offline
 
-
-def test_importing_experiment_does_not_import_panel_or_bokeh():
-    code = "import sys, growlab.experiment; print('panel' in sys.modules, 'bokeh' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False"]

@@ -11,17 +11,19 @@ from growlab.engine import Network, Optimizer, Trainer, evaluate
 from growlab.config import TrainConfig
 
 
-def test_history_has_one_row_per_epoch_with_documented_columns():
-    run = Run("heart", "16-8", "dense", epochs=4, seed=0)
+@pytest.mark.parametrize("dataset, quality", [
+    ("heart", ["train_acc", "val_acc", "val_auc", "val_f1"]), ("diabetes", ["train_mse", "val_mse"]),
+])  # fmt: skip
+def test_history_has_one_row_per_epoch_with_documented_columns(dataset, quality):
+    """The columns DESIGN §6 documents, in order, for a classification and a regression run."""
+    run = Run(dataset, "16-8", "dense", epochs=4, seed=0)
     h = run.run()
-    assert list(h.columns) == [
-        "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "val_auc", "val_f1",
-        "density", "active_params", "grown", "pruned",
-    ] + [c for c in h.columns if c not in {
-        "epoch", "train_loss", "val_loss", "train_acc", "val_acc", "val_auc", "val_f1",
-        "density", "active_params", "grown", "pruned"}]
-    assert h["epoch"].tolist() == [1, 2, 3, 4]
-    assert (h["density"] == 1.0).all() and (h["active_params"] == 27 * 16 + 16 * 8 + 8 + 16 + 8 + 1).all()
+    columns = ["epoch", "train_loss", "val_loss", *quality, "density", "active_params", "grown", "pruned", "redundant"]
+    assert list(h.columns) == columns and all(list(row) == columns for row in run._history)
+    assert h["epoch"].tolist() == [1, 2, 3, 4] and not h.isna().any().any()
+    n = run.data.n_inputs
+    assert (h["density"] == 1.0).all() and (h["active_params"] == n * 16 + 16 * 8 + 8 + 16 + 8 + 1).all()
+    assert (h[["grown", "pruned", "redundant"]] == 0).all().all()
     assert run.done and run.status == "finished" and run.step() is None
 
 
@@ -239,3 +241,12 @@ def test_learning_rate_is_accepted_as_the_long_spelling_of_lr():
     assert run.optimizer.lr == pytest.approx(0.02)
     with pytest.raises(ValueError, match="not both"):
         run.set(lr=0.1, learning_rate=0.1)
+
+
+def test_a_dataset_option_may_be_given_flat_or_in_dataset_options():
+    flat = Run("xor", "4", "random", epochs=2, noise=0.3, sparsity=0.5)
+    nested = Run("xor", "4", "random", epochs=2, dataset_options={"noise": 0.3}, sparsity=0.5)
+    assert flat.config == nested.config and flat.method.get_params() == nested.method.get_params()
+    assert torch.equal(flat.data.X_train, nested.data.X_train)
+    with pytest.raises(ValueError, match="has no parameter noise"):
+        Run("heart", "4", "dense", noise=0.3)  # heart has no noise option: it is not silently dropped

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from growlab.config import ECHO, MAX_DEPTH, TrainConfig, parse_arch
+from growlab.config import MAX_DEPTH, TrainConfig, parse_arch
+from growlab.params import ECHO
 from growlab.data import load_dataset
 from growlab.run import Run
 from growlab.run.runner import estimate_run
@@ -14,11 +15,12 @@ from growlab.run.runner import estimate_run
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"lr": float("inf")}, "lr must be a positive finite number"),
-        ({"lr": float("nan")}, "lr must be a positive finite number"),
+        ({"lr": float("inf")}, r"lr must be in \(0, ∞\), got inf"),
+        ({"lr": float("nan")}, r"lr must be a number in \(0, ∞\), got nan"),
         ({"epochs": True}, "epochs must be a whole number"),
-        ({"seed": False}, "seed must be an integer"),
-        ({"batch_size": True}, "batch_size must be a positive integer"),
+        ({"seed": False}, "seed must be a whole number"),
+        ({"seed": -1}, r"seed must be in \[0, "),
+        ({"batch_size": True}, r"batch_size must be None \(the full batch, up to 1,024 rows\) or a whole number"),
         ({"device": "meta"}, "device must be"),
         ({"device": 3}, "device must be"),
         ({"dataset_options": "x"}, "dataset_options must be a dict"),

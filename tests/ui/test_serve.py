@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 
 import pytest
 
@@ -38,12 +36,6 @@ def test_free_port_is_free():
 def test_bad_serve_settings_are_refused_before_serving(kw, message):
     with pytest.raises(ValueError, match=message):
         serve(**kw)
-
-
-def test_importing_growlab_does_not_import_panel():
-    code = "import sys, growlab, growlab.run.runner, growlab.cli; growlab.cli.build_parser(); print('panel' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 def test_the_panel_serve_script_builds_the_app():
