@@ -12,7 +12,8 @@ and a strip with validation accuracy (or loss) and density, with a cursor at the
 epoch. Connections that the latest structural change grew are drawn green and thick, those
 it pruned as red dotted ghosts; they stay until the next change. By default connections are
 drawn by structure alone (one colour, one width), so the diagram changes exactly where the
-structure changes and a GIF stays small (a 200-epoch ``heart`` run: about 0.2 MB);
+structure changes and a GIF stays small (a 200-epoch ``strategic+prune`` run on ``heart``,
+whose structure changes in 37 of its epochs: 1.9 MB at every epoch, 0.5 MB at every 5th);
 ``weights=True`` draws widths ∝ |w| and the weight's sign in colour as in the app (weights
 between checkpoints are the last checkpoint's, see :mod:`growlab.run.timeline`).
 
