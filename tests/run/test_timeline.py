@@ -13,10 +13,10 @@ def _network(run):
     """Member 0 of a live run's network as numpy: active masks, alive, weights, biases."""
     net = run.network
     return (
-        [net.effective_mask(l)[0].numpy() for l in range(net.n_layers)],
-        [a[0].numpy() for a in net.alive],
-        [w[0].numpy() for w in net.weights],
-        [b[0].numpy() for b in net.biases],
+        [net.effective_mask(l)[0].cpu().numpy() for l in range(net.n_layers)],
+        [a[0].cpu().numpy() for a in net.alive],
+        [w[0].cpu().numpy() for w in net.weights],
+        [b[0].cpu().numpy() for b in net.biases],
     )
 
 
