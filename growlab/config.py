@@ -34,9 +34,11 @@ MAX_BYTES = 4 * 2**30
 #: Bytes per connection: weight, gradient, two optimizer moments, the effective weight of a
 #: step and its gradient (4 each); edge mask, effective mask and its float copy (1 + 1 + 4);
 #: birth epoch and cycle (4 + 4); the copy kept for divergence recovery (weight, mask, births,
-#: moments: 21); the snapshot a UI draws (weight, mask, birth epoch: 9); and a weight's worth
-#: of temporaries (4). ``benchmarks/bench_memory.py`` measures it against the real peak.
-PER_CONNECTION = 4 * 6 + 6 + 8 + 21 + 9 + 4
+#: moments: 21); the snapshot a UI draws (weight, mask, birth epoch: 9); and the temporaries of
+#: a step and of a grow/prune cycle that ranks every connection (a float score, an int64 sort
+#: index, picks and masked copies: 32). ``benchmarks/bench_memory.py`` measures it against the
+#: real peak.
+PER_CONNECTION = 4 * 6 + 6 + 8 + 21 + 9 + 32
 #: Bytes per unit (hidden and output) and training row: pre-activation, activation and the
 #: gradient flowing back, float32.
 PER_UNIT_ROW = 12

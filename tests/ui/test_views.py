@@ -268,12 +268,26 @@ def test_a_stale_link_opens_with_messages():
     assert model.dataset == "heart" and model.arch == "16-8"
 
 
-def test_false_starts_and_prune_redundant(app):
-    app.session.step()
-    wait_epoch(app, 1)
-    assert "false start" in app.false_starts.verdict.lower() or "unavailable" in app.false_starts.verdict
-    if app.false_starts.button.disabled:  # a dense run has no redundant connections
-        assert "0 redundant" in app.false_starts.verdict or "unavailable" in app.false_starts.verdict
+def test_prune_redundant_paths_removes_them_and_says_so():
+    """A random run leaves connections on no input→output path: the button prunes exactly them."""
+    query = {"dataset": "xor", "arch": "8-8", "method": "random", "sparsity": "0.5", "epochs": "20"}
+    template = create_app(query=query, slots=TrainingSlots(2), live=False)
+    app = template.growlab
+    try:
+        assert app.false_starts.button.disabled  # nothing trained yet
+        for epoch in range(1, 7):
+            app.session.step()
+            wait_epoch(app, epoch)
+        redundant = app.session.runner.snapshot.extra["analysis"]["redundant"]
+        assert redundant > 0 and not app.false_starts.button.disabled
+        assert f"{redundant:,} redundant connections" in app.false_starts.verdict
+        app.false_starts.button.clicks += 1  # what pressing it does
+        assert f"Removed **{redundant:,}** redundant connections" in app.false_starts.result
+        assert app.session.runner.wait(lambda s: s.extra["analysis"]["redundant"] == 0, TIMEOUT)
+        app.refresh()
+        assert app.false_starts.button.disabled and "0 redundant" in app.false_starts.verdict
+    finally:
+        app.close()
 
 
 def test_exports_give_files(app):
@@ -335,11 +349,18 @@ def test_regression_curves_show_mse():
 
 
 def test_sidebar_builds_for_every_method():
+    """Each method's form has one widget per parameter it declares, each showing that parameter's value."""
     session = Session(model=_fast_model(), slots=TrainingSlots(2), notify=lambda *a: None)
     try:
         for method in session.model.param.method.objects:
             session.model.method = method
             Sidebar(session=session).__panel__()
-            method_widgets(session.model.method_params)
+            specs = session.model.method_params.specs
+            form = method_widgets(session.model.method_params)
+            widgets = {c[len("gl-param-"):]: w for w in form.select(pn.widgets.Widget) for c in w.css_classes
+                       if c.startswith("gl-param-")}  # fmt: skip
+            assert set(widgets) == set(specs), method
+            for name, widget in widgets.items():
+                assert widget.value == getattr(session.model.method_params, name), (method, name)
     finally:
         session.close()
