@@ -13,14 +13,14 @@ def _network(run):
     """Member 0 of a live run's network as numpy: active masks, alive, weights, biases."""
     net = run.network
     return (
-        [net.effective_mask(l)[0].numpy() for l in range(net.n_layers)],
-        [a[0].numpy() for a in net.alive],
-        [w[0].numpy() for w in net.weights],
-        [b[0].numpy() for b in net.biases],
+        [net.effective_mask(l)[0].cpu().numpy() for l in range(net.n_layers)],
+        [a[0].cpu().numpy() for a in net.alive],
+        [w[0].cpu().numpy() for w in net.weights],
+        [b[0].cpu().numpy() for b in net.biases],
     )
 
 
-def _check_against_stopped_runs(kw, every, epochs):
+def _check_against_stopped_runs(kw, every, epochs, min_changes=2):
     """Train one run to the end; step a second one epoch by epoch and compare ``at``."""
     full = Run(**kw)
     full.timeline.every = every
@@ -36,18 +36,19 @@ def _check_against_stopped_runs(kw, every, epochs):
         for m, v in zip(masks, view.masks):
             assert v.shape == m.shape and np.array_equal(v, m), f"structure differs at epoch {epoch}"
         assert all(np.array_equal(a, v) for a, v in zip(alive, view.alive))
-        on_checkpoint = epoch % every == 0 or epoch == epochs
-        assert view.exact == on_checkpoint
+        if epoch % every == 0 or epoch == epochs:
+            assert epoch in full.timeline.checkpoints
+        assert view.exact == (epoch in full.timeline.checkpoints)  # (a layer removal adds one)
         if view.exact:  # exact at checkpoints: the very weights
             assert all(np.array_equal(w, v) for w, v in zip(weights, view.weights))
             assert all(np.array_equal(b, v) for b, v in zip(biases, view.biases))
         else:  # between: inactive connections weigh 0, the rest come from the last checkpoint
-            assert view.checkpoint == epoch - epoch % every
+            assert view.checkpoint == max(c for c in full.timeline.checkpoints if c < epoch)
             for m, v in zip(view.masks, view.weights):
                 assert not v[~m].any()
         if epoch and not view.same_structure(full.at(epoch - 1)):
             changed += 1
-    assert changed >= 2, "the run should change its structure, or the test shows little"
+    assert changed >= min_changes, "the run should change its structure, or the test shows little"
     return full
 
 
@@ -61,6 +62,21 @@ def test_at_matches_a_run_stopped_at_that_epoch_conv():
     kw = dict(dataset="digits", arch="c4k3-p2-16", method="gradient+prune", epochs=12, seed=2, batch_size=400, interval=2)
     run = _check_against_stopped_runs(kw, every=4, epochs=12)
     assert run.at(5).masks[0].shape == (4, 1, 3, 3) and run.at(5).weights[1].shape == (16, 4 * 3 * 3)
+
+
+@pytest.mark.parametrize(
+    "method, extra",
+    [("odf2nna", {"epsilon": 5.0}),  # removes whole layers: the layout changes mid-run
+     ("nest", {"interval": 2}),  # grows neurons, then prunes
+     ("lottery", {"rounds": 4})],  # rewinds weights
+)
+def test_at_matches_stopped_runs_for_the_phase_methods(method, extra):
+    kw = dict(dataset="heart", arch="16-8", method=method, epochs=20, seed=0, **extra)
+    run = _check_against_stopped_runs(kw, every=3, epochs=20, min_changes=1 if method == "odf2nna" else 2)
+    if method == "odf2nna":
+        assert run.at(0).capacity == (27, 16, 8, 1) and run.at(20).capacity == (27, 1)
+        removed = next(e for e in range(21) if run.at(e).capacity == (27, 1))
+        assert removed in run.timeline.checkpoints  # a new layout starts with a full copy
 
 
 def test_a_view_is_read_only_and_outside_epochs_are_refused():

@@ -141,9 +141,53 @@ def test_scrub_back_in_the_browser_and_return_to_live(open_page):
     page.set_viewport_size({"width": 1280, "height": 720})
     page.wait_for_timeout(500)
     shot(page, "timeline-scrubbed-1280")
+    click(page, "Replay")  # plays epochs 1 → 6 and stops there
+    page.locator(".growlab-timeline-label", has_text="Epoch 6 of 6").wait_for()
+    page.get_by_role("button", name="Replay", exact=True).wait_for()
     click(page, "● Live")
     page.wait_for_function("() => !Bokeh.documents[0].get_model_by_name('growlab-cursor').visible")
     page.locator(".growlab-timeline-label", has_text="Live").wait_for()
     page.wait_for_function("w => JSON.stringify(Array.from(Bokeh.documents[0].get_model_by_name('diagram-edges')"
                            ".data.w)) == JSON.stringify(w)", arg=live)  # fmt: skip
     assert epoch(page) == 6  # scrubbing never moved the run
+
+
+@pytest.mark.browser
+def test_side_by_side_in_the_browser_highlights_differences(browser):
+    import time
+
+    from growlab.run.snapshot import snapshot_of
+    from growlab.ui.serve import free_port
+    from growlab.ui.timeline import SideBySide
+    from tests.ui.test_browser import shot
+
+    a, b = _trained(SETUP, 10), _trained({**SETUP, "seed": 1}, 10)
+    views = {}
+
+    def page():
+        views["v"] = SideBySide((a, snapshot_of(a)), (b, snapshot_of(b)))
+        return pn.Column(views["v"], width=1400)
+
+    port = free_port()
+    server = pn.serve({"compare": page}, port=port, address="127.0.0.1", show=False, threaded=True, start=True)
+    try:
+        p = browser.new_page(viewport={"width": 1440, "height": 900})
+        p.set_default_timeout(60_000)
+        p.goto(f"http://127.0.0.1:{port}/compare")
+        p.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0 && "
+                            "Bokeh.documents[0].get_model_by_name('growlab-jaccard') !== null")  # fmt: skip
+        time.sleep(1.5)
+        fresh = ("() => Array.from(Bokeh.documents[0].all_models).filter(m => m.name == 'diagram-fresh')"
+                 ".map(m => m.data.x0.length)")  # fmt: skip
+        counts = p.evaluate(fresh)
+        assert len(counts) == 2 and all(n > 0 for n in counts)  # each run's own connections, highlighted
+        assert p.evaluate("() => Bokeh.documents[0].get_model_by_name('growlab-jaccard').data.epoch.length") == 11
+        p.locator(".growlab-compare-summary", has_text="Epoch 10: Jaccard similarity").wait_for()
+        for _ in range(3):
+            p.get_by_role("button", name="◀", exact=True).click()
+        p.wait_for_function("() => Bokeh.documents[0].get_model_by_name('growlab-jaccard-cursor').location == 7")
+        p.locator(".growlab-compare-summary", has_text="Epoch 7: Jaccard similarity").wait_for()
+        shot(p, "timeline-side-by-side-1440")
+        p.close()
+    finally:
+        server.stop()
