@@ -207,6 +207,10 @@ class Run:
     def cycle(self) -> dict:
         """Force one grow/prune cycle now (outside the schedule).
 
+        A cycle that leaves a non-finite weight is undone (the run pauses as diverged); one
+        whose outputs overflow with finite weights is caught by the next epoch's training
+        loss and validation pass, as any epoch's.
+
         Returns:
             ``{"grown": n, "pruned": n}`` of this cycle; they also count in the next history row.
         """
@@ -215,7 +219,7 @@ class Run:
         g0, p0 = int(self.ctx.grown.sum()), int(self.ctx.pruned.sum())
         before = self._save_cycle_state()
         self.method.cycle(self.ctx)
-        if not self._finite():
+        if not self.network.is_finite():  # outputs that overflow show in the next epoch's losses and row
             self._restore_cycle_state(before)
             self._diverged(f"the grow/prune cycle in epoch {self.epoch} made the network non-finite",
                            "the state before that cycle")  # fmt: skip
@@ -380,8 +384,7 @@ class Run:
         self.method.load_state_dict(copy.deepcopy(saved["method"]))  # a copy: a kept state may serve twice
         self.streams.load_state_dict(saved["streams"])
         self.ctx.grown, self.ctx.pruned = (t.clone() for t in saved["counts"])
-        for column in self._events.columns.values():
-            del column[saved["events"] :]
+        self._events.truncate(saved["events"])
         self.epoch, self.cycles = saved["epoch"], saved["cycles"]
         self.ctx.epoch = self.epoch
         del self._history[saved["rows"] :]
