@@ -164,7 +164,8 @@ class Run:
         self.ctx.cycle = self.cycles + 1
         cycled = self.method.after_epoch(self.ctx)
         # outputs can overflow while weights stay finite: the validation pass of the row checks them
-        val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if self.network.is_finite() else None
+        finite = self.network.is_finite() if cycled else True  # the weights were checked after training
+        val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if finite else None
         if val is None or not np.isfinite(val["loss"]).all():
             self._restore_cycle_state(saved)
             self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
