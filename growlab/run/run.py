@@ -111,7 +111,13 @@ class Run:
 
     @property
     def history(self) -> pd.DataFrame:
-        """One row per epoch (see ``history_columns``)."""
+        """One row per epoch (see ``history_columns``).
+
+        ``train_*`` are measured by the epoch's own training pass (each batch's loss and
+        predictions just before its step, averaged over the epoch: no second pass over the
+        training set); ``val_*`` and the structure counts are those of the network after the
+        epoch and its cycle.
+        """
         return pd.DataFrame(self._history, columns=self.history_columns())
 
     @property
@@ -275,10 +281,6 @@ class Run:
         """The training loss of the network as it is now (weights can stay finite while outputs overflow)."""
         out = self.network.forward(self.ctx.X_train)
         return float(member_losses(out, self.ctx.y_train, self.data.task).max())
-
-    def _finite(self) -> bool:
-        """Every weight and the training loss are finite."""
-        return self.network.is_finite() and bool(np.isfinite(self._train_loss()))
 
     def _diverged(self, what: str, kept: str) -> None:
         """Pause as diverged, on a state that can still train, with a ``nan`` event saying what happened.
