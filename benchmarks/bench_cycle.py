@@ -13,7 +13,14 @@ On LeNet-5 the table adds pruning by kernels and by channels and the phase metho
 (NeST's growth cycle takes its gradients and bridging gradients on the whole training set, as
 NeST does on MLPs, so it costs about an epoch or more; it runs every ``interval`` epochs).
 
-    python benchmarks/bench_cycle.py [--repeats 5] [--device cpu] [--threads 1] [--arch lenet-5]
+``--rigl`` (LeNet-300-100 only) instead sets a whole ``gradient+prune`` cycle moving k
+connections (prune the k smallest weights, grow k by gradient magnitude on 256 sampled rows,
+events logged) beside the same update written plainly in torch over an ``nn.Sequential`` with
+one mask per layer (RigL's drop/grow: per-layer ``topk`` of |w| and |∂L/∂w|, grown weights and
+their Adam moments zeroed), at k from 0.1% to 10% of the connections, interleaved, CPU time.
+Target: the growlab cycle ≤ the plain update at every k.
+
+    python benchmarks/bench_cycle.py [--repeats 5] [--device cpu] [--threads 1] [--arch lenet-5] [--rigl]
 """
 
 from __future__ import annotations
@@ -123,12 +130,71 @@ def method_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[fl
     return out
 
 
+def plain_rigl(run: growlab.Run, mask_density: float):
+    """A plain torch RigL update on a copy of ``run``'s network as an ``nn.Sequential``:
+    returns ``update(k)``, which moves k connections (split over the layers by size)."""
+    import torch.nn.functional as F
+
+    seq = run.network.to_sequential(0)
+    linears = [m for m in seq if isinstance(m, torch.nn.Linear)]
+    g = torch.Generator().manual_seed(0)
+    masks = [torch.rand(m.weight.shape, generator=g) < mask_density for m in linears]
+    with torch.no_grad():
+        for m, mask in zip(linears, masks):
+            m.weight.mul_(mask)
+    opt = torch.optim.Adam(seq.parameters(), lr=0.003)
+    X, y = run.ctx.X_train, run.ctx.y_train
+    seq(X[:8]).sum().backward()
+    opt.step()  # the moments exist, as after training
+    total = sum(m.numel() for m in masks)
+
+    def update(k: int) -> None:
+        rows = torch.randint(0, X.shape[0], (256,), generator=g)
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(seq(X[rows]), y[rows].long()).backward()
+        with torch.no_grad():
+            for m, mask in zip(linears, masks):
+                n = max(1, k * mask.numel() // total)
+                w, grad = m.weight, m.weight.grad
+                drop = torch.topk(torch.where(mask, w.abs(), torch.inf).view(-1), n, largest=False).indices
+                grow = torch.topk(torch.where(mask, -torch.inf, grad.abs()).view(-1), n).indices
+                mask.view(-1)[drop] = False
+                mask.view(-1)[grow] = True
+                w.view(-1)[drop] = 0.0
+                w.view(-1)[grow] = 0.0
+                state = opt.state[w]
+                for key in ("exp_avg", "exp_avg_sq"):
+                    state[key].view(-1)[drop] = 0.0
+                    state[key].view(-1)[grow] = 0.0
+
+    return update
+
+
+def rigl_table(repeats: int, device: str | None, sync) -> None:
+    """growlab's gradient+prune cycle vs the plain RigL update, k from 0.1% to 10%."""
+    n = growlab.Run("mnist5k", ARCH, "dense", epochs=1, device=device).network
+    core = random_sparse(n, 0.5, torch.Generator().manual_seed(0))
+    print(f"{ARCH} on mnist5k, 50% dense, cpu ms (best of {repeats}), torch threads {torch.get_num_threads()}")
+    print(f"{'k':>14} {'growlab cycle':>14} {'plain RigL':>11} {'ratio':>7}  (target <= 1.00x)")
+    for frac in (0.001, 0.003, 0.01, 0.03, 0.1):
+        k = int(n.n_possible() * frac)
+        run = substrate("gradient+prune", device, sparsity=0.5, core=core, grow_per_cycle=k, prune_per_cycle=k)
+        update = plain_rigl(run, 0.5)
+        ours, plain = [], []
+        for _ in range(3):  # interleaved
+            ours.append(timed(run.cycle, repeats, sync)[1])
+            plain.append(timed(lambda: update(k), repeats, sync)[1])
+        a, b = min(ours), min(plain)
+        print(f"{k:>7} ({frac:5.1%}) {a * 1e3:14.1f} {b * 1e3:11.1f} {a / b:6.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 resists a busy machine best)")
     ap.add_argument("--arch", default="lenet-300-100", choices=("lenet-300-100", "lenet-5"), help="the network")
+    ap.add_argument("--rigl", action="store_true", help="only the cycle vs a plain RigL update, k 0.1%%–10%%")
     args = ap.parse_args()
     global ARCH
     ARCH = args.arch
@@ -136,6 +202,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
+    if args.rigl:
+        return rigl_table(args.repeats, args.device, sync)
     run = substrate("dense", args.device)
     train = lambda: run.trainer.epoch(run.ctx.X_train, run.ctx.y_train)  # noqa: E731
     first = timed(train, args.repeats, sync)

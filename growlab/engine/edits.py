@@ -47,12 +47,24 @@ class StructureEdits:
     def padded_index(self, layer: int, index: torch.Tensor) -> torch.Tensor:
         """Flat positions in the true-shaped ``(P, out, in)`` layer (conv: ``(P, out, in, k, k)``)
         → positions in the stored one."""
+        last = getattr(self, "_last_index", None)  # a cycle asks for one index three times in a row
+        key = (layer, self._w[layer].shape, index._version)
+        if last is not None and last[0] is index and last[1] == key:
+            return last[2]
         if self.is_conv(layer):
-            return self.conv_stored_index(layer, index)
-        _, n_out, n_in = self.masks[layer].shape
-        _, in_pad, out_pad = self._w[layer].shape  # stored transposed
-        member, rest = index // (n_out * n_in), index % (n_out * n_in)
-        return (member * in_pad + rest % n_in) * out_pad + rest // n_in
+            stored = self.conv_stored_index(layer, index)
+        else:
+            _, n_out, n_in = self.masks[layer].shape
+            _, in_pad, out_pad = self._w[layer].shape  # stored transposed
+            member, rest = index // (n_out * n_in), index % (n_out * n_in)
+            stored = (member * in_pad + rest % n_in) * out_pad + rest // n_in
+        self._last_index = (index, key, stored)
+        return stored
+
+    def weight_values(self, layer: int, index: torch.Tensor) -> torch.Tensor:
+        """The weights at flat positions ``index`` of ``layer``'s true-shaped weights, read from
+        the stored parameter (no copy of the layer). ``(n,)``"""
+        return self._w[layer].detach().view(-1)[self.padded_index(layer, index)]
 
     def set_edges(
         self,

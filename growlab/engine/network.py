@@ -280,9 +280,9 @@ class Network(StructureEdits, Copies, ConvLayers):
 
     def is_finite(self) -> bool:
         """Whether every weight and bias is finite."""
-        # the largest magnitude of every tensor in one call (nan propagates; unlike a sum, it
-        # cannot overflow) and one reduction of those, instead of a bool tensor per layer
-        return bool(torch.isfinite(torch.stack(torch._foreach_norm(self.parameters(), float("inf")))).all())
+        # a finite sum holds no inf or nan (they propagate): one reduction per tensor, no bool
+        # tensor; only a non-finite sum (or one that overflowed) needs the element-wise check
+        return all(bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()) for t in self.parameters())
 
     # ------------------------------------------------------------------ compute
     def forward(self, x: torch.Tensor, activation: str | None = None) -> torch.Tensor:

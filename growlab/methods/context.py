@@ -95,7 +95,7 @@ class CycleContext:
         """:meth:`prune` for the active connections at ``index``: ascending positions in the
         flattened ``(P, out, in)`` layer. Returns connections pruned per member ``(P,)``."""
         net = self.net
-        weights = net.weights[layer].detach().reshape(-1)[index] if self._recording(index) else None
+        weights = net.weight_values(layer, index) if self._recording(index) else None
         net.set_edges(layer, index, False, epoch=self.epoch, cycle=self.cycle)
         self.optimizer.reset_at(layer, index)
         counts = self._per_member(layer, index)
@@ -144,7 +144,7 @@ class CycleContext:
         counts = self._per_member(layer, index)
         self.grown += counts
         if self._recording(index):
-            self._record("grow", layer, index, net.weights[layer].detach().reshape(-1)[index], causes)
+            self._record("grow", layer, index, net.weight_values(layer, index), causes)
         return counts
 
     def set_units(self, k: int, alive: torch.Tensor, kind: str = "unit_remove", cause: str | None = None) -> None:
@@ -205,5 +205,5 @@ class CycleContext:
         net = self.net
         n_in = net.in_features(layer)  # weights per output node
         fan = net.fan(layer)
-        sources, targets = (index % n_in // fan).tolist(), (index // n_in).tolist()
-        self.events.extend(self.epoch, self.step, kind, layer, sources, targets, weights.tolist(), causes)
+        sources, targets = index % n_in // fan, index // n_in  # tensors: the log keeps them as arrays
+        self.events.extend(self.epoch, self.step, kind, layer, sources, targets, weights, causes)

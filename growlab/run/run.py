@@ -109,7 +109,13 @@ class Run:
 
     @property
     def history(self) -> pd.DataFrame:
-        """One row per epoch (see ``history_columns``)."""
+        """One row per epoch (see ``history_columns``).
+
+        ``train_*`` are measured by the epoch's own training pass (each batch's loss and
+        predictions just before its step, averaged over the epoch: no second pass over the
+        training set); ``val_*`` and the structure counts are those of the network after the
+        epoch and its cycle.
+        """
         return pd.DataFrame(self._history, columns=self.history_columns())
 
     @property
@@ -162,7 +168,8 @@ class Run:
         self.ctx.cycle = self.cycles + 1
         cycled = self.method.after_epoch(self.ctx)
         # outputs can overflow while weights stay finite: the validation pass of the row checks them
-        val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if self.network.is_finite() else None
+        finite = self.network.is_finite() if cycled else True  # the weights were checked after training
+        val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if finite else None
         if val is None or not np.isfinite(val["loss"]).all():
             self._restore_cycle_state(saved)
             self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
@@ -206,6 +213,10 @@ class Run:
     def cycle(self) -> dict:
         """Force one grow/prune cycle now (outside the schedule).
 
+        A cycle that leaves a non-finite weight is undone (the run pauses as diverged); one
+        whose outputs overflow with finite weights is caught by the next epoch's training
+        loss and validation pass, as any epoch's.
+
         Returns:
             ``{"grown": n, "pruned": n}`` of this cycle; they also count in the next history row.
         """
@@ -214,7 +225,7 @@ class Run:
         g0, p0 = int(self.ctx.grown.sum()), int(self.ctx.pruned.sum())
         before = self._save_cycle_state()
         self.method.cycle(self.ctx)
-        if not self._finite():
+        if not self.network.is_finite():  # outputs that overflow show in the next epoch's losses and row
             self._restore_cycle_state(before)
             self._diverged(f"the grow/prune cycle in epoch {self.epoch} made the network non-finite",
                            "the state before that cycle")  # fmt: skip
@@ -267,10 +278,6 @@ class Run:
         """The training loss of the network as it is now (weights can stay finite while outputs overflow)."""
         out = self.network.forward(self.ctx.X_train)
         return float(member_losses(out, self.ctx.y_train, self.data.task).max())
-
-    def _finite(self) -> bool:
-        """Every weight and the training loss are finite."""
-        return self.network.is_finite() and bool(np.isfinite(self._train_loss()))
 
     def _diverged(self, what: str, kept: str) -> None:
         """Pause as diverged, on a state that can still train, with a ``nan`` event saying what happened.
@@ -377,8 +384,7 @@ class Run:
         self.method.load_state_dict(copy.deepcopy(saved["method"]))  # a copy: a kept state may serve twice
         self.streams.load_state_dict(saved["streams"])
         self.ctx.grown, self.ctx.pruned = (t.clone() for t in saved["counts"])
-        for column in self._events.columns.values():
-            del column[saved["events"] :]
+        self._events.truncate(saved["events"])
         self.epoch, self.cycles = saved["epoch"], saved["cycles"]
         self.ctx.epoch = self.epoch
         del self._history[saved["rows"] :]
