@@ -22,6 +22,7 @@ from growlab.ui.false_starts import FalseStartsView
 from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
 from growlab.ui.sidebar import Sidebar
+from growlab.ui.activity import growth_note
 from growlab.ui.status import StatusStrip
 from growlab.ui.views import make_boundary, make_compare, make_diagram, make_inspector
 
@@ -100,7 +101,9 @@ class GrowlabApp(pn.viewable.Viewer):
             ("false starts", self.false_starts, snap), ("export", self.export, snap),
         ):  # fmt: skip
             self._draw(name, view, arg)
-        self.strip.update(snap, self.session.dirty, self.session.building)
+        data = self.curves.source.data
+        activity = growth_note(snap, list(data["epoch"][-1000:]), list(data["grown"][-1000:]))
+        self.strip.update(snap, self.session.dirty, self.session.building, activity)
         self._announce(snap)
         self.session.status = snap.status
         self.drawn = snap.version
