@@ -15,7 +15,7 @@ from growlab.ui.model import SessionModel
 from growlab.ui.offload import Offload
 from growlab.ui.session import Session
 from growlab.ui.share import session_query
-from growlab.ui.sidebar import guard_uploads
+from growlab.ui.sidebar import guard_uploads, page_keys
 from growlab.ui.text import short
 
 TITLE = "growlab — grow and prune neural networks while they train"
@@ -42,7 +42,7 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     session = Session(model=model, slots=slots, offload=offload)
     app = GrowlabApp(session=session, live=live, lazy_tabs=live)
     template = _Template(
-        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=340,
+        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=300,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
         meta_description=TITLE,
     )  # fmt: skip
@@ -51,6 +51,7 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         _go_live(app, problems)
         if pn.state.curdoc is not None:
             guard_uploads(pn.state.curdoc)
+            page_keys(pn.state.curdoc)
     return template
 
 

@@ -180,3 +180,13 @@ def test_the_apps_default_strategic_run_visibly_grows():
         assert sum(1 for g in grown if g) >= 45 and "stalled" not in app.strip.text and "reached" not in app.strip.text
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("app", [{"dataset": "xor", "arch": "4", "method": "prune", "sparsity": "0.95",
+                                  "schedule": "constant", "epochs": "50"}], indirect=True)  # fmt: skip
+def test_a_network_that_cannot_reach_its_output_is_a_warning_once(app, monkeypatch):
+    told = []
+    monkeypatch.setattr(app.session, "_notify", lambda level, text: told.append((level, text)))
+    play_to(app, 5)
+    warnings = [t for level, t in told if level == "warning"]
+    assert len(warnings) == 1 and "cannot learn" in warnings[0] and "cannot be reached" in warnings[0]

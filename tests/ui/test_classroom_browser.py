@@ -103,3 +103,35 @@ def test_a_refused_value_says_why_and_its_control_shows_the_value_in_use(open_pa
     click(page, "Reset")  # the run had trained: a new setup waits for Reset
     page.locator(".gl-strip", has_text="2-5-3-1").wait_for()
     shot(page, "15-refused-values")
+
+
+def test_one_projector_screen_space_plays_no_wheel_zoom_and_a_reload_asks(open_page):
+    page = open_page("dataset=moons&arch=6-4&method=strategic&epochs=3000", width=1280, height=720)
+    play = page.locator(".gl-play").first
+    box = play.bounding_box()
+    assert box and box["y"] + box["height"] <= 720  # Play/Pause in sight beside the strip
+    page.locator(".gl-strip").first.click()  # focus on the page, not on a control
+    page.keyboard.press("Space")
+    page.locator(".gl-badge", has_text="Training").wait_for()
+    page.keyboard.press("Space")
+    page.locator(".gl-badge", has_text="Paused").wait_for()
+    page.get_by_role("button", name="Toggle Sidebar").or_(page.locator("#sidebar-button")).first.click()
+    page.wait_for_timeout(500)
+    assert page.locator(".gl-play").first.is_visible()  # the sidebar collapsed: Play is still there
+    x_range = ("() => { const r = Array.from(Bokeh.documents[0].all_models).find(m => m.constructor.name === 'Range1d' "
+               "&& Math.abs(m.start + 0.12) < 1e-9 && Math.abs(m.end - 3.12) < 1e-9); return r ? [r.start, r.end] : null; }")
+    # the diagram's x range (-0.12, 3.12) is found by its values: zoomed, it would no longer be found
+    before = page.evaluate(x_range)
+    assert before is not None
+    diagram = page.locator(".bk-Canvas").first.bounding_box() or {"x": 500, "y": 300, "width": 10, "height": 10}
+    page.mouse.move(diagram["x"] + diagram["width"] / 2, diagram["y"] + diagram["height"] / 2)
+    page.mouse.click(diagram["x"] + 5, diagram["y"] + diagram["height"] / 2)
+    page.mouse.wheel(0, 400)
+    page.wait_for_timeout(500)
+    assert page.evaluate(x_range) == before  # the wheel scrolled the page, the diagram did not zoom
+    shot(page, "15-projector-1280")
+    asked = []
+    page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+    page.close(run_before_unload=True)
+    page.context.pages[0].wait_for_timeout(500) if page.context.pages else None
+    assert asked == ["beforeunload"]
