@@ -128,7 +128,7 @@ class Sidebar(pn.viewable.Viewer):
         self.reset = pn.widgets.Button(**button_args("Reset"), description="Start a new run with the setup below",
                                        stylesheets=BUTTON_CSS)  # fmt: skip
         # the same Play/Pause beside the status strip: there when the sidebar is collapsed (space bar too)
-        self.play_top = pn.widgets.Button(**button_args("Play", "success"), stylesheets=BUTTON_CSS, width=110,
+        self.play_top = pn.widgets.Button(**button_args("▶ Play", "success"), stylesheets=BUTTON_CSS, width=110,
                                           css_classes=["gl-play"], description="Play or pause (space bar)")  # fmt: skip
         self.play.on_click(lambda e: s.toggle())
         self.play_top.on_click(lambda e: s.toggle())
@@ -158,8 +158,9 @@ class Sidebar(pn.viewable.Viewer):
 
     def _show_status(self, *_) -> None:
         running = self.session.status == "running"
-        for button in (self.play, self.play_top):
-            button.param.update(**button_args("Pause" if running else "Play", "warning" if running else "success"))
+        colour = "warning" if running else "success"
+        self.play.param.update(**button_args("Pause" if running else "Play", colour))
+        self.play_top.param.update(**button_args("❚❚ Pause" if running else "▶ Play", colour))
         self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
         method = self.session.runner.snapshot.method if self.session.dirty else self.session.model.method
         self.cycle.param.update(

@@ -135,3 +135,14 @@ def test_one_projector_screen_space_plays_no_wheel_zoom_and_a_reload_asks(open_p
     page.close(run_before_unload=True)
     page.context.pages[0].wait_for_timeout(500) if page.context.pages else None
     assert asked == ["beforeunload"]
+
+
+def test_a_page_load_asks_no_server_but_growlabs(open_page):
+    page = open_page(FAST)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.reload()
+    page.locator(".gl-strip.gl-live").wait_for()
+    page.wait_for_timeout(1000)
+    outside = [u for u in asked if not u.startswith(("http://127.0.0.1", "data:", "blob:", "ws://127.0.0.1"))]
+    assert asked and not outside  # no web font (nor anything else) from another server: works offline
