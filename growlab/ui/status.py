@@ -16,10 +16,11 @@ CSS = """
 .gl-k { color:#607d8b; font-size:12px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
 .gl-v { font-size:20px; font-weight:700; font-variant-numeric: tabular-nums; }
 .gl-note { flex-basis:100%; font-size:14px; }
+.gl-phase { font-size:17px; font-weight:700; border:2px solid currentColor; border-radius:4px; padding:0 8px; }
 @media (max-width: 1680px) {  /* laptops and a projector's 1280 px: the strip stays one line */
   .gl-strip { gap:2px 10px; font-size:14px; } .gl-v { font-size:18px; } .gl-k { font-size:11px; margin-right:3px; }
+  .gl-phase { font-size:15px; padding:0 5px; }
 }
-.gl-phase { font-size:17px; font-weight:700; border:2px solid currentColor; border-radius:4px; padding:0 8px; }
 """
 
 
