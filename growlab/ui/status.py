@@ -21,6 +21,9 @@ CSS = """
   .gl-strip { gap:2px 10px; font-size:14px; } .gl-v { font-size:18px; } .gl-k { font-size:11px; margin-right:3px; }
   .gl-phase { font-size:15px; padding:0 5px; }
 }
+@media (max-width: 1300px) {  /* a projector's 1280 px beside the sidebar */
+  .gl-strip { gap:2px 8px; } .gl-v { font-size:16px; } .gl-k { letter-spacing:0; }
+}
 """
 
 
