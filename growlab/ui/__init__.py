@@ -15,7 +15,7 @@ from growlab.ui.model import SessionModel
 from growlab.ui.offload import Offload
 from growlab.ui.session import Session
 from growlab.ui.share import session_query
-from growlab.ui.sidebar import guard_uploads
+from growlab.ui.sidebar import guard_uploads, page_keys
 from growlab.ui.text import short
 
 TITLE = "growlab — grow and prune neural networks while they train"
@@ -36,22 +36,38 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         A ``FastListTemplate``; its ``growlab`` attribute is the :class:`GrowlabApp`.
     """
     pn.extension("tabulator", notifications=True)
+    _no_web_font()
     model = SessionModel()
     problems = model.apply_query(session_query() if query is None else query)
     offload = Offload(pn.state.curdoc) if live and pn.state.curdoc is not None else None  # builds off the loop
     session = Session(model=model, slots=slots, offload=offload)
     app = GrowlabApp(session=session, live=live, lazy_tabs=live)
     template = _Template(
-        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=340,
+        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=300,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
-        meta_description=TITLE,
+        meta_description=TITLE, font=FONT, font_url="",
     )  # fmt: skip
     template.growlab = app
     if live:
         _go_live(app, problems)
         if pn.state.curdoc is not None:
             guard_uploads(pn.state.curdoc)
+            page_keys(pn.state.curdoc)
     return template
+
+
+def _no_web_font() -> None:
+    """Panel's Fast design asks Google's font server for Open Sans on every page load (which
+    fails offline, e.g. in a classroom without internet); growlab pages use the system's fonts
+    (:data:`FONT`) instead, so the design's web font is dropped, once, for this process."""
+    from panel.theme.fast import Fast
+
+    if "font" in Fast._resources:
+        Fast._resources = {k: v for k, v in Fast._resources.items() if k != "font"}
+
+
+#: The page's font: what the system has (no download).
+FONT = "system-ui, 'DejaVu Sans', 'Liberation Sans', Arial, sans-serif"
 
 
 class _Template(pn.template.FastListTemplate):

@@ -22,6 +22,7 @@ from growlab.ui.false_starts import FalseStartsView
 from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
 from growlab.ui.sidebar import Sidebar
+from growlab.ui.activity import growth_note
 from growlab.ui.status import StatusStrip
 from growlab.ui.timeline import TimelineBar
 from growlab.ui.views import make_boundary, make_compare, make_diagram, make_inspector
@@ -94,6 +95,7 @@ class GrowlabApp(pn.viewable.Viewer):
             return False
         snap = update.snapshot
         self._seen = (snap.version, snap.run_id, snap.n_history, snap.n_events)
+        self._warn_false_start(snap, update.fresh)
         if update.fresh and snap.boundary is not None and getattr(self, "tabs", None) and self.tabs.active == 0:
             self.tabs.active = BOUNDARY_TAB  # a 2-D toy: show its decision boundary, as Playground does
         if update.fresh:
@@ -106,11 +108,25 @@ class GrowlabApp(pn.viewable.Viewer):
             if name == "diagram" and self.timeline.viewing is not None:
                 continue  # the diagram shows a past epoch until Live
             self._draw(name, view, arg)
-        self.strip.update(snap, self.session.dirty, self.session.building)
+        data = self.curves.source.data
+        activity = growth_note(snap, list(data["epoch"][-1000:]), list(data["grown"][-1000:]))
+        self.strip.update(snap, self.session.dirty, self.session.building, activity)
         self._announce(snap)
         self.session.status = snap.status
         self.drawn = snap.version
         return True
+
+    def _warn_false_start(self, snap, fresh: bool) -> None:
+        """Say so, once a run, as soon as its network cannot reach an output (at epoch 0, or after a cycle)."""
+        if fresh:
+            self._warned_false_start = False
+        analysis = (snap.extra or {}).get("analysis") or {}
+        if analysis.get("false_start") and not getattr(self, "_warned_false_start", False):
+            self._warned_false_start = True
+            reason = (analysis.get("reason") or "no input has a path to an output").removeprefix("false start: ")
+            when = "as it starts" if snap.epoch == 0 else f"at epoch {snap.epoch}"
+            self.session.notify("warning", f"This network cannot learn {when}: {reason}. Lower the sparsity, "
+                                           "widen the layers or pick another seed")  # fmt: skip
 
     def _draw(self, name: str, view, arg) -> None:
         """Update one view; a failing view is reported once and the others still update."""
@@ -148,7 +164,8 @@ class GrowlabApp(pn.viewable.Viewer):
             tabs.active = BOUNDARY_TAB
         self.events.active = tabs.active == EVENTS_TAB
         tabs.param.watch(lambda e: setattr(self.events, "active", e.new == EVENTS_TAB), "active")
-        return [self.strip, top, tabs]
+        head = pn.Row(self.sidebar.play_top, self.strip, sizing_mode="stretch_width", margin=(0, 0, 0, 10))
+        return [head, top, tabs]
 
     def close(self) -> None:
         """The session ended: stop the run's worker and any experiment."""

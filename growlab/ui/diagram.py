@@ -159,7 +159,8 @@ class NetworkDiagram(pn.viewable.Viewer):
         self.figure.x_range.update(start=lay.x_range[0], end=lay.x_range[1])
         if lay.map_box is None:
             # many inputs (heart has 27) get a smaller font so that every name fits
-            ax["inputs"].major_label_text_font_size = "12pt" if len(lay.ys[0]) <= 16 else "10pt"
+            n = len(lay.ys[0])
+            ax["inputs"].major_label_text_font_size = "12pt" if n <= 16 else "10pt" if n <= 20 else "8.5pt"
             _label(ax["inputs"], lay.ys[0], lay.names[0])
         else:
             _label(ax["inputs"], [], [])

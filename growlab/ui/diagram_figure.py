@@ -136,7 +136,7 @@ def make_figure(sources: dict[str, ColumnDataSource], height: int, sizing_mode: 
         x_range=Range1d(-0.12, 3.12), y_range=Range1d(*Y_RANGE),
         x_axis_type=None, y_axis_type=None, tools="pan,wheel_zoom,box_zoom,reset,save",
         active_scroll=None,  # the mouse wheel scrolls the page; zoom is a tool to pick, Reset undoes it
-        toolbar_location="above", min_border_left=10, min_border_right=10,
+        toolbar_location="right", min_border_left=10, min_border_right=10,  # right: clear of the title lines
     )  # fmt: skip
     fig.grid.visible = False
     fig.outline_line_color = None

@@ -127,7 +127,11 @@ class Sidebar(pn.viewable.Viewer):
                                        stylesheets=BUTTON_CSS)  # fmt: skip
         self.reset = pn.widgets.Button(**button_args("Reset"), description="Start a new run with the setup below",
                                        stylesheets=BUTTON_CSS)  # fmt: skip
+        # the same Play/Pause beside the status strip: there when the sidebar is collapsed (space bar too)
+        self.play_top = pn.widgets.Button(**button_args("▶ Play", "success"), stylesheets=BUTTON_CSS, width=110,
+                                          css_classes=["gl-play"], description="Play or pause (space bar)")  # fmt: skip
         self.play.on_click(lambda e: s.toggle())
+        self.play_top.on_click(lambda e: s.toggle())
         self.step.on_click(lambda e: s.step())
         self.cycle.on_click(lambda e: s.cycle())
         self.reset.on_click(lambda e: s.reset())
@@ -154,12 +158,14 @@ class Sidebar(pn.viewable.Viewer):
 
     def _show_status(self, *_) -> None:
         running = self.session.status == "running"
-        self.play.param.update(**button_args("Pause" if running else "Play", "warning" if running else "success"))
+        colour = "warning" if running else "success"
+        self.play.param.update(**button_args("Pause" if running else "Play", colour))
+        self.play_top.param.update(**button_args("❚❚ Pause" if running else "▶ Play", colour))
         self.reset.param.update(**button_args(color="primary" if self.session.dirty else "default"))
         method = self.session.runner.snapshot.method if self.session.dirty else self.session.model.method
         self.cycle.param.update(
             **button_args(cycle_label(method)), disabled=not has_cycles(method),
-            description=(f"Remove the units whose output std ≤ ε now" if method == "odf2nna" else
+            description=("Remove the units whose output std ≤ ε now" if method == "odf2nna" else
                          "Run one grow/prune cycle now" if has_cycles(method) else f"{method} has no grow/prune cycle"),
         )  # fmt: skip
 
@@ -226,6 +232,44 @@ class Sidebar(pn.viewable.Viewer):
             _heading("Training"), training,
             **wide,
         )  # fmt: skip
+
+
+#: Run once per page: the space bar plays and pauses (unless typing, or on a focused button,
+#: which the space bar presses anyway); leaving or reloading a page whose run has trained asks first.
+PAGE_JS = """
+const deep = (sel, root = document) => {
+  const found = root.querySelector(sel);
+  if (found) return found;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { const f = deep(sel, el.shadowRoot); if (f) return f; }
+  }
+  return null;
+};
+if (!window._growlab_keys) {
+  window._growlab_keys = true;
+  document.addEventListener('keydown', (e) => {
+    if (e.code !== 'Space' || e.repeat || e.ctrlKey || e.altKey || e.metaKey) return;
+    const t = e.composedPath()[0];
+    if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON'].includes(t.tagName))) return;
+    const host = deep('.gl-play');
+    const button = host && (host.shadowRoot ?? host).querySelector('button');
+    if (button) { e.preventDefault(); button.click(); }
+  });
+  window.addEventListener('beforeunload', (e) => {
+    const strip = deep('.gl-strip');
+    const m = strip && /epoch\\s*(\\d+)\\s*\\//i.exec(strip.textContent);
+    if (m && Number(m[1]) > 0) { e.preventDefault(); e.returnValue = ''; }
+  });
+}
+"""
+
+
+def page_keys(doc) -> None:
+    """The space bar plays/pauses, and a trained run is not lost to a reload without a question (:data:`PAGE_JS`)."""
+    from bokeh.events import DocumentReady
+    from bokeh.models import CustomJS
+
+    doc.js_on_event(DocumentReady, CustomJS(code=PAGE_JS))
 
 
 def guard_uploads(doc) -> None:

@@ -17,6 +17,13 @@ CSS = """
 .gl-v { font-size:20px; font-weight:700; font-variant-numeric: tabular-nums; }
 .gl-note { flex-basis:100%; font-size:14px; }
 .gl-phase { font-size:17px; font-weight:700; border:2px solid currentColor; border-radius:4px; padding:0 8px; }
+@media (max-width: 1680px) {  /* laptops and a projector's 1280 px: the strip stays one line */
+  .gl-strip { gap:2px 10px; font-size:14px; } .gl-v { font-size:18px; } .gl-k { font-size:11px; margin-right:3px; }
+  .gl-phase { font-size:15px; padding:0 5px; }
+}
+@media (max-width: 1300px) {  /* a projector's 1280 px beside the sidebar */
+  .gl-strip { gap:2px 8px; } .gl-v { font-size:16px; } .gl-k { letter-spacing:0; }
+}
 """
 
 
@@ -39,8 +46,8 @@ def structure(snap, row: dict) -> tuple[float | None, int | None]:
     return active / possible, active + biases
 
 
-def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
-    """The strip's HTML for one snapshot."""
+def strip_html(snap, dirty: bool = False, building: bool = False, activity: str = "") -> str:
+    """The strip's HTML for one snapshot; ``activity``: a line on growth (:func:`~growlab.ui.activity.growth_note`)."""
     label, colour = STATUS.get(snap.status, (snap.status, "#546e7a"))
     row = snap.last_row or {}
     items = [("epoch", f"{snap.epoch} / {snap.epochs}")]
@@ -59,6 +66,8 @@ def strip_html(snap, dirty: bool = False, building: bool = False) -> str:
     if pending:
         text = ", ".join(f"{k} → {v:g}" if isinstance(v, float) else f"{k} → {v}" for k, v in pending.items())
         notes.append(f"<span style='color:#6a1b9a'>applies at the next cycle: {html.escape(text)}</span>")
+    if activity:
+        notes.append(f"<span class='gl-activity' style='color:#b26a00;font-weight:700'>⚠ {html.escape(activity)}</span>")
     if building:
         notes.append("<span style='color:#1f4e5f'>building the new run…</span>")
     elif dirty:
@@ -83,9 +92,12 @@ class StatusStrip(pn.viewable.Viewer):
         super().__init__(**params)
         self._pane = pn.pane.HTML(self.param.text, stylesheets=[CSS], sizing_mode="stretch_width", margin=(4, 10))
 
-    def update(self, snap, dirty: bool = False, building: bool = False) -> None:
-        self._last = (snap, dirty, building)
-        self.text = strip_html(snap, dirty, building).replace("class='gl-strip'", f"class='gl-strip{' gl-live' if self.live else ''}'", 1)
+    def update(self, snap, dirty: bool = False, building: bool = False, activity: str | None = None) -> None:
+        """Draw ``snap``; ``activity`` (None: the last one given) is the line on growth."""
+        if activity is None:
+            activity = self._last[3] if getattr(self, "_last", None) and self._last[0].run_id == snap.run_id else ""
+        self._last = (snap, dirty, building, activity)
+        self.text = strip_html(snap, dirty, building, activity).replace("class='gl-strip'", f"class='gl-strip{' gl-live' if self.live else ''}'", 1)
 
     @param.depends("live", watch=True)
     def _redraw(self) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from growlab.run.slots import TrainingSlots
 from growlab.ui import create_app
-from growlab.ui.status import strip_html
 from growlab.ui.theme import button_label
 
 TIMEOUT = 60.0
@@ -140,3 +139,53 @@ def test_lottery_rounds_are_a_label_by_the_title_and_markers_on_the_curves(app):
 def test_nest_shows_its_phase(app):
     settle(app, lambda s: True)
     assert "NeST growth phase" in app.diagram.figure.title.text and "NeST growth phase" in app.strip.text
+
+
+def play_to(app, epoch):
+    app.session.play()
+    assert app.session.runner.wait(lambda s: s.epoch >= epoch, TIMEOUT * 2)
+    app.session.pause()
+    settle(app, lambda s: s.status == "paused")
+    while app.refresh():
+        pass
+    return app.session.runner.snapshot
+
+
+@pytest.mark.parametrize("app", [{"dataset": "heart", "arch": "16-8", "method": "strategic", "sparsity": "0.9",
+                                  "junctures": "all", "epochs": "200"}], indirect=True)  # fmt: skip
+def test_growth_that_reached_its_density_cap_says_so(app):
+    play_to(app, 30)
+    assert "target density reached" in app.strip.text and "lower sparsity" in app.strip.text
+
+
+@pytest.mark.parametrize("app", [{"dataset": "heart", "arch": "16-8", "method": "strategic+prune", "epochs": "200"}],
+                         indirect=True)  # fmt: skip
+def test_stalled_growth_says_why(app):
+    from growlab.ui.activity import growth_note
+
+    snap = play_to(app, 100)
+    grown = app.curves.source.data["grown"]
+    assert not any(grown[-10:])  # the stall: strategic+prune with the method's defaults
+    assert "growth stalled: nothing grown in the last 10 epochs" in app.strip.text
+    assert growth_note(snap, [snap.epoch], [1]) == ""  # growing: nothing to say
+
+
+def test_the_apps_default_strategic_run_visibly_grows():
+    app = make({"dataset": "heart", "arch": "16-8", "method": "strategic", "epochs": "200"})
+    try:
+        assert app.session.model.method_params.sparsity == 0.5 and "sparsity=0.5" in app.share.search
+        play_to(app, 60)
+        grown = app.curves.source.data["grown"]
+        assert sum(1 for g in grown if g) >= 45 and "stalled" not in app.strip.text and "reached" not in app.strip.text
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("app", [{"dataset": "xor", "arch": "4", "method": "prune", "sparsity": "0.95",
+                                  "schedule": "constant", "epochs": "50"}], indirect=True)  # fmt: skip
+def test_a_network_that_cannot_reach_its_output_is_a_warning_once(app, monkeypatch):
+    told = []
+    monkeypatch.setattr(app.session, "_notify", lambda level, text: told.append((level, text)))
+    play_to(app, 5)
+    warnings = [t for level, t in told if level == "warning"]
+    assert len(warnings) == 1 and "cannot learn" in warnings[0] and "cannot be reached" in warnings[0]

@@ -132,8 +132,8 @@ def test_scrub_back_in_the_browser_and_return_to_live(open_page):
     assert page.evaluate(cursor)[0] is False
     for _ in range(5):  # ◀ five times: epoch 1
         click(page, "◀")
-    page.wait_for_function(f"() => {{ const c = Bokeh.documents[0].get_model_by_name('growlab-cursor');"
-                           f" return c.visible && c.location == 1; }}")  # fmt: skip
+    page.wait_for_function("() => { const c = Bokeh.documents[0].get_model_by_name('growlab-cursor');"
+                           " return c.visible && c.location == 1; }")  # fmt: skip
     page.locator(".growlab-timeline-label", has_text="Epoch 1 of 6").wait_for()
     page.locator(".growlab-timeline-events", has_text="Epoch 1:").wait_for()
     assert model_data(page, "diagram-edges", "w") != live
