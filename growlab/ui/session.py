@@ -66,7 +66,7 @@ def has_cycles(method: str) -> bool:
 
 def cycle_label(method: str) -> str:
     """What "Cycle now" does for ``method``: ODF2NNA's cycle applies ε (removes the useless units)."""
-    return "Apply ε" if method == "odf2nna" else "Cycle now"
+    return "Apply ε" if METHODS.get(method).previews_epsilon else "Cycle now"
 
 
 def _same_number(old, new) -> bool:
@@ -393,7 +393,7 @@ class Session(param.Parameterized):
                 self.notify("error", f"Refused: {e}")
                 self._revert(owner, name, event.old)
                 return
-            if name == PREVIEWED and self.runner.snapshot.method == "odf2nna" and self.runner.status != "running":
+            if name == PREVIEWED and METHODS.get(self.runner.snapshot.method).previews_epsilon and self.runner.status != "running":
                 self.preview_epsilon(event.new)
 
     def preview_epsilon(self, eps: float) -> list | None:

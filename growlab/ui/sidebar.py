@@ -11,6 +11,7 @@ import math
 import panel as pn
 import param
 
+from growlab.methods import METHODS
 from growlab.methods import available as available_methods
 from growlab.ui.model import ADVANCED, TOYS
 from growlab.ui.session import MAX_UPLOAD_BYTES, Session, cycle_label, has_cycles
@@ -165,7 +166,7 @@ class Sidebar(pn.viewable.Viewer):
         method = self.session.runner.snapshot.method if self.session.dirty else self.session.model.method
         self.cycle.param.update(
             **button_args(cycle_label(method)), disabled=not has_cycles(method),
-            description=("Remove the units whose output std ≤ ε now" if method == "odf2nna" else
+            description=("Remove the units whose output std ≤ ε now" if METHODS.get(method).previews_epsilon else
                          "Run one grow/prune cycle now" if has_cycles(method) else f"{method} has no grow/prune cycle"),
         )  # fmt: skip
 
