@@ -150,7 +150,7 @@ def _palette():
     from PIL import Image
     from matplotlib.colors import to_rgb
 
-    from growlab.ui import palette as pal
+    from growlab.view import palette as pal
 
     keys = [pal.INK, pal.MUTED, ACTIVE, pal.POSITIVE, pal.NEGATIVE, pal.GROWN, pal.PRUNED, pal.NEURON, pal.DORMANT]
     colors = [np.array(to_rgb(c)) for c in keys]
@@ -230,8 +230,8 @@ class _Painter:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         from growlab.config import format_arch
-        from growlab.ui import palette
-        from growlab.ui.diagram_layout import column_ys, layer_names, output_names
+        from growlab.view import palette
+        from growlab.view.diagram_layout import column_ys, layer_names, output_names
 
         self.run, self.weights, self.pal = run, weights, palette
         self._column_ys, self._layer_names, self._output_names = column_ys, layer_names, output_names

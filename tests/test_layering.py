@@ -15,6 +15,7 @@ FORBIDDEN = {
     "analysis": {"run", "experiment", "ui"},
     "run": {"experiment", "ui"},
     "experiment": {"ui"},
+    "view": {"engine", "methods", "analysis", "run", "experiment", "ui"},  # colours and layout: numbers only
 }
 
 
@@ -96,3 +97,13 @@ def test_no_import_cycles_between_growlab_modules():
         if node not in state:
             visit(node, [node])
     assert not cycles, "\n".join(cycles)
+
+
+def test_recording_a_run_draws_without_the_ui(tmp_path):
+    """``run.record`` and ``growlab record`` share the app's colours and layout (growlab.view), not its UI."""
+    code = (
+        "import sys, growlab; run = growlab.Run('heart', '4', 'random', epochs=2, sparsity=0.5); run.run(); "
+        f"run.record({str(tmp_path / 'life.gif')!r}, progress=False); print('panel' in sys.modules, 'bokeh' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-2:] == ["False", "False"] and (tmp_path / "life.gif").stat().st_size > 0

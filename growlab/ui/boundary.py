@@ -24,7 +24,7 @@ import param
 from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.plotting import figure
 
-from growlab.ui import palette
+from growlab.view import palette
 
 NOTE_2D = "The decision boundary is drawn for datasets with two inputs (xor, circles, moons, spiral, gaussians)."
 _WHITE = np.array([250, 250, 250], float)

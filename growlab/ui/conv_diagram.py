@@ -28,10 +28,10 @@ from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, LinearColor
 from bokeh.models.dom import Div, ValueRef
 from bokeh.palettes import Greys256
 
-from growlab.ui import palette
+from growlab.view import palette
 from growlab.ui.diagram import NetworkDiagram, _label
 from growlab.ui.diagram_figure import axes
-from growlab.ui.diagram_layout import Y_RANGE, Layout, layer_names
+from growlab.view.diagram_layout import Y_RANGE, Layout, layer_names
 from growlab.ui.feature_maps import FeatureMaps
 
 #: Lowest opacity factor of a kernel with almost no live taps (1 with all of them live).

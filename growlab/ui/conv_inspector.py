@@ -17,9 +17,9 @@ import panel as pn
 from bokeh.models import ColumnDataSource, LinearColorMapper
 from bokeh.plotting import figure
 
-from growlab.ui import palette
+from growlab.view import palette
 from growlab.ui.conv_diagram import conv_layer_names
-from growlab.ui.diagram_layout import neuron_name
+from growlab.view.diagram_layout import neuron_name
 from growlab.ui.inspector import Inspector, _valid
 from growlab.ui.text import html
 

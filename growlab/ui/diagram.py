@@ -30,7 +30,7 @@ import param
 from bokeh.core.property.descriptors import UnsetValueError
 
 from growlab.ui.diagram_figure import axes, empty_sources, make_figure
-from growlab.ui.diagram_layout import Layout, layout_key, layout_of
+from growlab.view.diagram_layout import Layout, layout_key, layout_of
 from growlab.ui.diagram_legend import legend_html
 from growlab.ui.diagram_tables import tables
 from growlab.ui.text import phase_text

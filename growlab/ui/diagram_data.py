@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from growlab.run.snapshot import FADE_EPOCHS
-from growlab.ui.diagram_layout import Layout
+from growlab.view.diagram_layout import Layout
 
 
 @dataclass(frozen=True, eq=False)

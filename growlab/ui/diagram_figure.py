@@ -17,8 +17,8 @@ from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 from bokeh.transform import transform
 
-from growlab.ui import palette
-from growlab.ui.diagram_layout import Y_RANGE
+from growlab.view import palette
+from growlab.view.diagram_layout import Y_RANGE
 from growlab.ui.diagram_tables import NEURON_STATUS
 
 _LABEL_FONT = "12pt"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from growlab.run.snapshot import FADE_EPOCHS
-from growlab.ui import palette
+from growlab.view import palette
 
 _W, _H = 46, 18
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from growlab.ui.diagram_data import Candidates, candidates, choose, fade, last_events, segments, widths_alphas
-from growlab.ui.diagram_layout import Layout
+from growlab.view.diagram_layout import Layout
 
 HALO_PX = ((250, 9.0), (1200, 6.0), (np.inf, 4.0))  # gold halo width beyond its edge, by edges drawn
 #: ``ev`` codes of an edge row: no recent change, grown recently, pruned recently.

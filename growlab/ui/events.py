@@ -13,7 +13,7 @@ import panel as pn
 import param
 
 from growlab.methods.events import COLUMNS, KINDS
-from growlab.ui.diagram_layout import neuron_name
+from growlab.view.diagram_layout import neuron_name
 
 #: At most this many events are kept in the table (a LeNet prune cycle logs thousands).
 MAX_ROWS = 20_000

@@ -19,7 +19,7 @@ from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 
-from growlab.ui import palette
+from growlab.view import palette
 from growlab.ui.text import html
 from growlab.ui.theme import button_args
 

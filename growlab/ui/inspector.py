@@ -21,8 +21,8 @@ import param
 from bokeh.models import ColumnDataSource, HoverTool, Span
 from bokeh.plotting import figure
 
-from growlab.ui import palette
-from growlab.ui.diagram_layout import layer_names, neuron_name
+from growlab.view import palette
+from growlab.view.diagram_layout import layer_names, neuron_name
 from growlab.ui.text import html
 
 HISTORY = {"edge": ("weight",), "neuron": ("bias", "in_abs", "out_abs")}

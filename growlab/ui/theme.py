@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bokeh.plotting import figure
 
-from growlab.ui.palette import GROWN, PRUNED  # noqa: F401  (re-exported for the curves)
+from growlab.view.palette import GROWN, PRUNED  # noqa: F401  (re-exported for the curves)
 
 VAL = "#0877bd"  # validation: the diagram's positive blue, drawn solid
 TRAIN = "#0877bd"  # training: same hue, dashed

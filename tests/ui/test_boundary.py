@@ -11,7 +11,7 @@ from bokeh.document.events import ColumnsPatchedEvent
 
 import diagram_cases as dc
 from growlab.run.snapshot import BOUNDARY_GRID, snapshot_of
-from growlab.ui import palette
+from growlab.view import palette
 from growlab.ui.boundary import DecisionBoundary, point_colors, rgba
 
 

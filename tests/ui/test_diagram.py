@@ -14,9 +14,9 @@ from bokeh.document.events import ColumnDataChangedEvent, ColumnsPatchedEvent
 
 import diagram_cases as dc
 from growlab.run.snapshot import FADE_EPOCHS, snapshot_of
-from growlab.ui import palette
+from growlab.view import palette
 from growlab.ui.diagram import NetworkDiagram
-from growlab.ui.diagram_layout import column_ys
+from growlab.view.diagram_layout import column_ys
 from growlab.ui.diagram_tables import DORMANT, EV_GROWN, USELESS
 
 
