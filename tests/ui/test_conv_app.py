@@ -366,3 +366,26 @@ def test_a_conv_architecture_on_a_table_is_refused_in_the_browser(open_page):
     assert arch.input_value() == "6-4"
     assert page.locator(".notyf__message", has_text="tabular").count() == 1  # said once
     _shot(page, "conv_refused")
+
+
+@pytest.mark.browser
+def test_choosing_lenet_5_on_mnist5k_builds_trains_and_draws_it(open_page):
+    """LeNet-5 itself, typed as the preset's name: one epoch, its channel columns and the 28×28 input."""
+    page = open_page("dataset=mnist5k&arch=16-8&method=nest&epochs=5", width=1440, height=900)
+    arch = page.locator(".gl-arch input").first
+    arch.fill("lenet-5")
+    arch.press("Enter")
+    page.locator(".gl-strip", has_text="1-6-16-120-84-10").wait_for(timeout=120_000)
+    page.get_by_role("button", name="Step", exact=True).click()
+    deadline = time.monotonic() + 180
+    while _epoch(page) < 1:
+        assert time.monotonic() < deadline, "LeNet-5 did not train an epoch"
+        page.wait_for_timeout(300)
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('diagram-conv-input').data.image.length == 1")
+    image = page.evaluate(
+        "() => { const d = Bokeh.documents[0].get_model_by_name('diagram-conv-input').data.image[0];"
+        " return [d.length ?? d.shape?.[0], (d[0] ?? []).length ?? d.shape?.[1]]; }"
+    )
+    assert 784 in image or image == [28, 28], image  # the example, not 784 dots
+    maps = _data(page, "conv-maps", "image")
+    assert maps == [144] * 6, maps  # the strip: conv 1's six 12×12 maps of that example
