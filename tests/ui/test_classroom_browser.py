@@ -79,7 +79,7 @@ def test_a_refused_value_says_why_and_its_control_shows_the_value_in_use(open_pa
     batch = page.locator(".gl-batch input").first
     batch.fill("-3")
     batch.press("Enter")
-    toast(page, "Refused: batch_size must be a positive integer")
+    toast(page, "Refused: batch_size must be None (the full batch, up to 1,024 rows) or a whole number in [1, ∞)")
     expect(batch).to_have_value("0")
     epochs = page.locator(".gl-epochs input").first
     epochs.fill("0")
