@@ -84,7 +84,7 @@ def test_a_refused_value_says_why_and_its_control_shows_the_value_in_use(open_pa
     epochs = page.locator(".gl-epochs input").first
     epochs.fill("0")
     epochs.press("Enter")
-    toast(page, "Refused: epochs must be a whole number")
+    toast(page, "Refused: epochs must be in [1, 1,000,000], got 0")
     expect(epochs).to_have_value("3000")
     click(page, "Step")  # a trained run: σ goes to the run, which refuses what it cannot take
     page.locator(".gl-strip", has_text="epoch1").or_(page.locator(".gl-strip", has_text="epoch 1")).first.wait_for()
