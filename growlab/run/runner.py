@@ -183,6 +183,56 @@ class Runner(RunnerReads):
             self._publish(self._run)
         _OPEN.add(self)
 
+    # ------------------------------------------------------------------ reading
+    @property
+    def published(self) -> tuple[Snapshot, Run]:
+        """The newest snapshot and the run it describes, published together (one atomic read)."""
+        return self._published
+
+    @property
+    def trace(self) -> WeightTrace:
+        """The weights recorded per epoch for the inspector (see :class:`~growlab.run.trace.WeightTrace`)."""
+        return self._trace
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """Live changes queued and not applied yet (held here or by the run until its next boundary)."""
+        with self._cv:
+            return {**self._run.pending, **self._pending}
+
+    def call(self, fn: Callable[[Run], Any], publish: bool = False) -> Any:
+        """Run ``fn(run)`` while no step is in progress and return its (plain-data) result.
+
+        Waits for the current tick. ``publish=True`` publishes a snapshot afterwards (for
+        actions that change the run, e.g. :func:`~growlab.run.queries.prune_redundant_paths`).
+        """
+        self._check_open()
+        with self._lock:
+            run = self._run
+            self._hand_over_pending(run)
+            result = fn(run)
+            if publish:
+                self._publish(run, force=True)
+            return result
+
+    def wait(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate(snapshot)`` holds (for tests and scripts); False on timeout."""
+        with self._cv:
+            return self._cv.wait_for(lambda: predicate(self._published[0]), timeout=timeout)
+
     # ------------------------------------------------------------------ commands
     def play(self) -> None:
         """Train continuously (``CapacityError`` when the server's cap is reached)."""
@@ -435,7 +485,7 @@ class Runner(RunnerReads):
         with self._cv:
             status, error, pending = self._status, self._error, dict(self._pending)
             version = self._version + 1
-        extra = {"pending": {**run._pending, **pending}, "cycles": run.cycles, "config": run.config.to_dict()}
+        extra = {"pending": {**run.pending, **pending}, "cycles": run.cycles, "config": run.config.to_dict()}
         try:
             snap = snapshot_of(run, version, status, error, run_id=self._run_id, extra=extra, example=self.example)
             # (a conv snapshot's redundancy is per kernel; the panel counts connections, i.e. taps)
