@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,8 @@ class Run:
         self.streams = method_streams([seed])  # the method's draws: the same as this seed's in any grid
         self._events = EventLog()
         self._history: list[dict] = []
-        self._pending: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}  # live changes for the next boundary (guarded by _changes)
+        self._changes = threading.Lock()
         self.epoch = 0
         self.cycles = 0
         self.status = "ready"
@@ -146,7 +148,8 @@ class Run:
     @property
     def pending(self) -> dict[str, Any]:
         """Live changes queued by :meth:`set` and not applied yet (a copy)."""
-        return dict(self._pending)  # dict() copies atomically under the GIL
+        with self._changes:
+            return dict(self._pending)
 
     @property
     def n_rows(self) -> int:
@@ -191,8 +194,7 @@ class Run:
             self._sound = saved  # it trained well: a later divergence too far gone comes back here
         self.epoch += 1
         self.ctx.epoch = self.epoch
-        pending = dict(self._pending)
-        self._apply_pending()
+        pending = self._apply_pending()
         self.ctx.cycle = self.cycles + 1
         cycled = self.method.after_epoch(self.ctx)
         # outputs can overflow while weights stay finite: the validation pass of the row checks them
@@ -200,7 +202,8 @@ class Run:
         val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if finite else None
         if val is None or not np.isfinite(val["loss"]).all():
             self._restore_cycle_state(saved)
-            self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
+            with self._changes:  # the changes it applied wait for the retry (newer ones win)
+                self._pending = {**pending, **self._pending}
             if cycled:  # a cycle can make weights explode too (NeST growth at a high lr)
                 self._diverged(f"the grow/prune cycle after epoch {self.epoch} made the network non-finite",
                                f"the state before that epoch (epoch {self.epoch} undone)")  # fmt: skip
@@ -271,13 +274,22 @@ class Run:
         """
         return self.method.preview_epsilon(self.ctx, eps)
 
-    def set(self, **params: Any) -> None:
+    def set(self, **params: Any) -> dict[str, Any]:
         """Queue live parameter changes; they apply at the next cycle boundary (end of epoch).
 
-        Every value is validated now: one bad value refuses the whole call with a
-        ``ValueError`` and changes nothing. Applied changes are ``param`` events.
+        The one path for live changes (``Runner.set``, ``Lab.set`` and the app's sidebar all
+        forward here): every value is validated now, once, against the training settings
+        (:data:`growlab.config.LIVE_SETTINGS`) and the method's parameters; one bad value refuses
+        the whole call with a ``ValueError`` and changes nothing. Safe from another thread while
+        the run trains. Each change applied is one ``param`` event.
+
+        Returns:
+            The coerced values queued.
         """
-        self._pending.update(self.check(**params))
+        values = self.check(**params)
+        with self._changes:
+            self._pending.update(values)
+        return values
 
     def check(self, **params: Any) -> dict[str, Any]:
         """Validate live changes without queueing them (reads only; safe from another thread).
@@ -352,10 +364,10 @@ class Run:
         self._now_sound = True
         return f"epoch {first}" if first == last else f"epochs {first}–{last}"
 
-    def _apply_pending(self) -> None:
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
+    def _apply_pending(self) -> dict[str, Any]:
+        """Apply the queued live changes (already validated by :meth:`set`); returns them."""
+        with self._changes:
+            pending, self._pending = self._pending, {}
         for key, new in pending.items():
             if key in LIVE_SETTINGS:
                 old = self.optimizer.lr
@@ -364,6 +376,7 @@ class Run:
                 old = self.method.set_params(**{key: new})[key]
             if old != new:
                 self._events.add(self.epoch, self.trainer.steps, "param", cause=f"{key}: {old} → {new}")
+        return pending
 
     def _record(self, train: dict, val: dict) -> dict:
         """Append the history row: training metrics from the epoch's own pass (``train``, see
@@ -480,7 +493,8 @@ class Run:
         self.streams.load_state_dict({"states": s["streams"]})
         self._history = [dict(r) for r in s["history"]]
         self._events.load_state_dict(s["events"])
-        self._pending = dict(s["pending"])
+        with self._changes:
+            self._pending = dict(s["pending"])
         self.epoch, self.cycles, self.status = int(s["epoch"]), int(s["cycles"]), s["status"]
         self.ctx.epoch = self.epoch
         dev = self.network.device
