@@ -155,3 +155,40 @@ def test_recording_a_run_draws_without_the_ui(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split()[-2:] == ["False", "False"] and (tmp_path / "life.gif").stat().st_size > 0
+
+
+#: Panel / Bokeh / jupyter_bokeh internals growlab uses: reached through growlab.ui.compat only
+INTERNALS = {
+    "_on_msg", "_sync_model", "_document_patched", "_stylesheets", "_value_edit", "_slider", "_loaded_extensions",
+    "_loaded", "_views", "_models", "_resources",
+}  # fmt: skip
+HOOKS = {"_on_msg", "_sync_model", "_document_patched"}
+
+
+def test_library_internals_are_used_in_the_compat_module_only():
+    problems = []
+    for path in PKG.rglob("*.py"):
+        if path.relative_to(PKG).as_posix() == "ui/compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):  # a library object's internal (growlab's own self._x are its own)
+                own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+                name = None if own else node.attr
+            else:  # overriding a library's message hook
+                name = getattr(node, "name", None) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+                name = name if name in HOOKS else None
+            if name in INTERNALS:
+                problems.append(f"{path.relative_to(PKG)}:{node.lineno} uses {name}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_served_app_does_not_load_the_notebook_code():
+    """``growlab serve`` and ``panel serve apps/growlab.py`` build the app without ``Lab``, its
+    notebook views or the widget libraries; ``growlab.Lab`` still works, imported on first use."""
+    code = (
+        "import sys; from growlab.ui import create_app; create_app(); "
+        "print(*[m for m in ('growlab.ui.lab', 'growlab.ui.notebook', 'jupyter_bokeh', 'ipywidgets') if m in sys.modules]); "
+        "import growlab, growlab.ui; print(growlab.Lab is growlab.ui.Lab is sys.modules['growlab.ui.lab'].Lab)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["", "True"]
