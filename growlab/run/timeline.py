@@ -427,12 +427,12 @@ def snapshot_at(run, epoch: int, base):
     if "bridge" in kinds:  # a layer was removed: earlier events index the older layout
         start += len(kinds) - kinds[::-1].index("bridge")
     recent = _connection_events(log, start, hi)
-    rows = run._history
-    row = dict(rows[epoch - 1]) if 1 <= epoch <= len(rows) else {}
+    n_rows = run.n_rows
+    row = run.rows(epoch - 1, epoch)[0] if 1 <= epoch <= n_rows else {}
     return dataclasses.replace(
         base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, weights=view.weights, biases=view.biases,
         masks=view.masks, alive=view.alive, birth_epoch=view.birth_epoch, redundant=None, recent=recent, overlays={},
-        n_history=min(epoch, len(rows)), last_row=row, boundary=base.boundary if epoch == base.epoch else None,
+        n_history=min(epoch, n_rows), last_row=row, boundary=base.boundary if epoch == base.epoch else None,
         extra={**base.extra, "timeline": {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint,
                                           "live": base.epoch}},
     )  # fmt: skip

@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any, Callable
 
@@ -186,16 +187,22 @@ class Lab:
         return {"grown": int((kinds == "grow").sum()), "pruned": int((kinds == "prune").sum())}
 
     def set(self, **params: Any) -> dict[str, Any]:
-        """Change live parameters (the method's and ``lr``): the sidebar follows, the run applies
-        them at its next cycle boundary (a ``param`` event); before the first epoch the run is
-        rebuilt with them, as the sidebar does.
+        """Change live parameters (the method's and ``lr``): forwarded to ``Run.set`` (validated
+        there, once; applied at the run's next cycle boundary as one ``param`` event each), and
+        the sidebar follows. Before the first epoch the run is rebuilt with them, as the sidebar does.
 
         Returns:
-            The values as coerced. Raises ``ValueError`` (and changes nothing) for a bad one.
+            The values as coerced. Raises ``ValueError`` (the run's reason) and changes nothing for a bad one.
         """
-        values = self.runner.call(lambda run: run.check(**params))
-        for name, value in values.items():
-            setattr(self.model if name == "lr" else self.model.method_params, name, value)  # the session queues it
+        if self.session.untouched:  # the session rebuilds the run with the values the sidebar shows
+            values = self.runner.check(**params)
+            follow = contextlib.nullcontext()
+        else:  # queued on the run (never waits for the epoch in progress); the sidebar only follows
+            values = self.runner.set(**params)
+            follow = self.session.quiet()
+        with follow:
+            for name, value in values.items():
+                setattr(self.model if name == "lr" else self.model.method_params, name, value)
         self._settle()
         return values
 

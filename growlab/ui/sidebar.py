@@ -14,6 +14,7 @@ import param
 from growlab.methods import METHODS
 from growlab.methods import available as available_methods
 from growlab.config import TRAIN_SETTINGS
+from growlab.ui import compat
 from growlab.ui.model import ADVANCED, FORM_SETTINGS, TOYS
 from growlab.ui.session import MAX_UPLOAD_BYTES, Session, cycle_label, has_cycles
 from growlab.ui.text import short
@@ -87,13 +88,13 @@ def _compact(slider):
     script); whenever the value changes — a refused value put back included — the travel is
     set back to what holds the value, so the knob sits where the value in use is.
     """
-    slider._value_edit.param.update(width=110, sizing_mode="fixed")
+    compat.slider_value_box(slider).param.update(width=110, sizing_mode="fixed")
     start, end = slider.start, slider.end
 
     def travel(event) -> None:
         if event.new is None:
             return
-        inner = slider._slider
+        inner = compat.slider_track(slider)
         lo, hi = min(start, event.new), max(end, event.new)
         inner.param.update(start=lo, end=hi)
         inner.param.trigger("start", "end")  # the browser may have stretched them without telling us
