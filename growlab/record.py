@@ -68,6 +68,7 @@ def record(
     edge_budget: int = EDGE_BUDGET,
     title: str | None = None,
     progress: bool = True,
+    on_frame=None,
 ) -> Path:
     """Draw ``run``'s network at every ``every``-th recorded epoch into ``path`` (.gif or .mp4).
 
@@ -80,6 +81,8 @@ def record(
         edge_budget: the most connections one frame draws.
         title: the frame's title (default: method, dataset, architecture and seed).
         progress: show a tqdm progress bar.
+        on_frame: called as ``on_frame(done, total)`` after each frame is drawn (e.g. a progress
+            indicator in the app; from the thread that records).
 
     Returns:
         The path written. ``ValueError`` (and nothing written) for a bad suffix, ``every`` or
@@ -118,6 +121,8 @@ def record(
             frames.append(painter.frame(epoch))
             if bar is not None:
                 bar.update(1)
+            if on_frame is not None:
+                on_frame(len(frames), len(todo))
     finally:
         if bar is not None:
             bar.close()

@@ -70,14 +70,19 @@ def test_the_forward_button_reaching_the_latest_epoch_goes_live(lab):
 def test_the_export_tab_records_the_run_as_a_gif(lab):
     from PIL import Image
 
+    export = lab.app.export
     lab.step(5)
-    data = lab.app.export._animation().getvalue()
+    assert not export.animation.visible  # nothing to download before it is recorded
+    assert export.record()  # without a served page: at once
+    data = export._animation().getvalue()
     assert data[:6] == b"GIF89a"
     import io
 
     with Image.open(io.BytesIO(data)) as im:
         assert im.n_frames == 6  # epochs 0..5
-    assert lab.app.export.animation.filename.endswith("-epoch5-life.gif")
+    assert export.animation.visible and export.animation.filename.endswith("-epoch5-life.gif")
+    assert "MB)" in export.animation.label and "Recorded 6 frames" in export.record_note.object
+    assert not export.recording.visible and not export.record_button.disabled
 
 
 
