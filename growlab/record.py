@@ -245,11 +245,14 @@ class _Painter:
         self.history = run.history
         # structure of every frame (cheap) to size the edge sample and find the changes
         self.graphs: dict[int, tuple] = {}
+        self.taps: dict[int, tuple[int, int]] = {}  # conv: epoch → (active weights, all weights)
         most = 1
         for e in epochs:
             view = run.at(e)
             adj, _ = graph_of(view)
             self.graphs[e] = (view.capacity, [a.copy() for a in adj], [a.copy() for a in view.alive])
+            if any(m.shape != a.shape for m, a in zip(view.masks, adj)):  # conv: the taps are the weights
+                self.taps[e] = (int(sum(int(m.sum()) for m in view.masks)), int(sum(m.size for m in view.masks)))
             most = max(most, int(sum(int(a.sum()) for a in adj)))
         self.fraction = min(1.0, edge_budget / most)
         self.overlay_budget = max(1, edge_budget // 4)
@@ -425,7 +428,11 @@ class _Painter:
             d.set_edgecolor("white")
         n = int(sum(int(a.sum()) for a in adj))
         possible = int(sum(a.size for a in adj))
-        lines = [f"{n:,} connections", f"density {100 * n / max(possible, 1):.1f}%"]
+        if epoch in self.taps:  # conv: an edge is a kernel (or a channel's flattened map) of many weights
+            w, all_w = self.taps[epoch]
+            lines = [f"{w:,} weights active", f"density {100 * w / max(all_w, 1):.1f}%", f"{n:,} channel edges"]
+        else:
+            lines = [f"{n:,} connections", f"density {100 * n / max(possible, 1):.1f}%"]
         if self.fraction < 1:
             lines.append(f"drawing a fixed {100 * self.fraction:.0f}% sample")
         if at is not None:

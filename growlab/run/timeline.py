@@ -538,13 +538,43 @@ def snapshot_at(run, epoch: int, base):
     recent, removed = run.timeline.recent_events(run, epoch)
     rows = run._history
     row = dict(rows[epoch - 1]) if 1 <= epoch <= len(rows) else {}
+    edges = {"weights": view.weights, "masks": view.masks, "birth_epoch": view.birth_epoch}
+    extra = {**base.extra, "removed_units": removed}
+    if "conv" in base.extra:  # a conv network is drawn as its channel graph, its maps those of that epoch
+        edges, conv = _conv_at(run, view, base.extra["conv"].get("example", 0))
+        extra["conv"] = conv
+    extra["timeline"] = {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint, "live": base.epoch}
     return dataclasses.replace(
-        base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, weights=view.weights, biases=view.biases,
-        masks=view.masks, alive=view.alive, birth_epoch=view.birth_epoch, redundant=None, recent=recent, overlays={},
-        n_history=min(epoch, len(rows)), last_row=row, boundary=base.boundary if epoch == base.epoch else None,
-        extra={**base.extra, "removed_units": removed, "timeline": {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint,
-                                          "live": base.epoch}},
+        base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, biases=view.biases, alive=view.alive,
+        redundant=None, recent=recent, overlays={}, n_history=min(epoch, len(rows)), last_row=row,
+        boundary=base.boundary if epoch == base.epoch else None, extra=extra, **edges,
     )  # fmt: skip
+
+
+def _conv_at(run, view: NetworkAt, example: int) -> tuple[dict, dict]:
+    """The channel-graph fields and ``extra["conv"]`` of a conv network as it was (``view``):
+    a one-member CPU network is built from the view and read as a live one would be
+    (:mod:`growlab.run.conv_snapshot`), so the past is drawn exactly as the present."""
+    import types
+
+    from growlab.engine import Network
+    from growlab.run.conv_snapshot import conv_extra, conv_fields
+
+    live = run.network
+    t = lambda arrays, dtype=None: [torch.from_numpy(np.array(a, dtype=dtype))[None] for a in arrays]  # noqa: E731
+    state = {
+        "sizes": list(view.sizes), "capacity": list(view.capacity), "task": live.task, "activation": live.activation,
+        "seeds": list(live.seeds[:1]), "weights": t(view.weights, np.float32), "biases": t(view.biases, np.float32),
+        "masks": t(view.masks, bool), "alive": t(view.alive, bool), "birth_epoch": t(view.birth_epoch, np.int32),
+        "birth_cycle": t([np.zeros(m.shape, np.int32) for m in view.masks]), **live._conv_state(),
+    }  # fmt: skip
+    net = Network.from_state_dict(state, device="cpu")
+    data = run.data
+    if data.X_val.device.type != "cpu":
+        data = types.SimpleNamespace(**{**vars(data), "X_val": data.X_val.cpu()})
+    extra = conv_extra(types.SimpleNamespace(network=net, data=data), example)["conv"]
+    fields = conv_fields(net)
+    return {k: fields[k] for k in ("weights", "masks", "birth_epoch")}, extra
 
 
 def compare_structures(a, b):
