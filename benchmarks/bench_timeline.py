@@ -9,7 +9,9 @@ structure changes every epoch until 80% of training), then reports
 3. scrubbing: ``runner.at(epoch)`` (rebuild the network from the timeline) plus
    ``NetworkDiagram.update`` plus the curves' cursor, server-side, in milliseconds, median and
    worst over epochs spread across the run, and the same with encoding the document patch as
-   the server would send it (target ≤ 100 ms).
+   the server would send it (target ≤ 100 ms), in wall-clock time and in this process's CPU
+   time (on a machine shared with other work the CPU time is what the scrub itself costs), with
+   the load average.
 
 Run: ``python benchmarks/bench_timeline.py [--epochs 200]`` (about 3 minutes on a 2-core CPU).
 """
@@ -90,8 +92,8 @@ def scrub(run, epochs: int) -> None:
         doc.on_change(events.append)
         proto = Protocol()
         t0, c0 = time.perf_counter(), time.process_time()
-        runner.at(0)  # a loaded archive indexes its event log on the first scrub (a trained run as it trains)
-        print(f"3. first scrub after loading (indexes {len(run.event_log):,} events): "
+        runner.at(0)  # (the event log was indexed as the run trained, or when its archive loaded)
+        print(f"3. first scrub ({len(run.event_log):,} events; an archive indexes them when it loads): "
               f"{(time.perf_counter() - t0) * 1e3:.0f} ms wall, {(time.process_time() - c0) * 1e3:.0f} ms CPU")  # fmt: skip
         rng = np.random.default_rng(0)
         targets = rng.integers(0, epochs, size=40)
