@@ -68,6 +68,7 @@ def record(
     edge_budget: int = EDGE_BUDGET,
     title: str | None = None,
     progress: bool = True,
+    on_frame=None,
 ) -> Path:
     """Draw ``run``'s network at every ``every``-th recorded epoch into ``path`` (.gif or .mp4).
 
@@ -80,6 +81,8 @@ def record(
         edge_budget: the most connections one frame draws.
         title: the frame's title (default: method, dataset, architecture and seed).
         progress: show a tqdm progress bar.
+        on_frame: called as ``on_frame(done, total)`` after each frame is drawn (e.g. a progress
+            indicator in the app; from the thread that records).
 
     Returns:
         The path written. ``ValueError`` (and nothing written) for a bad suffix, ``every`` or
@@ -118,6 +121,8 @@ def record(
             frames.append(painter.frame(epoch))
             if bar is not None:
                 bar.update(1)
+            if on_frame is not None:
+                on_frame(len(frames), len(todo))
     finally:
         if bar is not None:
             bar.close()
@@ -240,11 +245,14 @@ class _Painter:
         self.history = run.history
         # structure of every frame (cheap) to size the edge sample and find the changes
         self.graphs: dict[int, tuple] = {}
+        self.taps: dict[int, tuple[int, int]] = {}  # conv: epoch → (active weights, all weights)
         most = 1
         for e in epochs:
             view = run.at(e)
             adj, _ = graph_of(view)
             self.graphs[e] = (view.capacity, [a.copy() for a in adj], [a.copy() for a in view.alive])
+            if any(m.shape != a.shape for m, a in zip(view.masks, adj)):  # conv: the taps are the weights
+                self.taps[e] = (int(sum(int(m.sum()) for m in view.masks)), int(sum(m.size for m in view.masks)))
             most = max(most, int(sum(int(a.sum()) for a in adj)))
         self.fraction = min(1.0, edge_budget / most)
         self.overlay_budget = max(1, edge_budget // 4)
@@ -420,7 +428,11 @@ class _Painter:
             d.set_edgecolor("white")
         n = int(sum(int(a.sum()) for a in adj))
         possible = int(sum(a.size for a in adj))
-        lines = [f"{n:,} connections", f"density {100 * n / max(possible, 1):.1f}%"]
+        if epoch in self.taps:  # conv: an edge is a kernel (or a channel's flattened map) of many weights
+            w, all_w = self.taps[epoch]
+            lines = [f"{w:,} weights active", f"density {100 * w / max(all_w, 1):.1f}%", f"{n:,} channel edges"]
+        else:
+            lines = [f"{n:,} connections", f"density {100 * n / max(possible, 1):.1f}%"]
         if self.fraction < 1:
             lines.append(f"drawing a fixed {100 * self.fraction:.0f}% sample")
         if at is not None:

@@ -101,10 +101,11 @@ class RunnerReads:
         run = self.published[1]
         return run.timeline.events_at(run, epoch)
 
-    def animation_bytes(self, frames: int = 100) -> bytes:
-        """The run's life as a GIF of at most about ``frames`` frames (:func:`growlab.record.record`).
+    def animation_bytes(self, frames: int = 100, on_frame: Callable[[int, int], None] | None = None) -> bytes:
+        """The run's life as a GIF of at most about ``frames`` frames (:func:`growlab.record.record`;
+        ``on_frame(done, total)`` after each frame).
 
-        Reads the timeline only, so training goes on meanwhile.
+        Reads the timeline only, so training goes on meanwhile (and any thread may call it).
         """
         import math
         import os
@@ -116,7 +117,7 @@ class RunnerReads:
         every = max(1, math.ceil(run.epoch / max(frames, 1)))
         with tempfile.TemporaryDirectory(prefix="growlab-") as folder:
             path = os.path.join(folder, "life.gif")
-            record(run, path, every=every, progress=False)
+            record(run, path, every=every, progress=False, on_frame=on_frame)
             with open(path, "rb") as f:
                 return f.read()
 

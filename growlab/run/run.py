@@ -514,6 +514,7 @@ class Run:
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
             raise state.InvalidState(f"its timeline is unreadable ({e})") from None
         state.need(self.timeline.last == self.epoch, f"its timeline ends at epoch {self.timeline.last}, the run at {self.epoch}")
+        self.timeline.index_events(self)  # so that the first scrub of a loaded run is as quick as the rest
 
     # ------------------------------------------------------------------ inference
     @torch.no_grad()

@@ -21,6 +21,11 @@ and connections removed since at 0 (``exact`` says which).
 A 200-epoch LeNet-300-100 run on ``mnist5k`` (266,200 connections, 1.07 MB of weights) keeps
 a checkpoint every 7 epochs: about 32 MB in all (``benchmarks/bench_timeline.py`` prints it).
 
+For the views, :func:`snapshot_at` gives a past :class:`~growlab.run.snapshot.Snapshot`; the
+fading grow/prune events it carries come from typed arrays of the event log that the timeline
+keeps up to date as it records (an archive's log is indexed when it loads), so a scrub costs a
+few slices even when tens of thousands of connections were pruned in its window.
+
 The timeline is saved in the run archive. An archive written before growlab kept timelines
 loads with a timeline that starts at its last epoch (:attr:`Timeline.note` says so).
 """
@@ -31,10 +36,13 @@ import math
 import threading
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Bytes the weight checkpoints of one run may take (the structure comes on top; it is small).
 DEFAULT_BUDGET = 32 * 2**20
@@ -154,6 +162,8 @@ class Timeline:
         self._entries: list[_Entry] = []
         self._last: _State | None = None  # the latest recorded epoch, full
         self._lock = threading.RLock()
+        self._generation = 0  # bumped when recorded epochs are replaced (their events may be too)
+        self._events = _EventIndex()  # the event log as typed arrays, for past snapshots
 
     @staticmethod
     def interval(epochs: int, n_weights: int, budget: int = DEFAULT_BUDGET) -> int:
@@ -219,10 +229,12 @@ class Timeline:
             )
         with self._lock:
             self._record(state, tuple(int(s) for s in net.sizes), tuple(int(c) for c in net.capacity))
+        self.index_events(run)  # this epoch's events as typed arrays, for scrubbing
 
     def _record(self, s: _State, sizes: tuple, capacity: tuple) -> None:
         if self._entries and s.epoch <= self._entries[-1].epoch:
             self._truncate(s.epoch - 1)
+            self._generation += 1
         if not self._entries:
             self.start = s.epoch
         shapes = tuple(m.shape for m in s.masks)
@@ -311,6 +323,31 @@ class Timeline:
 
         return pd.DataFrame({c: v[lo:hi] for c, v in log.items()})
 
+    def index_events(self, run) -> None:
+        """Index the run's event log for :meth:`recent_events` now (recording does it as it goes;
+        a loaded run's log is indexed when it loads). A log that cannot be indexed is left to
+        :meth:`recent_events` to report."""
+        with self._lock:
+            try:
+                self._events.sync(run.event_log.columns, self._generation)
+            except ValueError:
+                pass
+
+    def recent_events(self, run, epoch: int) -> tuple["pd.DataFrame", list[tuple[int, int]]]:
+        """The grow/prune events a snapshot after ``epoch`` draws fading (those of epochs
+        ``epoch − FADE_EPOCHS .. epoch``, none before a layer removal), as
+        :func:`~growlab.run.snapshot.snapshot_of` gives them, and the units removed then.
+
+        Built from typed arrays of the event log (kept here, extended as the log grows), so
+        tens of thousands of prune events cost a few slices, not a DataFrame built from lists.
+        """
+        from growlab.run.snapshot import FADE_EPOCHS
+
+        with self._lock:
+            ix = self._events
+            ix.sync(run.event_log.columns, self._generation)
+            return ix.window(epoch - FADE_EPOCHS, epoch)
+
     # ------------------------------------------------------------------ archives
     def state_dict(self) -> dict:
         """Tensors and plain values only (for ``torch.save`` / ``torch.load(weights_only=True)``)."""
@@ -370,6 +407,7 @@ class Timeline:
             self.every, self.budget = int(state["every"]), int(state["budget"])
             self.start, self.note = int(state["start"]), state["note"]
             self._entries = entries
+            self._generation += 1
             self._last = None if last is None else _State(
                 int(last["epoch"]), *(n(last[k]) for k in ("masks", "alive", "weights", "biases", "birth"))
             )  # fmt: skip
@@ -381,6 +419,7 @@ class Timeline:
         with self._lock:
             self._entries, self._last = [], None
             self.start, self.note = int(epoch), why
+            self._generation += 1
 
     def __repr__(self) -> str:
         span = f"epochs {self._entries[0].epoch}..{self._entries[-1].epoch}" if self._entries else "empty"
@@ -403,6 +442,87 @@ def _view(entry: _Entry, checkpoint: int, exact: bool, masks, weights, biases, b
     )  # fmt: skip
 
 
+#: Columns of connection events and their dtypes (what a DataFrame built from the lists infers).
+_DTYPES = {"epoch": np.int64, "step": np.int64, "layer": np.int64, "source": np.int64, "target": np.int64,
+           "weight": np.float64}  # fmt: skip
+
+
+_GROW_PRUNE = np.array(["prune", "grow"], dtype=object)
+
+
+class _EventIndex:
+    """The connection events of an event log as typed arrays, for :meth:`Timeline.recent_events`.
+
+    Holds, for every ``grow``/``prune`` row, its row number and columns (numpy), plus the
+    rows of ``bridge`` and ``unit_remove`` events. :meth:`sync` appends the rows logged since
+    the last call (the log only grows) and starts over when the log was replaced or cut back
+    (a rollback: the timeline's generation changes).
+    """
+
+    _CONN = ("epoch", "step", "layer", "source", "target", "weight")
+
+    def __init__(self) -> None:
+        self._reset(None, -1)
+
+    def _reset(self, lists, generation: int) -> None:
+        self.lists, self.generation, self.n = lists, generation, 0
+        self.row = np.zeros(0, np.int64)
+        self.cols: dict[str, np.ndarray] = {c: np.zeros(0, _DTYPES[c]) for c in self._CONN}
+        self.grown = np.zeros(0, bool)
+        self.cause = np.zeros(0, object)
+        self.bridges = np.zeros(0, np.int64)
+        self.units: list[tuple[int, int, int, int]] = []  # (row, epoch, neuron layer, unit) of unit_remove
+        self.epochs = np.zeros(0, np.int64)  # every row's epoch
+
+    def sync(self, lists: dict, generation: int) -> None:
+        n = len(lists["cause"])  # the last column a flush appends: every column has ≥ n rows
+        if lists is not self.lists or generation != self.generation or n < self.n:
+            self._reset(lists, generation)
+        if n == self.n:
+            return
+        lo = self.n
+        kind = np.array(lists["kind"][lo:n], dtype=object)
+        conn = np.flatnonzero((kind == "grow") | (kind == "prune"))
+        rows = lo + conn
+        pick = (lambda col: [col[i] for i in rows.tolist()]) if len(conn) < n - lo else (lambda col: col[lo:n])
+        try:
+            new = {c: np.array(pick(lists[c]), dtype=_DTYPES[c]) for c in self._CONN}
+        except (TypeError, ValueError) as e:  # a connection event without its layer or ends
+            raise ValueError(f"the event log has a grow/prune row it cannot index: {e}") from None
+        self.row = np.concatenate([self.row, rows])
+        self.cols = {c: np.concatenate([self.cols[c], new[c]]) for c in self._CONN}
+        self.grown = np.concatenate([self.grown, kind[conn] == "grow"])
+        self.cause = np.concatenate([self.cause, np.array(pick(lists["cause"]) + [None], dtype=object)[:-1]])
+        self.bridges = np.concatenate([self.bridges, lo + np.flatnonzero(kind == "bridge")])
+        for i in (lo + np.flatnonzero(kind == "unit_remove")).tolist():
+            k, u = lists["layer"][i], lists["source"][i]
+            if k is not None and u is not None:
+                self.units.append((i, int(lists["epoch"][i]), int(k), int(u)))
+        self.epochs = np.concatenate([self.epochs, np.array(lists["epoch"][lo:n], dtype=np.int64)])
+        self.n = n
+
+    def window(self, first: int, last: int):
+        """Connection events of epochs ``first..last`` after the last layer removal among them,
+        as a DataFrame in the event log's columns, and the ``(layer, unit)`` removed then."""
+        import pandas as pd
+
+        start = int(np.searchsorted(self.epochs, first, side="left"))
+        stop = int(np.searchsorted(self.epochs, last, side="right"))
+        b = self.bridges[(self.bridges >= start) & (self.bridges < stop)]
+        if len(b):  # a layer was removed: earlier events index the older layout
+            start = int(b[-1]) + 1
+        lo, hi = np.searchsorted(self.row, [start, stop], side="left")
+        grown = self.grown[lo:hi]
+        frame = pd.DataFrame({
+            "epoch": self.cols["epoch"][lo:hi], "step": self.cols["step"][lo:hi],
+            "kind": _GROW_PRUNE[grown.view(np.int8)], "layer": self.cols["layer"][lo:hi],
+            "source": self.cols["source"][lo:hi], "target": self.cols["target"][lo:hi],
+            "weight": self.cols["weight"][lo:hi], "cause": self.cause[lo:hi],
+        })  # fmt: skip
+        removed = [(k, u) for i, _, k, u in self.units if start <= i < stop]
+        return frame, removed
+
+
 def snapshot_at(run, epoch: int, base):
     """A :class:`~growlab.run.snapshot.Snapshot` of ``run`` as it was after ``epoch``, for the views.
 
@@ -412,57 +532,49 @@ def snapshot_at(run, epoch: int, base):
     ``extra["timeline"]`` says which epoch is shown and whether its weights are exact.
     Reads only append-only lists and the thread-safe timeline: safe while the run trains.
     """
-    import bisect
     import dataclasses
 
-    from growlab.run.snapshot import FADE_EPOCHS
-
     view = run.timeline.at(epoch)
-    log = run.event_log.columns
-    n = len(log["cause"])
-    epochs = log["epoch"]
-    hi = bisect.bisect_right(epochs, epoch, 0, n)  # events are logged in epoch order
-    start = bisect.bisect_left(epochs, epoch - FADE_EPOCHS, 0, hi)  # the fading window, as snapshot_of
-    kinds = log["kind"][start:hi]
-    if "bridge" in kinds:  # a layer was removed: earlier events index the older layout
-        start += len(kinds) - kinds[::-1].index("bridge")
-    recent = _connection_events(log, start, hi)
+    recent, removed = run.timeline.recent_events(run, epoch)
     n_rows = run.n_rows
     row = run.rows(epoch - 1, epoch)[0] if 1 <= epoch <= n_rows else {}
+    edges = {"weights": view.weights, "masks": view.masks, "birth_epoch": view.birth_epoch}
+    extra = {**base.extra, "removed_units": removed}
+    if "conv" in base.extra:  # a conv network is drawn as its channel graph, its maps those of that epoch
+        edges, conv = _conv_at(run, view, base.extra["conv"].get("example", 0))
+        extra["conv"] = conv
+    extra["timeline"] = {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint, "live": base.epoch}
     return dataclasses.replace(
-        base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, weights=view.weights, biases=view.biases,
-        masks=view.masks, alive=view.alive, birth_epoch=view.birth_epoch, redundant=None, recent=recent, overlays={},
-        n_history=min(epoch, n_rows), last_row=row, boundary=base.boundary if epoch == base.epoch else None,
-        extra={**base.extra, "timeline": {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint,
-                                          "live": base.epoch}},
+        base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, biases=view.biases, alive=view.alive,
+        redundant=None, recent=recent, overlays={}, n_history=min(epoch, n_rows), last_row=row,
+        boundary=base.boundary if epoch == base.epoch else None, extra=extra, **edges,
     )  # fmt: skip
 
 
-#: Columns of connection events and their dtypes (what a DataFrame built from the lists infers).
-_DTYPES = {"epoch": np.int64, "step": np.int64, "layer": np.int64, "source": np.int64, "target": np.int64,
-           "weight": np.float64}  # fmt: skip
+def _conv_at(run, view: NetworkAt, example: int) -> tuple[dict, dict]:
+    """The channel-graph fields and ``extra["conv"]`` of a conv network as it was (``view``):
+    a one-member CPU network is built from the view and read as a live one would be
+    (:mod:`growlab.run.conv_snapshot`), so the past is drawn exactly as the present."""
+    import types
 
+    from growlab.engine import Network
+    from growlab.run.conv_snapshot import conv_extra, conv_fields
 
-def _connection_events(log: dict, start: int, stop: int):
-    """The ``grow``/``prune`` events among ``log[start:stop]`` as a DataFrame, built column by
-    column from typed arrays (thousands of prune events would otherwise cost pandas' inference)."""
-    import pandas as pd
-
-    import operator
-
-    kinds = log["kind"][start:stop]
-    n = kinds.count("grow") + kinds.count("prune")
-    pick = None
-    if n < len(kinds):
-        keep = [i for i, k in enumerate(kinds) if k == "grow" or k == "prune"]
-        pick = operator.itemgetter(*keep) if len(keep) > 1 else (lambda seg: [seg[keep[0]]] if keep else [])
-    out = {}
-    for c, v in log.items():
-        seg = v[start:stop]
-        vals = seg if pick is None else list(pick(seg))
-        dtype = _DTYPES.get(c)
-        out[c] = np.array(vals, dtype=dtype if dtype is not None else object)
-    return pd.DataFrame(out)
+    live = run.network
+    t = lambda arrays, dtype=None: [torch.from_numpy(np.array(a, dtype=dtype))[None] for a in arrays]  # noqa: E731
+    state = {
+        "sizes": list(view.sizes), "capacity": list(view.capacity), "task": live.task, "activation": live.activation,
+        "seeds": list(live.seeds[:1]), "weights": t(view.weights, np.float32), "biases": t(view.biases, np.float32),
+        "masks": t(view.masks, bool), "alive": t(view.alive, bool), "birth_epoch": t(view.birth_epoch, np.int32),
+        "birth_cycle": t([np.zeros(m.shape, np.int32) for m in view.masks]), **live._conv_state(),
+    }  # fmt: skip
+    net = Network.from_state_dict(state, device="cpu")
+    data = run.data
+    if data.X_val.device.type != "cpu":
+        data = types.SimpleNamespace(**{**vars(data), "X_val": data.X_val.cpu()})
+    extra = conv_extra(types.SimpleNamespace(network=net, data=data), example)["conv"]
+    fields = conv_fields(net)
+    return {k: fields[k] for k in ("weights", "masks", "birth_epoch")}, extra
 
 
 def compare_structures(a, b):

@@ -10,6 +10,13 @@ reads plain progress numbers and finished pandas/Bokeh objects: it never touches
 The view polls the job on a periodic callback (every 300 ms while a job runs) and assigns the
 finished objects to its panes once. A job takes one of the server's training slots, like a
 playing run, and gives it back when it ends.
+
+Below a grid's results, **Side by side** puts two of its members next to each other — two
+seeds of one method, or two methods, e.g. a false start and a good run — as
+:class:`~growlab.ui.timeline.SideBySide` shows them: both diagrams at one epoch, the connections
+each has and the other lacks highlighted, and their Jaccard similarity per epoch. An
+experiment keeps no timelines, so the two members are trained again as single runs (a
+:class:`PairJob` on a worker thread, with progress; bit for bit the members, DESIGN §3c).
 """
 
 from __future__ import annotations
@@ -176,6 +183,201 @@ class ExperimentJob:
             self.error, self.state = error, state  # last, so a reader never sees a half-finished job
 
 
+def member_label(row) -> str:
+    """How the side-by-side picker names a member row of an experiment's frame."""
+    t = f" · {row.threshold:.0%}" if bool(row.threshold_used) else ""
+    fs = " · false start" if bool(row.false_start) else ""
+    return f"{row.method}{t} · seed {int(row.seed)} · final accuracy {100 * row.val_acc:.1f}%{fs}"
+
+
+def member_setup(result, row) -> dict:
+    """The ``growlab.Run`` keywords that train member ``row`` of ``result`` alone (the same member)."""
+    kw = {**result.settings, **result.method_params.get(row.method, {}), "method": row.method, "seed": int(row.seed)}
+    if bool(row.threshold_used):
+        kw["sparsity"] = float(row.threshold)
+    return kw
+
+
+def default_pair(frame) -> tuple[int, int]:
+    """Two rows to compare first: a false start and the best member of its method at its
+    threshold, else the two best seeds of the best method (row positions in ``frame``)."""
+    f = frame.reset_index(drop=True)
+    for i in f.index[f.false_start.astype(bool)]:
+        mates = f[(f.method == f.method[i]) & (f.threshold == f.threshold[i]) & ~f.false_start.astype(bool)]
+        if len(mates):
+            return int(i), int(mates.val_acc.idxmax())
+    best = f.groupby("method").val_acc.mean().idxmax()
+    rows = f[f.method == best].sort_values("val_acc", ascending=False).drop_duplicates("seed")
+    picks = rows.index.tolist()[:2]
+    return (int(picks[0]), int(picks[1] if len(picks) > 1 else f.index[f.index != picks[0]][0]))
+
+
+class PairJob:
+    """Train two experiment members again as single runs, with their timelines, on a daemon thread.
+
+    ``progress`` (epochs done, of all) and ``state`` are safe to read from any thread; when
+    ``state`` is ``"done"``, ``pairs`` holds ``(run, snapshot)`` for each (what
+    :class:`~growlab.ui.timeline.SideBySide` reads).
+    """
+
+    def __init__(self, setups: list[dict], slots: TrainingSlots | None = None):
+        self.setups, self.slots = [dict(s) for s in setups], slots
+        self.state, self.error, self.pairs = "ready", "", None
+        self._done, self._total = 0, sum(int(s.get("epochs", 0)) for s in self.setups)
+        self._stop, self._lock = threading.Event(), threading.Lock()
+        self._thread = threading.Thread(target=self._work, name="growlab-pair", daemon=True)
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        with self._lock:
+            return self._done, max(self._total, 1)
+
+    def start(self) -> "PairJob":
+        if self.slots is not None:
+            self.slots.acquire(self)
+        self.state = "running"
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _work(self) -> None:
+        from growlab import Run
+        from growlab.run.snapshot import snapshot_of
+
+        state, error, pairs = "error", "", []
+        try:
+            for kw in self.setups:
+                run = Run(**kw)
+                while not run.done and run.status != "diverged":
+                    if self._stop.is_set():
+                        raise Cancelled("stopped")
+                    run.step()
+                    with self._lock:
+                        self._done += 1
+                pairs.append((run, snapshot_of(run)))
+            self.pairs, state = pairs, "done"
+        except Cancelled:
+            state = "cancelled"
+        except Exception as e:  # shown in the tab; the session goes on
+            error = f"{type(e).__name__}: {e}"
+        finally:
+            if self.slots is not None:
+                self.slots.release(self)
+            self.error, self.state = error, state
+
+
+class PairView(pn.viewable.Viewer):
+    """Pick two members of the last grid experiment and see them side by side."""
+
+    status = param.String(default="", doc="What is happening.")
+
+    def __init__(self, slots: TrainingSlots | None = SLOTS, live: bool = True, **params):
+        super().__init__(**params)
+        self.slots, self.live = slots, live
+        self.result, self.job, self.view = None, None, None
+        self._callback = None
+        self.first = pn.widgets.Select(name="Run A", options={}, sizing_mode="stretch_width",
+                                       css_classes=["gl-pair-a"])  # fmt: skip
+        self.second = pn.widgets.Select(name="Run B", options={}, sizing_mode="stretch_width",
+                                        css_classes=["gl-pair-b"])  # fmt: skip
+        self.show_button = pn.widgets.Button(**button_args("Show side by side", "primary"), width=170, align="end",
+                                             disabled=True)  # fmt: skip
+        self.show_button.on_click(lambda e: self.show())
+        self.progress = pn.indicators.Progress(value=0, max=1000, sizing_mode="stretch_width", bar_color="primary",
+                                               visible=False)  # fmt: skip
+        self.holder = pn.Column(sizing_mode="stretch_width")
+        self._layout = pn.Column(
+            pn.pane.Markdown("### Side by side", margin=(10, 5, 0, 5)),
+            pn.Row(self.first, self.second, self.show_button, sizing_mode="stretch_width"),
+            self.progress,
+            pn.pane.Markdown(self.param.status, sizing_mode="stretch_width"),
+            self.holder,
+            sizing_mode="stretch_width", css_classes=["gl-pair"], visible=False,
+        )  # fmt: skip
+
+    def set_result(self, result) -> None:
+        """A finished grid: offer its members, a false start and a good run picked first."""
+        self.result = result
+        frame = result.frame.reset_index(drop=True)
+        options = {}
+        for i, row in enumerate(frame.itertuples()):
+            label = member_label(row)
+            options[label if label not in options else f"{label} ({i})"] = i
+        a, b = default_pair(frame)
+        self.first.options = self.second.options = options
+        self.first.value, self.second.value = a, b
+        self.show_button.disabled, self._layout.visible = False, True
+        self.holder.objects, self.view = [], None
+        self.status = "Pick two members (two seeds of one method, or two methods), then press Show side by side."
+
+    def show(self) -> bool:
+        """Train the two picked members again (a worker thread); returns whether it started."""
+        if self.result is None or (self.job is not None and self.job.state == "running"):
+            return False
+        if self.first.value == self.second.value:
+            self.status = "Pick two different members."
+            return False
+        frame = self.result.frame.reset_index(drop=True)
+        rows = [frame.iloc[self.first.value], frame.iloc[self.second.value]]
+        self._labels = tuple(member_label(r) for r in rows)
+        try:
+            self.job = PairJob([member_setup(self.result, r) for r in rows], self.slots).start()
+        except (ValueError, CapacityError) as e:
+            self.status = f"Not started: {markdown(short(e, 300))}"
+            return False
+        self.show_button.disabled = True
+        self.progress.value, self.progress.visible = 0, True
+        self.status = "Training the two members again, with their timelines…"
+        if self.live:
+            self._callback = pn.state.add_periodic_callback(self.poll, period=POLL_MS)
+        return True
+
+    def poll(self) -> bool:
+        """Progress, and once the job ends, the side-by-side view; returns whether it still runs."""
+        job = self.job
+        if job is None:
+            return False
+        done, total = job.progress
+        self.progress.value = int(1000 * done / total)
+        if job.state == "running":
+            self.status = f"Training the two members again: {done:,} of {total:,} epochs"
+            return True
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+        self.show_button.disabled, self.progress.visible = False, False
+        if job.state == "done":
+            from growlab.ui.timeline import SideBySide
+
+            try:
+                self.view = SideBySide(*job.pairs, labels=self._labels)
+            except ValueError as e:
+                self.status = f"Cannot compare these two: {markdown(short(e, 300))}"
+                return False
+            self.holder.objects = [self.view]
+            self.status = ""
+        elif job.state == "cancelled":
+            self.status = "Stopped."
+        else:
+            self.status = f"Training them failed: {markdown(short(job.error, 300))}"
+        return False
+
+    def close(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+        if self._callback is not None:
+            self._callback.stop()
+
+    def __panel__(self):
+        return self._layout
+
+
 class CompareView(pn.viewable.Viewer):
     """Controls, Run/Stop, a progress bar, then the tables and plots of the last experiment."""
 
@@ -201,6 +403,7 @@ class CompareView(pn.viewable.Viewer):
         self.worst = pn.pane.DataFrame(None, float_format="{:.1f}".format, sizing_mode="stretch_width")
         self.intervals = pn.pane.Bokeh(None, sizing_mode="stretch_width")
         self._results = pn.Column(sizing_mode="stretch_width")
+        self.pair = PairView(slots=slots, live=live)
 
     # ------------------------------------------------------------------ commands
     def run(self) -> bool:
@@ -227,6 +430,7 @@ class CompareView(pn.viewable.Viewer):
     def close(self) -> None:
         """Stop any job (the session ended)."""
         self.stop()
+        self.pair.close()
         if self._callback is not None:
             self._callback.stop()
 
@@ -252,6 +456,8 @@ class CompareView(pn.viewable.Viewer):
         seconds = job.finished - job.started
         if job.state == "done":
             self._show(job.outcome)
+            if hasattr(job.result, "false_starts"):  # a grid: its members can be put side by side
+                self.pair.set_result(job.result)
             self.progress.value, self.status = 1000, f"Finished in {seconds:.1f} s."
         elif job.state == "cancelled":
             self.status = f"Stopped after {seconds:.1f} s; the results above are from the previous experiment."
@@ -317,7 +523,7 @@ class CompareView(pn.viewable.Viewer):
             ("False starts", t["false_starts"]), dynamic=False, sizing_mode="stretch_width",
         )  # fmt: skip
         return [self.boxplot, pn.FlexBox(pn.Column(tables, styles={"flex": "3 1 480px"}), self.similarity,
-                                         sizing_mode="stretch_width")]  # fmt: skip
+                                         sizing_mode="stretch_width"), self.pair]  # fmt: skip
 
     def __panel__(self):
         if not self._results.objects:

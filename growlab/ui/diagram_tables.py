@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from growlab.ui.diagram_data import Candidates, candidates, choose, fade, last_events, segments, widths_alphas
 from growlab.view.diagram_layout import Layout
@@ -43,7 +44,8 @@ class Tables:
 def tables(snap, layout: Layout, budget: int) -> Tables:
     """Everything the diagram draws for ``snap`` under an edge ``budget``."""
     events = last_events(snap)
-    causes, cause_id = np.unique(np.asarray([str(x or "") for x in events["cause"]], dtype=object), return_inverse=True)
+    cause_id, causes = pd.factorize(events["cause"], use_na_sentinel=False)  # hashing: 40k strings in ~2 ms
+    causes = [str(x or "") if x == x else "" for x in causes]
     c = candidates(snap, events)
     pick = choose(c, budget)
     act = pick[~c.ghost[pick]]
@@ -66,7 +68,7 @@ def tables(snap, layout: Layout, budget: int) -> Tables:
     data["neurons"] = neuron_columns(snap, layout)
     keys = {"edges": c.key[act], "redundant": c.key[red], "ghosts": c.key[gh], "fresh": c.key[fresh_rows],
             "halos": c.key[halo_rows], "neurons": np.asarray(snap.capacity)}  # fmt: skip
-    return Tables(data, keys, map_columns(snap, layout), list(causes), note(c, pick, len(act) + len(red), len(gh)))
+    return Tables(data, keys, map_columns(snap, layout), causes, note(c, pick, len(act) + len(red), len(gh)))
 
 
 def _event_columns(snap, c: Candidates, rows, events, cause_id) -> dict:

@@ -238,13 +238,22 @@ class SideBySide(pn.viewable.Viewer):
         if labels is None:
             labels = tuple(f"{r.config.method} · seed {r.config.seed}" for r, _ in self.sides)
         self.labels = labels
+        # a conv network needs the conv diagram (its feature-map strip is wide: the two stack);
+        # two MLPs sit side by side in the plain diagram
+        self.conv = any(bool(snap.extra.get("conv")) for _, snap in self.sides)
         self.diagrams = []
         for _ in range(2):
-            d = make_diagram()
-            if hasattr(d, "height"):
-                d.height = height
+            if self.conv:
+                d = make_diagram()
+                if hasattr(d, "height"):
+                    d.height = height
+            else:
+                from growlab.ui.diagram import NetworkDiagram
+
+                d = NetworkDiagram(height=height, sizing_mode="stretch_width")
             self.diagrams.append(d)
-        self.captions = [pn.pane.HTML("", styles={"font-size": "15px"}, margin=(2, 10)) for _ in range(2)]
+        self.captions = [pn.pane.HTML("", styles={"font-size": "15px"}, margin=(2, 10), css_classes=["growlab-pair-caption"])
+                         for _ in range(2)]  # fmt: skip
         epochs = self.table["epoch"].tolist()
         self.slider = pn.widgets.IntSlider(start=epochs[0], end=max(epochs[-1], epochs[0] + 1), value=epochs[-1],
                                            sizing_mode="stretch_width", margin=(4, 10))  # fmt: skip
@@ -296,7 +305,9 @@ class SideBySide(pn.viewable.Viewer):
             finally:
                 self._syncing = False
         jac = row["jaccard"]
-        self.summary.object = (f"Epoch {epoch}: Jaccard similarity <b>{jac:.3f}</b>" if jac == jac
+        self.summary.object = (f"Epoch {epoch}: Jaccard similarity <b>{jac:.3f}</b> (shared ÷ either run’s "
+                               "connections) · <span style='color:#009e73'>green</span>: connections the other run "
+                               "lacks at this epoch" if jac == jac
                                else f"Epoch {epoch}: the two networks have different layers here")  # fmt: skip
 
     @property
@@ -308,8 +319,10 @@ class SideBySide(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(*(pn.Column(c, d, sizing_mode="stretch_width") for c, d in zip(self.captions, self.diagrams)),
-                   sizing_mode="stretch_width"),  # fmt: skip
+            # each half may shrink below its content's natural width (else the second is cut off)
+            (pn.Column if self.conv else pn.Row)(
+                *(pn.Column(c, d, sizing_mode="stretch_width", styles={"flex": "1 1 0", "min-width": "0"})
+                  for c, d in zip(self.captions, self.diagrams)), sizing_mode="stretch_width"),  # fmt: skip
             pn.Row(self.back, self.forward, self.slider, sizing_mode="stretch_width"),
             self.summary,
             pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),

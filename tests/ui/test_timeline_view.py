@@ -70,14 +70,19 @@ def test_the_forward_button_reaching_the_latest_epoch_goes_live(lab):
 def test_the_export_tab_records_the_run_as_a_gif(lab):
     from PIL import Image
 
+    export = lab.app.export
     lab.step(5)
-    data = lab.app.export._animation().getvalue()
+    assert not export.animation.visible  # nothing to download before it is recorded
+    assert export.record()  # without a served page: at once
+    data = export._animation().getvalue()
     assert data[:6] == b"GIF89a"
     import io
 
     with Image.open(io.BytesIO(data)) as im:
         assert im.n_frames == 6  # epochs 0..5
-    assert lab.app.export.animation.filename.endswith("-epoch5-life.gif")
+    assert export.animation.visible and export.animation.filename.endswith("-epoch5-life.gif")
+    assert "MB)" in export.animation.label and "Recorded 6 frames" in export.record_note.object
+    assert not export.recording.visible and not export.record_button.disabled
 
 
 
@@ -191,3 +196,20 @@ def test_side_by_side_in_the_browser_highlights_differences(browser):
         p.close()
     finally:
         server.stop()
+
+
+def test_scrubbing_a_conv_run_shows_its_channel_graph_and_maps_of_that_epoch():
+    lab = Lab(dataset="digits", arch="c4k3-p2-16", method="gradient+prune", epochs=10, seed=2, batch_size=400,
+              interval=2)  # fmt: skip
+    try:
+        lab.step(4)
+        live = lab.app.diagram.snapshot
+        past = lab.show(epoch=1)
+        shown = lab.app.diagram.snapshot
+        assert shown.epoch == 1 and [m.shape for m in shown.masks] == [m.shape for m in live.masks]
+        assert not np.array_equal(shown.extra["conv"]["features"][0], live.extra["conv"]["features"][0])
+        assert past.extra["conv"]["n_conv"] == 1 and lab.app.timeline.viewing == 1
+        lab.show()  # back to live
+        assert lab.app.diagram.snapshot.epoch == 4
+    finally:
+        lab.close()
