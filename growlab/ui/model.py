@@ -31,8 +31,16 @@ SPEEDS = {"slow": (0.5, 1), "normal": (0.1, 1), "fast": (0.0, 1), "fastest": (0.
 ADVANCED = {"interval", "start", "stop", "offset", "prune_interval", "prune_offset", "min_age", "scope",
             "center", "init_weight", "criterion"}  # fmt: skip
 TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
+#: The tabs under the diagram, by the names links give them (the app's order).
+TABS = ("inspector", "boundary", "false-starts", "events", "export", "compare")
+#: Page layouts: ``projector`` fits the diagram, curves, decision boundary, legend and tabs on
+#: one 1280×720 screen (larger fonts, fewer curves); ``standard`` shows everything, scrolling.
+LAYOUTS = ("standard", "projector")
+#: How the page is shown (links carry them; changing them never touches the run).
+VIEW_KEYS = ("speed", "tab", "layout")
 #: Settings the URL carries besides the method's parameters.
-URL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed")
+URL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed",
+            *VIEW_KEYS)
 #: Query parameters that belong to the page, not the setup (the template's colour theme).
 PAGE_KEYS = {"theme"}
 #: Whole-number settings whose range is the run's own (``TrainConfig``): checked by
@@ -114,6 +122,8 @@ class SessionModel(param.Parameterized):
     activation = param.Selector(default="relu", objects=list(ACTIVATIONS), doc="Hidden activation.")
     seed = param.Integer(default=0, allow_None=True, doc="Seed of weights, batch order and method.")
     speed = param.Selector(default="normal", objects=list(SPEEDS), doc="How fast training runs.")
+    tab = param.Selector(default="inspector", objects=list(TABS), doc="The tab shown under the diagram.")
+    layout = param.Selector(default="standard", objects=list(LAYOUTS), doc="Page layout (projector: one screen).")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -168,7 +178,7 @@ class SessionModel(param.Parameterized):
         q = {"dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "seed": str(self.seed)}
         if self.dataset in TOYS:
             q["noise"] = f"{self.noise:g}"
-        defaults = {k: self.param[k].default for k in ("epochs", "lr", "optimizer", "batch_size", "activation")}
+        defaults = {k: self.param[k].default for k in ("epochs", "lr", "optimizer", "batch_size", "activation", *VIEW_KEYS)}
         for key, default in defaults.items():
             value = getattr(self, key)
             if value != default:

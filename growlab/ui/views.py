@@ -61,10 +61,10 @@ def make_compare(slots, live: bool):
     return CompareView(slots=slots, live=live)
 
 
-def make_boundary():
+def make_boundary(height: int = 420):
     try:
         from growlab.ui.boundary import DecisionBoundary
     except ImportError as e:
         log.warning("decision boundary unavailable: %s", e)
         return Placeholder(title="The decision boundary")
-    return DecisionBoundary(height=420)
+    return DecisionBoundary(height=height)
