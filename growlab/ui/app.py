@@ -39,7 +39,7 @@ REST = 2.0
 BOUNDARY_TAB = TABS.index("boundary")
 EVENTS_TAB = TABS.index("events")  # its table is only fed while it is shown
 #: Projector layout (1280×720): pixel heights of the diagram, each curve shown and the side boundary.
-PROJECTOR = {"diagram": 465, "curve": 128, "boundary": 236}
+PROJECTOR = {"diagram": 450, "curve": 128, "boundary": 236}
 #: The curves the projector layout shows (by index: accuracy, loss, size, grown/pruned).
 PROJECTOR_CURVES = (0, 2, 3)
 #: ... and with a 2-D toy, whose decision boundary takes the room of one.
@@ -176,9 +176,12 @@ class GrowlabApp(pn.viewable.Viewer):
         """
         m = self.session.model
         self._timeline_box = pn.Column(self.timeline, sizing_mode="stretch_width", margin=0)
-        self._side_box = pn.Column(self.side_boundary, sizing_mode="stretch_width", margin=0, visible=False)
-        self._left = pn.Column(self.diagram, self._timeline_box, sizing_mode="stretch_width", min_width=420)
-        self._right = pn.Column(self.curves, self._side_box, sizing_mode="stretch_width", min_width=300)
+        self._side_box = pn.Column(self.side_boundary, sizing_mode="stretch_width", margin=0, visible=False,
+                                   css_classes=["gl-side-boundary"])  # fmt: skip
+        self._left = pn.Column(self.diagram, self._timeline_box, sizing_mode="stretch_width", min_width=420,
+                               css_classes=["gl-left"])  # fmt: skip
+        self._right = pn.Column(self.curves, self._side_box, sizing_mode="stretch_width", min_width=300,
+                                css_classes=["gl-right"])  # fmt: skip
         top = pn.FlexBox(self._left, self._right, flex_wrap="wrap", sizing_mode="stretch_width",
                          css_classes=["gl-top"])  # fmt: skip
         self.tabs = tabs = pn.Tabs(

@@ -60,7 +60,7 @@ def items() -> list[tuple[str, str, str]]:
 def legend_html(compact: bool = False) -> str:
     """The legend as one HTML block (wraps on narrow screens); ``compact``: short words, two
     lines beside the curves in the projector layout (the tooltips say the rest)."""
-    gap = 10 if compact else 16
+    gap = 8 if compact else 16
     cells = "".join(
         f'<span style="display:inline-flex;align-items:center;gap:5px;margin:1px {gap}px 1px 0;'
         f'white-space:nowrap">{svg}<span>{short if compact else text}</span></span>'
