@@ -25,7 +25,7 @@ from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
 from growlab.ui.sidebar import Sidebar
 from growlab.ui.activity import growth_note
-from growlab.ui.status import StatusStrip
+from growlab.ui.status import StatusStrip, reach_warning
 from growlab.ui.theme import CURVE_HEIGHT, button_args
 from growlab.ui.timeline import TimelineBar
 from growlab.ui.views import make_boundary, make_compare, make_diagram, make_inspector
@@ -138,15 +138,22 @@ class GrowlabApp(pn.viewable.Viewer):
         return True
 
     def _warn_false_start(self, snap, fresh: bool) -> None:
-        """Say so, once a run, as soon as its network cannot reach an output (at epoch 0, or after a cycle)."""
+        """Say so, once a run, as soon as its network cannot reach an output (at epoch 0, or after a
+        cycle), and at epoch 0 when some inputs reach no output (the strip keeps saying it)."""
         if fresh:
             self._warned_false_start = False
+        if getattr(self, "_warned_false_start", False):
+            return
         analysis = (snap.extra or {}).get("analysis") or {}
-        if analysis.get("false_start") and not getattr(self, "_warned_false_start", False):
+        when = "as it starts" if snap.epoch == 0 else f"at epoch {snap.epoch}"
+        if analysis.get("false_start"):
             self._warned_false_start = True
             reason = (analysis.get("reason") or "no input has a path to an output").removeprefix("false start: ")
-            when = "as it starts" if snap.epoch == 0 else f"at epoch {snap.epoch}"
             self.session.notify("warning", f"This network cannot learn {when}: {reason}. Lower the sparsity, "
+                                           "widen the layers or pick another seed")  # fmt: skip
+        elif snap.epoch == 0 and (warning := reach_warning(snap)):
+            self._warned_false_start = True
+            self.session.notify("warning", f"{warning[:1].upper()}{warning[1:]} {when}. Lower the sparsity, "
                                            "widen the layers or pick another seed")  # fmt: skip
 
     def _draw(self, name: str, view, arg) -> None:

@@ -85,13 +85,33 @@ def _param_for(spec: dict) -> param.Parameter:
 #: strategic growth at sparsity 0.9 from a sub-network reaches its density cap within a few
 #: epochs, and its top junctures are soon saturated; at 0.5, with junctures that can still grow,
 #: it visibly grows for most of the run (heart 16-8: 141 of 160 cycles). Links write them out.
-APP_DEFAULTS = {"strategic": {"sparsity": 0.5, "junctures": "usable"}}
+#: strategic+prune likewise: with junctures = all it grows 8 connections in its first 30 epochs on
+#: heart 16-8, with usable 42.
+APP_DEFAULTS = {"strategic": {"sparsity": 0.5, "junctures": "usable"},
+                "strategic+prune": {"sparsity": 0.5, "junctures": "usable"}}  # fmt: skip
+#: On a 2-D toy a growing method's density cap (1 − sparsity) must leave room to grow: xor 2-4-1
+#: has 12 possible connections, and at sparsity 0.9 not one more than its start fits.
+TOY_DEFAULTS = {"sparsity": 0.5}
 
 
-def method_params(method: str, values: dict | None = None) -> param.Parameterized:
+def app_defaults(method: str, dataset: str | None = None) -> dict[str, Any]:
+    """The app's starting values for ``method``'s parameters on ``dataset`` (beyond the method's own)."""
+    out = dict(APP_DEFAULTS.get(method, {}))
+    if dataset in TOYS and _grows(method):
+        out.update({k: v for k, v in TOY_DEFAULTS.items() if k in method_specs(method)})
+    return out
+
+
+def _grows(method: str) -> bool:
+    from growlab.ui.activity import grows
+
+    return grows(method)
+
+
+def method_params(method: str, values: dict | None = None, dataset: str | None = None) -> param.Parameterized:
     """A fresh ``Parameterized`` holding ``method``'s parameters (defaults, the app's
-    :data:`APP_DEFAULTS`, then ``values``)."""
-    values = {**APP_DEFAULTS.get(method, {}), **(values or {})}
+    :func:`app_defaults` for ``dataset``, then ``values``)."""
+    values = {**app_defaults(method, dataset), **(values or {})}
     specs = method_specs(method)
     attrs = {name: _param_for(spec) for name, spec in specs.items()}
     cls = type("MethodParams_" + "".join(c if c.isalnum() else "_" for c in method), (param.Parameterized,), attrs)
@@ -127,12 +147,28 @@ class SessionModel(param.Parameterized):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._last_dataset = self.dataset
         if self.method_params is None or self.method_params.name != self.method:
-            self.method_params = method_params(self.method)
+            self.method_params = method_params(self.method, dataset=self.dataset)
 
     @param.depends("method", watch=True)
     def _new_method(self) -> None:
-        self.method_params = method_params(self.method)
+        self.method_params = method_params(self.method, dataset=self.dataset)
+
+    @param.depends("dataset", watch=True)
+    def _dataset_defaults(self) -> None:
+        """Between a table and a 2-D toy, the method's parameters still at the app's default for the
+        old dataset take the new one's (:func:`app_defaults`); values the user set stay."""
+        mp, specs = self.method_params, self.method_params.specs
+        old, new = app_defaults(self.method, self._last_dataset), app_defaults(self.method, self.dataset)
+        self._last_dataset = self.dataset
+        changes = {}
+        for k in {*old, *new} & set(specs):
+            was, target = old.get(k, specs[k]["default"]), new.get(k, specs[k]["default"])
+            if getattr(mp, k) == was and was != target:
+                changes[k] = target
+        if changes:
+            mp.param.update(**changes)
 
     @param.depends("preset", watch=True)
     def _preset_to_arch(self) -> None:
@@ -183,9 +219,9 @@ class SessionModel(param.Parameterized):
             value = getattr(self, key)
             if value != default:
                 q[key] = f"{value:g}" if isinstance(value, float) else str(value)
-        specs = self.method_params.specs
+        specs, ours = self.method_params.specs, app_defaults(self.method, self.dataset)
         for name, value in self.method_values().items():
-            if value != specs[name]["default"]:
+            if value != specs[name]["default"] or name in ours:  # the app's own defaults are written out
                 q[name] = f"{value:g}" if isinstance(value, float) else str(value)
         return q
 
@@ -205,6 +241,8 @@ class SessionModel(param.Parameterized):
         if updates.get("dataset") == "csv":
             problems.append("link: CSV uploads are not part of links; upload the file again")
             updates.pop("dataset")
+        if "dataset" in updates:  # first: its defaults, then what the link says
+            self.dataset = updates.pop("dataset")
         self.param.update(**updates)
         method_keys = {k: v for k, v in query.items() if k not in URL_KEYS and k not in PAGE_KEYS}
         specs = self.method_params.specs
