@@ -31,6 +31,10 @@ SPEEDS = {"slow": (0.5, 1), "normal": (0.1, 1), "fast": (0.0, 1), "fastest": (0.
 ADVANCED = {"interval", "start", "stop", "offset", "prune_interval", "prune_offset", "min_age", "scope",
             "center", "init_weight", "criterion"}  # fmt: skip
 TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
+#: Method parameters that only matter for some values of another of the same method's (the
+#: sidebar hides them otherwise): name → (other, values). prune's steps schedule alone prunes
+#: ``prune_per_cycle`` at a time (the hybrids, which have no schedule, always do).
+ONLY_WHEN = {"prune_per_cycle": ("schedule", ("steps",))}
 #: The tabs under the diagram, by the names links give them (the app's order).
 TABS = ("inspector", "boundary", "false-starts", "events", "export", "compare")
 #: Page layouts: ``projector`` fits the diagram, curves, decision boundary, legend and tabs on
@@ -59,6 +63,12 @@ def check_setting(name: str, value: Any) -> None:
         TrainConfig(**{name: value})
     except ValueError as e:
         raise ValueError(f"{e}{'; 0 = full batch' if name == 'batch_size' else ''}") from None
+
+
+def ignored(method_params: param.Parameterized, name: str) -> bool:
+    """Whether the method ignores its parameter ``name`` with its other values as they are (:data:`ONLY_WHEN`)."""
+    other, values = ONLY_WHEN.get(name, (None, ()))
+    return other in method_params.specs and getattr(method_params, other) not in values
 
 
 def method_specs(method: str) -> dict[str, dict]:
