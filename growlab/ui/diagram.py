@@ -176,17 +176,19 @@ class NetworkDiagram(pn.viewable.Viewer):
         """Title, the note of what is shown, and column names with alive counts."""
         phase = phase_text(snap)
         self.figure.title.text = f"{snap.dataset} · {snap.method} · epoch {snap.epoch}/{snap.epochs}" + (f" · {phase}" if phase else "")
-        self.note.text = note
         lay = self.layout
-        labels = []
+        self.note.text = note + (" · pixel shade = connections out" if lay.map_box is not None else "")
+        labels = []  # two lines each: name, then alive count, so that wide layers never collide
         for k, name in enumerate(lay.layer_names):
             alive, cap = int(snap.alive[k].sum()), len(snap.alive[k])
             if k == 0 and lay.map_box is not None:
-                labels.append(f"input: {lay.image_shape[0]}×{lay.image_shape[1]} pixels, shade = connections out")
+                labels.append(f"input\n{lay.image_shape[0]}×{lay.image_shape[1]} pixels")
             else:
-                labels.append(f"{name} · {alive}" + (f" of {cap}" if alive != cap else ""))
+                labels.append(f"{name}\n{alive}" + (f" of {cap}" if alive != cap else ""))
         xs = [lay.map_box[0] + lay.map_box[2] / 2 if k == 0 and lay.map_box else float(k) for k in range(len(labels))]
-        _label(axes(self.figure)["columns"], xs, labels)
+        columns = axes(self.figure)["columns"]
+        columns.major_label_text_font_size = f"{column_font_px(self.figure.x_range, self._frame[0], labels)}px"
+        _label(columns, xs, labels)
 
     # ------------------------------------------------------------------ selection
     def _on_tap(self, attr, old, new) -> None:
@@ -224,6 +226,20 @@ class NetworkDiagram(pn.viewable.Viewer):
         for name, data in (("sel_edge", edge), ("sel_node", node)):
             if not _same(self.sources[name].data, data, data.keys()):  # send nothing when nothing moved
                 self.sources[name].data = data
+
+
+def column_font_px(x_range, frame_width: float, labels, big: int = 16, small: int = 11) -> int:
+    """The column names' font size in pixels: as large as ``big`` while the longest line of a name
+    fits the room between neighbouring columns (one x unit apart), at least ``small``.
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> column_font_px(R(start=-0.12, end=3.12), 900, ["input\\n27", "hidden 1\\n16"]), column_font_px(R(start=-0.3, end=5.3), 400, ["hidden 2\\n84"])
+        (16, 14)
+    """
+    per_column = frame_width / max(float(x_range.end) - float(x_range.start), 1e-9)
+    longest = max((len(line) for lab in labels for line in str(lab).split("\n")), default=1)
+    return int(max(small, min(big, (per_column - 8) / (0.56 * longest))))
 
 
 #: Input names' font: at most this (px), at least this, and this share of the room per name.
