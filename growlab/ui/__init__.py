@@ -19,6 +19,8 @@ from growlab.ui.sidebar import guard_uploads, page_keys
 from growlab.ui.text import short
 
 TITLE = "growlab — grow and prune neural networks while they train"
+#: Sidebar width in pixels: a projector's 1280 px keeps 1,000 for the diagram and curves.
+SIDEBAR_WIDTH = 270
 #: Header colour: dark enough for white text on a washed-out projector.
 ACCENT = "#1f4e5f"
 
@@ -43,7 +45,7 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     session = Session(model=model, slots=slots, offload=offload)
     app = GrowlabApp(session=session, live=live, lazy_tabs=live)
     template = _Template(
-        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[app.share], sidebar_width=300,
+        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[pn.Row(app.share, app.projector, margin=0)], sidebar_width=SIDEBAR_WIDTH,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
         meta_description=TITLE, font=FONT, font_url="",
     )  # fmt: skip

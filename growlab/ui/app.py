@@ -16,14 +16,17 @@ import panel as pn
 import param
 
 from growlab.ui.curves import Curves
+from growlab.ui.diagram_legend import legend_html
 from growlab.ui.events import EventsView
 from growlab.ui.export import ExportView
 from growlab.ui.false_starts import FalseStartsView
+from growlab.ui.model import TABS
 from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
 from growlab.ui.sidebar import Sidebar
 from growlab.ui.activity import growth_note
-from growlab.ui.status import StatusStrip
+from growlab.ui.status import StatusStrip, reach_warning
+from growlab.ui.theme import CURVE_HEIGHT, button_args
 from growlab.ui.timeline import TimelineBar
 from growlab.ui.views import make_boundary, make_compare, make_diagram, make_inspector
 
@@ -33,8 +36,14 @@ log = logging.getLogger(__name__)
 PERIOD_MS = 250
 #: After a refresh that took t seconds the next waits until REST·t has passed.
 REST = 2.0
-BOUNDARY_TAB = 1
-EVENTS_TAB = 3  # index of the Events tab: its table is only fed while it is shown
+BOUNDARY_TAB = TABS.index("boundary")
+EVENTS_TAB = TABS.index("events")  # its table is only fed while it is shown
+#: Projector layout (1280×720): pixel heights of the diagram, each curve shown and the side boundary.
+PROJECTOR = {"diagram": 450, "curve": 128, "boundary": 236}
+#: The curves the projector layout shows (by index: accuracy, loss, size, grown/pruned).
+PROJECTOR_CURVES = (0, 2, 3)
+#: ... and with a 2-D toy, whose decision boundary takes the room of one.
+PROJECTOR_CURVES_TOY = (0, 2)
 ANNOUNCE = {
     "diverged": ("error", "Training diverged — {error}"),
     "error": ("error", "Training stopped by an error: {error}"),
@@ -59,12 +68,19 @@ class GrowlabApp(pn.viewable.Viewer):
         self.diagram = make_diagram(s.runner)
         self.inspector = make_inspector(s.runner, self.diagram)
         self.boundary = make_boundary()
+        self.side_boundary = make_boundary(PROJECTOR["boundary"])  # the projector layout's, beside the diagram
         self.curves = Curves()
         self.timeline = TimelineBar(runner=s.runner, diagram=self.diagram, curves=self.curves)
         self.events = EventsView()
         self.false_starts = FalseStartsView(session=s)
         self.export = ExportView(session=s)
         self.share = ShareLink(session=s)
+        self.projector = pn.widgets.Toggle(
+            **button_args("Projector view", "light"), value=s.model.layout == "projector", width=150, css_classes=["gl-projector"],
+            stylesheets=[":host { font-size: 15px; }"],
+        )  # fmt: skip
+        self.projector.param.watch(lambda e: setattr(s.model, "layout", "projector" if e.new else "standard"), "value")
+        s.model.param.watch(lambda e: setattr(self.projector, "value", e.new == "projector"), "layout")
         self.compare = make_compare(s.runner.slots, self.live)  # polls its own job; not fed by refresh()
         self._seen = (-1, None, 0, 0)  # version, run_id, history rows, events
         self._broken: set[str] = set()
@@ -100,13 +116,18 @@ class GrowlabApp(pn.viewable.Viewer):
             self.tabs.active = BOUNDARY_TAB  # a 2-D toy: show its decision boundary, as Playground does
         if update.fresh:
             self.timeline.reset()
+            self._toy = snap.boundary is not None
+            self._apply_layout()
         for name, view, arg in (
             ("curves", self.curves, update), ("events", self.events, update), ("timeline", self.timeline, snap),
-            ("diagram", self.diagram, snap), ("boundary", self.boundary, snap), ("inspector", self.inspector, snap),
+            ("diagram", self.diagram, snap), ("boundary", self.boundary, snap), ("side boundary", self.side_boundary, snap),
+            ("inspector", self.inspector, snap),
             ("false starts", self.false_starts, snap), ("export", self.export, snap),
         ):  # fmt: skip
             if name == "diagram" and self.timeline.viewing is not None:
                 continue  # the diagram shows a past epoch until Live
+            if name == "side boundary" and self.session.model.layout != "projector":
+                continue  # drawn when the projector layout shows it
             self._draw(name, view, arg)
         data = self.curves.source.data
         activity = growth_note(snap, list(data["epoch"][-1000:]), list(data["grown"][-1000:]))
@@ -117,15 +138,22 @@ class GrowlabApp(pn.viewable.Viewer):
         return True
 
     def _warn_false_start(self, snap, fresh: bool) -> None:
-        """Say so, once a run, as soon as its network cannot reach an output (at epoch 0, or after a cycle)."""
+        """Say so, once a run, as soon as its network cannot reach an output (at epoch 0, or after a
+        cycle), and at epoch 0 when some inputs reach no output (the strip keeps saying it)."""
         if fresh:
             self._warned_false_start = False
+        if getattr(self, "_warned_false_start", False):
+            return
         analysis = (snap.extra or {}).get("analysis") or {}
-        if analysis.get("false_start") and not getattr(self, "_warned_false_start", False):
+        when = "as it starts" if snap.epoch == 0 else f"at epoch {snap.epoch}"
+        if analysis.get("false_start"):
             self._warned_false_start = True
             reason = (analysis.get("reason") or "no input has a path to an output").removeprefix("false start: ")
-            when = "as it starts" if snap.epoch == 0 else f"at epoch {snap.epoch}"
             self.session.notify("warning", f"This network cannot learn {when}: {reason}. Lower the sparsity, "
+                                           "widen the layers or pick another seed")  # fmt: skip
+        elif snap.epoch == 0 and (warning := reach_warning(snap)):
+            self._warned_false_start = True
+            self.session.notify("warning", f"{warning[:1].upper()}{warning[1:]} {when}. Lower the sparsity, "
                                            "widen the layers or pick another seed")  # fmt: skip
 
     def _draw(self, name: str, view, arg) -> None:
@@ -147,25 +175,67 @@ class GrowlabApp(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ layout
     def main(self) -> list:
-        """The main area: status strip, diagram beside the curves, then the tabs."""
-        top = pn.FlexBox(
-            pn.Column(self.diagram, self.timeline, styles={"flex": "3 1 520px"}, sizing_mode="stretch_width",
-                      min_width=420),  # fmt: skip
-            pn.Column(self.curves, styles={"flex": "2 1 330px"}, sizing_mode="stretch_width", min_width=300),
-            flex_wrap="wrap", sizing_mode="stretch_width",
-        )  # fmt: skip
+        """The main area: Play and the status strip, the diagram beside the curves, then the tabs.
+
+        The model's ``layout`` arranges it: ``standard`` (everything, scrolling) or ``projector``
+        (:meth:`_apply_layout`: diagram, three curves or two and the decision boundary, legend
+        and tabs on one 1280×720 screen).
+        """
+        m = self.session.model
+        self._timeline_box = pn.Column(self.timeline, sizing_mode="stretch_width", margin=0)
+        self._side_box = pn.Column(self.side_boundary, sizing_mode="stretch_width", margin=0, visible=False,
+                                   css_classes=["gl-side-boundary"])  # fmt: skip
+        self._left = pn.Column(self.diagram, self._timeline_box, sizing_mode="stretch_width", min_width=420,
+                               css_classes=["gl-left"])  # fmt: skip
+        self._right = pn.Column(self.curves, self._side_box, sizing_mode="stretch_width", min_width=300,
+                                css_classes=["gl-right"])  # fmt: skip
+        top = pn.FlexBox(self._left, self._right, flex_wrap="wrap", sizing_mode="stretch_width",
+                         css_classes=["gl-top"])  # fmt: skip
         self.tabs = tabs = pn.Tabs(
             ("Inspector", self.inspector), ("Decision boundary", self.boundary),
             ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
             ("Compare", self.compare),
             dynamic=self.lazy_tabs, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
+            css_classes=["gl-tabs"],
         )  # fmt: skip
-        if self.session.runner.snapshot.boundary is not None:
+        if m.tab != m.param.tab.default:  # from a link
+            tabs.active = TABS.index(m.tab)
+        elif self.session.runner.snapshot.boundary is not None:
             tabs.active = BOUNDARY_TAB
         self.events.active = tabs.active == EVENTS_TAB
-        tabs.param.watch(lambda e: setattr(self.events, "active", e.new == EVENTS_TAB), "active")
+        tabs.param.watch(self._tab_changed, "active")
+        m.param.watch(lambda e: setattr(self.tabs, "active", TABS.index(e.new)), "tab")
+        m.param.watch(lambda e: self._apply_layout(), "layout")
+        self._toy = self.session.runner.snapshot.boundary is not None
+        self._apply_layout()
         head = pn.Row(self.sidebar.play_top, self.strip, sizing_mode="stretch_width", margin=(0, 0, 0, 10))
         return [head, top, tabs]
+
+    def _tab_changed(self, event) -> None:
+        self.events.active = event.new == EVENTS_TAB
+        self.session.model.tab = TABS[event.new]
+
+    def _apply_layout(self) -> None:
+        """Size and show the views for the model's layout (nothing moves between containers)."""
+        if getattr(self, "_left", None) is None:
+            return
+        projector = self.session.model.layout == "projector"
+        toy = getattr(self, "_toy", False)
+        shown = (PROJECTOR_CURVES_TOY if toy else PROJECTOR_CURVES) if projector else range(len(self.curves.figures))
+        for i, fig in enumerate(self.curves.figures):
+            fig.visible = i in shown
+            fig.height = (PROJECTOR["curve"] if projector else CURVE_HEIGHT) + (22 if fig.xaxis[0].axis_label else 0)
+        figure = getattr(self.diagram, "figure", None)
+        if figure is not None:
+            figure.height = PROJECTOR["diagram"] if projector else self.diagram.height
+            self.diagram.legend.object = legend_html(compact=projector)
+        self._timeline_box.visible = not projector
+        self._side_box.visible = projector and toy
+        if projector and toy:
+            self._draw("side boundary", self.side_boundary, self.session.runner.snapshot)
+        # side by side, 3 : 2, down to the columns' minimum widths (then the curves go under the diagram)
+        self._left.styles = {"flex": "3 1 0px", "min-width": "420px", "width": "auto"}
+        self._right.styles = {"flex": "2 1 0px", "min-width": "300px", "width": "auto"}
 
     def close(self) -> None:
         """The session ended: stop the run's worker and any experiment."""

@@ -30,7 +30,7 @@ import param
 from bokeh.core.property.descriptors import UnsetValueError
 
 from growlab.ui.diagram_figure import axes, empty_sources, make_figure
-from growlab.view.diagram_layout import Layout, layout_key, layout_of
+from growlab.view.diagram_layout import Y_RANGE, Layout, layout_key, layout_of
 from growlab.ui.diagram_legend import legend_html
 from growlab.ui.diagram_tables import tables
 from growlab.ui.text import phase_text
@@ -84,10 +84,11 @@ class NetworkDiagram(pn.viewable.Viewer):
             self.sources[name].selected.on_change("indices", self._on_tap)
         self.param.watch(self._draw_selection, "selected")
         self.param.watch(lambda e: self.snapshot is not None and self.update(self.snapshot), "edge_budget")
+        self.legend = pn.pane.HTML(legend_html(), sizing_mode="stretch_width", margin=(0, 12))
         self._view = pn.Column(
             pn.pane.Bokeh(self.figure, sizing_mode=self.sizing_mode),
-            pn.pane.HTML(legend_html(), sizing_mode="stretch_width", margin=(0, 12)),
-            sizing_mode=self.sizing_mode,
+            self.legend,
+            sizing_mode=self.sizing_mode, styles={"min-width": "0px"},  # as narrow as its column (conv maps scroll)
         )  # fmt: skip
 
     def __panel__(self):
@@ -158,9 +159,8 @@ class NetworkDiagram(pn.viewable.Viewer):
         lay, ax = self.layout, axes(self.figure)
         self.figure.x_range.update(start=lay.x_range[0], end=lay.x_range[1])
         if lay.map_box is None:
-            # many inputs (heart has 27) get a smaller font so that every name fits
-            n = len(lay.ys[0])
-            ax["inputs"].major_label_text_font_size = "12pt" if n <= 16 else "10pt" if n <= 20 else "8.5pt"
+            # many inputs (heart has 27) get a font that fits the room each has, so every name shows
+            ax["inputs"].major_label_text_font_size = f"{input_font_px(lay.ys[0], self._frame[1])}px"
             _label(ax["inputs"], lay.ys[0], lay.names[0])
         else:
             _label(ax["inputs"], [], [])
@@ -176,17 +176,19 @@ class NetworkDiagram(pn.viewable.Viewer):
         """Title, the note of what is shown, and column names with alive counts."""
         phase = phase_text(snap)
         self.figure.title.text = f"{snap.dataset} · {snap.method} · epoch {snap.epoch}/{snap.epochs}" + (f" · {phase}" if phase else "")
-        self.note.text = note
         lay = self.layout
-        labels = []
+        self.note.text = note + (" · pixel shade = connections out" if lay.map_box is not None else "")
+        labels = []  # two lines each: name, then alive count, so that wide layers never collide
         for k, name in enumerate(lay.layer_names):
             alive, cap = int(snap.alive[k].sum()), len(snap.alive[k])
             if k == 0 and lay.map_box is not None:
-                labels.append(f"input: {lay.image_shape[0]}×{lay.image_shape[1]} pixels, shade = connections out")
+                labels.append(f"input\n{lay.image_shape[0]}×{lay.image_shape[1]} pixels")
             else:
-                labels.append(f"{name} · {alive}" + (f" of {cap}" if alive != cap else ""))
+                labels.append(f"{name}\n{alive}" + (f" of {cap}" if alive != cap else ""))
         xs = [lay.map_box[0] + lay.map_box[2] / 2 if k == 0 and lay.map_box else float(k) for k in range(len(labels))]
-        _label(axes(self.figure)["columns"], xs, labels)
+        columns = axes(self.figure)["columns"]
+        columns.major_label_text_font_size = f"{column_font_px(self.figure.x_range, self._frame[0], labels)}px"
+        _label(columns, xs, labels)
 
     # ------------------------------------------------------------------ selection
     def _on_tap(self, attr, old, new) -> None:
@@ -224,6 +226,40 @@ class NetworkDiagram(pn.viewable.Viewer):
         for name, data in (("sel_edge", edge), ("sel_node", node)):
             if not _same(self.sources[name].data, data, data.keys()):  # send nothing when nothing moved
                 self.sources[name].data = data
+
+
+def column_font_px(x_range, frame_width: float, labels, big: int = 16, small: int = 11) -> int:
+    """The column names' font size in pixels: as large as ``big`` while the longest line of a name
+    fits the room between neighbouring columns (one x unit apart), at least ``small``.
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> column_font_px(R(start=-0.12, end=3.12), 900, ["input\\n27", "hidden 1\\n16"]), column_font_px(R(start=-0.3, end=5.3), 400, ["hidden 2\\n84"])
+        (16, 14)
+    """
+    per_column = frame_width / max(float(x_range.end) - float(x_range.start), 1e-9)
+    longest = max((len(line) for lab in labels for line in str(lab).split("\n")), default=1)
+    return int(max(small, min(big, (per_column - 8) / (0.56 * longest))))
+
+
+#: Input names' font: at most this (px), at least this, and this share of the room per name.
+INPUT_FONT_PX = (16, 9, 0.82)
+
+
+def input_font_px(ys, frame_height: float) -> int:
+    """The input names' font size in pixels: as large as :data:`INPUT_FONT_PX` allows while each
+    name fits the room between neighbouring inputs (``ys``: their positions, ``Y_RANGE`` units).
+
+    Example:
+        >>> input_font_px([0.9, 0.1], 400), input_font_px([i / 26 for i in range(27)], 360)
+        (16, 9)
+    """
+    big, small, share = INPUT_FONT_PX
+    if len(ys) < 2:
+        return big
+    gap = float(np.min(np.abs(np.diff(np.sort(np.asarray(ys, dtype=float))))))
+    room = frame_height * gap / (Y_RANGE[1] - Y_RANGE[0])
+    return int(max(small, min(big, share * room)))
 
 
 def _label(axis, ticks, labels) -> None:

@@ -40,31 +40,33 @@ def _widths() -> str:
     return f'<svg width="{_W}" height="{_H}">{lines}</svg>'
 
 
-def items() -> list[tuple[str, str]]:
-    """(drawing, explanation) pairs, in reading order."""
+def items() -> list[tuple[str, str, str]]:
+    """(drawing, explanation, short explanation) triples, in reading order."""
     return [
-        (_line(palette.POSITIVE, 4), "positive weight"),
-        (_line(palette.NEGATIVE, 4), "negative weight"),
-        (_widths(), "width ∝ |weight|"),
-        (_line(palette.GROWN, 3.5), f"grown (green fades to its sign over {FADE_EPOCHS} epochs)"),
-        (_line(palette.PRUNED, 3.5, dash="7 3"), "pruned (red ghost, fades)"),
-        (_line(palette.REDUNDANT, 2, dash="7 4"), "redundant: carries nothing to an output"),
-        (_line(palette.NEGATIVE, 2, halo=palette.FOCAL), "focal juncture"),
-        (_dot(palette.NEURON, palette.NEURON), "neuron"),
-        (_dot("#ffffff", palette.NEURON, 2.5), "ε-useless unit"),
-        (_dot("#ffffff", palette.PRUNED, 3), "removed unit"),
-        (_dot(palette.DORMANT, palette.DORMANT, 1, 0.3), "dormant capacity"),
+        (_line(palette.POSITIVE, 4), "positive weight", "positive"),
+        (_line(palette.NEGATIVE, 4), "negative weight", "negative"),
+        (_widths(), "width ∝ |weight|", "width ∝ |w|"),
+        (_line(palette.GROWN, 3.5), f"grown (green fades to its sign over {FADE_EPOCHS} epochs)", "grown"),
+        (_line(palette.PRUNED, 3.5, dash="7 3"), "pruned (red ghost, fades)", "pruned"),
+        (_line(palette.REDUNDANT, 2, dash="7 4"), "redundant: carries nothing to an output", "redundant"),
+        (_line(palette.NEGATIVE, 2, halo=palette.FOCAL), "focal juncture", "focal juncture"),
+        (_dot(palette.NEURON, palette.NEURON), "neuron", "neuron"),
+        (_dot("#ffffff", palette.NEURON, 2.5), "ε-useless unit", "ε-useless"),
+        (_dot("#ffffff", palette.PRUNED, 3), "removed unit", "removed"),
+        (_dot(palette.DORMANT, palette.DORMANT, 1, 0.3), "dormant capacity", "dormant"),
     ]
 
 
-def legend_html() -> str:
-    """The legend as one HTML block (wraps on narrow screens)."""
+def legend_html(compact: bool = False) -> str:
+    """The legend as one HTML block (wraps on narrow screens); ``compact``: short words, two
+    lines beside the curves in the projector layout (the tooltips say the rest)."""
+    gap = 8 if compact else 16
     cells = "".join(
-        f'<span style="display:inline-flex;align-items:center;gap:6px;margin:2px 16px 2px 0;'
-        f'white-space:nowrap">{svg}<span>{text}</span></span>'
-        for svg, text in items()
+        f'<span style="display:inline-flex;align-items:center;gap:5px;margin:1px {gap}px 1px 0;'
+        f'white-space:nowrap">{svg}<span>{short if compact else text}</span></span>'
+        for svg, text, short in items()
     )
     return (
-        f'<div style="font-size:14px;color:{palette.INK};display:flex;flex-wrap:wrap;align-items:center">'
-        f"{cells}</div>"
+        f'<div class="gl-legend" style="font-size:{13 if compact else 14}px;color:{palette.INK};display:flex;'
+        f'flex-wrap:wrap;align-items:center">{cells}</div>'
     )

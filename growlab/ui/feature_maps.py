@@ -26,6 +26,8 @@ from growlab.ui.theme import button_args
 #: Most maps per row of the strip.
 PER_ROW = 10
 ROW_PX = 90
+#: CSS that lets a column holding the fixed-width maps be narrower than them (they scroll).
+NARROWS = {"min-width": "0px"}
 #: Height of a row of maps in map units: the map, then room for its label.
 ROW_SPAN = 1.3
 
@@ -72,8 +74,9 @@ class FeatureMaps(pn.viewable.Viewer):
         self.example.param.watch(self._on_example, "value")
         self._view = pn.Column(
             pn.Row(self.header, self.layers, self.example, sizing_mode="stretch_width"),
-            pn.pane.Bokeh(self.figure),
-            sizing_mode="stretch_width", visible=False,
+            # scrolls when wider than the diagram's column (and never widens the column)
+            pn.Column(pn.pane.Bokeh(self.figure), scroll="x-auto", sizing_mode="stretch_width", styles=NARROWS),
+            sizing_mode="stretch_width", visible=False, styles=NARROWS,
         )  # fmt: skip
 
     def __panel__(self):

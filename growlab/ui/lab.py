@@ -35,13 +35,13 @@ from growlab.config import format_arch, parse_arch
 from growlab.run.runner import Runner
 from growlab.run.snapshot import Snapshot
 from growlab.ui.app import PERIOD_MS, GrowlabApp
-from growlab.ui.model import URL_KEYS, SessionModel
+from growlab.ui.model import FORM_SETTINGS, URL_KEYS, VIEW_KEYS, SessionModel
 from growlab.ui.notebook import NotebookView, draw, ipywidget, load_panel
 from growlab.ui.session import Session, panel_notify
 
-#: Keyword arguments that set the session model itself (what a link carries, and the speed); any
-#: other is a method parameter.
-MODEL_KEYS = (*URL_KEYS, "speed")
+#: Keyword arguments that set the session model itself (what a link carries); any other is a
+#: method parameter.
+MODEL_KEYS = URL_KEYS
 #: Statuses after which a step or cycle will not complete.
 STOPPED = ("error", "diverged", "finished")
 WAIT_S = PERIOD_MS / 1000
@@ -202,7 +202,7 @@ class Lab:
             follow = self.session.quiet()
         with follow:
             for name, value in values.items():
-                setattr(self.model if name == "lr" else self.model.method_params, name, value)
+                setattr(self.model if name in FORM_SETTINGS else self.model.method_params, name, value)
         self._settle()
         return values
 
@@ -211,7 +211,7 @@ class Lab:
 
         Raises ``ValueError`` for a setup that cannot run; the current run then stays.
         """
-        values = {k: getattr(self.model, k) for k in MODEL_KEYS if k != "speed"}
+        values = {k: getattr(self.model, k) for k in MODEL_KEYS if k not in VIEW_KEYS}
         if setup.get("method", self.model.method) == self.model.method:
             values.update(self.model.method_values())
         values.update(setup)

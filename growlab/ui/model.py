@@ -31,13 +31,24 @@ SPEEDS = {"slow": (0.5, 1), "normal": (0.1, 1), "fast": (0.0, 1), "fastest": (0.
 ADVANCED = {"interval", "start", "stop", "offset", "prune_interval", "prune_offset", "min_age", "scope",
             "center", "init_weight", "criterion"}  # fmt: skip
 TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
+#: Method parameters that only matter for some values of another of the same method's (the
+#: sidebar hides them otherwise): name → (other, values). prune's steps schedule alone prunes
+#: ``prune_per_cycle`` at a time (the hybrids, which have no schedule, always do).
+ONLY_WHEN = {"prune_per_cycle": ("schedule", ("steps",))}
+#: The tabs under the diagram, by the names links give them (the app's order).
+TABS = ("inspector", "boundary", "false-starts", "events", "export", "compare")
+#: Page layouts: ``projector`` fits the diagram, curves, decision boundary, legend and tabs on
+#: one 1280×720 screen (larger fonts, fewer curves); ``standard`` shows everything, scrolling.
+LAYOUTS = ("standard", "projector")
+#: How the page is shown (links carry them; changing them never touches the run).
+VIEW_KEYS = ("speed", "tab", "layout")
 #: The setup's choices that are not training settings, in the order a link and ``growlab.Lab`` take them.
 SETUP_KEYS = ("dataset", "noise", "arch", "method")
 #: The training settings the app's form offers and a link carries: those of
 #: :data:`growlab.config.TRAIN_SETTINGS` with a URL key, in the table's order.
 FORM_SETTINGS = tuple(name for name, setting in TRAIN_SETTINGS.items() if setting.url)
 #: Settings the URL carries besides the method's parameters.
-URL_KEYS = (*SETUP_KEYS, *FORM_SETTINGS)
+URL_KEYS = (*SETUP_KEYS, *FORM_SETTINGS, *VIEW_KEYS)
 #: Query parameters that belong to the page, not the setup (the template's colour theme).
 PAGE_KEYS = {"theme"}
 #: Settings whose range is the run's own (the table's): checked by :func:`check_setting`, with
@@ -88,6 +99,12 @@ def setting_parameter(name: str) -> param.Parameter:
     raise TypeError(f"the app's form has no widget for the {setting.kind} setting {name!r}; give it url=False")
 
 
+def ignored(method_params: param.Parameterized, name: str) -> bool:
+    """Whether the method ignores its parameter ``name`` with its other values as they are (:data:`ONLY_WHEN`)."""
+    other, values = ONLY_WHEN.get(name, (None, ()))
+    return other in method_params.specs and getattr(method_params, other) not in values
+
+
 def method_specs(method: str) -> dict[str, dict]:
     """The method's parameter descriptions (``Param.describe()``), by name."""
     return dict(available_methods()[method]["params"])
@@ -112,13 +129,33 @@ def _param_for(spec: dict) -> param.Parameter:
 #: strategic growth at sparsity 0.9 from a sub-network reaches its density cap within a few
 #: epochs, and its top junctures are soon saturated; at 0.5, with junctures that can still grow,
 #: it visibly grows for most of the run (heart 16-8: 141 of 160 cycles). Links write them out.
-APP_DEFAULTS = {"strategic": {"sparsity": 0.5, "junctures": "usable"}}
+#: strategic+prune likewise: with junctures = all it grows 8 connections in its first 30 epochs on
+#: heart 16-8, with usable 42.
+APP_DEFAULTS = {"strategic": {"sparsity": 0.5, "junctures": "usable"},
+                "strategic+prune": {"sparsity": 0.5, "junctures": "usable"}}  # fmt: skip
+#: On a 2-D toy a growing method's density cap (1 − sparsity) must leave room to grow: xor 2-4-1
+#: has 12 possible connections, and at sparsity 0.9 not one more than its start fits.
+TOY_DEFAULTS = {"sparsity": 0.5}
 
 
-def method_params(method: str, values: dict | None = None) -> param.Parameterized:
+def app_defaults(method: str, dataset: str | None = None) -> dict[str, Any]:
+    """The app's starting values for ``method``'s parameters on ``dataset`` (beyond the method's own)."""
+    out = dict(APP_DEFAULTS.get(method, {}))
+    if dataset in TOYS and _grows(method):
+        out.update({k: v for k, v in TOY_DEFAULTS.items() if k in method_specs(method)})
+    return out
+
+
+def _grows(method: str) -> bool:
+    from growlab.ui.activity import grows
+
+    return grows(method)
+
+
+def method_params(method: str, values: dict | None = None, dataset: str | None = None) -> param.Parameterized:
     """A fresh ``Parameterized`` holding ``method``'s parameters (defaults, the app's
-    :data:`APP_DEFAULTS`, then ``values``)."""
-    values = {**APP_DEFAULTS.get(method, {}), **(values or {})}
+    :func:`app_defaults` for ``dataset``, then ``values``)."""
+    values = {**app_defaults(method, dataset), **(values or {})}
     specs = method_specs(method)
     attrs = {name: _param_for(spec) for name, spec in specs.items()}
     cls = type("MethodParams_" + "".join(c if c.isalnum() else "_" for c in method), (param.Parameterized,), attrs)
@@ -144,15 +181,33 @@ class SessionModel(param.Parameterized):
     method_params = param.ClassSelector(class_=param.Parameterized, doc="The chosen method's own parameters.")
     # the training settings (FORM_SETTINGS) are added from the table below the class
     speed = param.Selector(default="normal", objects=list(SPEEDS), doc="How fast training runs.")
+    tab = param.Selector(default="inspector", objects=list(TABS), doc="The tab shown under the diagram.")
+    layout = param.Selector(default="standard", objects=list(LAYOUTS), doc="Page layout (projector: one screen).")
 
     def __init__(self, **params):
         super().__init__(**params)
+        self._last_dataset = self.dataset
         if self.method_params is None or self.method_params.name != self.method:
-            self.method_params = method_params(self.method)
+            self.method_params = method_params(self.method, dataset=self.dataset)
 
     @param.depends("method", watch=True)
     def _new_method(self) -> None:
-        self.method_params = method_params(self.method)
+        self.method_params = method_params(self.method, dataset=self.dataset)
+
+    @param.depends("dataset", watch=True)
+    def _dataset_defaults(self) -> None:
+        """Between a table and a 2-D toy, the method's parameters still at the app's default for the
+        old dataset take the new one's (:func:`app_defaults`); values the user set stay."""
+        mp, specs = self.method_params, self.method_params.specs
+        old, new = app_defaults(self.method, self._last_dataset), app_defaults(self.method, self.dataset)
+        self._last_dataset = self.dataset
+        changes = {}
+        for k in {*old, *new} & set(specs):
+            was, target = old.get(k, specs[k]["default"]), new.get(k, specs[k]["default"])
+            if getattr(mp, k) == was and was != target:
+                changes[k] = target
+        if changes:
+            mp.param.update(**changes)
 
     @param.depends("preset", watch=True)
     def _preset_to_arch(self) -> None:
@@ -197,13 +252,13 @@ class SessionModel(param.Parameterized):
         q = {"dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "seed": str(self.seed)}
         if self.dataset in TOYS:
             q["noise"] = f"{self.noise:g}"
-        for key in FORM_SETTINGS:
+        for key in (*FORM_SETTINGS, *VIEW_KEYS):
             value = getattr(self, key)
             if value != self.param[key].default and key not in q:
                 q[key] = f"{value:g}" if isinstance(value, float) else str(value)
-        specs = self.method_params.specs
+        specs, ours = self.method_params.specs, app_defaults(self.method, self.dataset)
         for name, value in self.method_values().items():
-            if value != specs[name]["default"]:
+            if value != specs[name]["default"] or name in ours:  # the app's own defaults are written out
                 q[name] = f"{value:g}" if isinstance(value, float) else str(value)
         return q
 
@@ -223,6 +278,8 @@ class SessionModel(param.Parameterized):
         if updates.get("dataset") == "csv":
             problems.append("link: CSV uploads are not part of links; upload the file again")
             updates.pop("dataset")
+        if "dataset" in updates:  # first: its defaults, then what the link says
+            self.dataset = updates.pop("dataset")
         self.param.update(**updates)
         method_keys = {k: v for k, v in query.items() if k not in URL_KEYS and k not in PAGE_KEYS}
         specs = self.method_params.specs

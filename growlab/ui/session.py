@@ -113,8 +113,22 @@ def panel_notify(level: str, text: str) -> None:
     The toast shows ``text`` as written: Notyf sets its message as HTML, so it is escaped here.
     """
     notifications = pn.state.notifications
-    if notifications is not None:
-        getattr(notifications, level)(escape_html(text), duration=8000 if level == "error" else 4000)
+    if notifications is None:
+        return
+    if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+        _forget_sent(notifications)
+    getattr(notifications, level)(escape_html(text), duration=8000 if level == "error" else 4000)
+
+
+def _forget_sent(notifications) -> None:
+    """In a notebook, send each toast alone: the page forgets a toast's model once it is dismissed
+    (after its time on screen), and a later message that still lists it fails to decode there,
+    toast and all. The toasts already on screen stay until their time is up."""
+    for old in list(notifications.notifications):
+        watcher = getattr(notifications, "_notification_watchers", {}).pop(old, None)
+        if watcher is not None:
+            old.param.unwatch(watcher)
+    notifications.notifications[:] = []
 
 
 class Session(param.Parameterized):

@@ -15,7 +15,7 @@ from growlab.methods import METHODS
 from growlab.methods import available as available_methods
 from growlab.config import TRAIN_SETTINGS
 from growlab.ui import compat
-from growlab.ui.model import ADVANCED, FORM_SETTINGS, TOYS
+from growlab.ui.model import ADVANCED, FORM_SETTINGS, ONLY_WHEN, TOYS, ignored
 from growlab.ui.session import MAX_UPLOAD_BYTES, Session, cycle_label, has_cycles
 from growlab.ui.text import short
 from growlab.ui.theme import button_args
@@ -102,11 +102,21 @@ def _compact(slider):
     return slider
 
 
+def _shown_when_used(method_params: param.Parameterized, name: str, widget):
+    """``widget``, hidden while the method ignores its parameter (e.g. prune_per_cycle off the steps schedule)."""
+    other = ONLY_WHEN.get(name, (None,))[0]
+    if other in method_params.specs:
+        widget.visible = not ignored(method_params, name)
+        method_params.param.watch(lambda e: setattr(widget, "visible", not ignored(method_params, name)), other)
+    return widget
+
+
 def method_widgets(method_params: param.Parameterized) -> pn.Column:
     """Only the chosen method's parameters: the main ones, then the schedule in a closed card."""
     specs = method_params.specs
-    main = [param_widget(method_params, n, s) for n, s in specs.items() if n not in ADVANCED]
-    more = [param_widget(method_params, n, s) for n, s in specs.items() if n in ADVANCED]
+    widgets = {n: _shown_when_used(method_params, n, param_widget(method_params, n, s)) for n, s in specs.items()}
+    main = [w for n, w in widgets.items() if n not in ADVANCED]
+    more = [w for n, w in widgets.items() if n in ADVANCED]
     doc = available_methods()[method_params.name]["doc"]
     parts = [pn.pane.Markdown(f"*{doc}*", margin=(0, 10), styles={"font-size": "13px", "color": "#555"}), *main]
     if not specs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import panel as pn
 import param
 
@@ -46,6 +47,35 @@ def structure(snap, row: dict) -> tuple[float | None, int | None]:
     return active / possible, active + biases
 
 
+def unreached_inputs(snap) -> list[int] | None:
+    """The inputs with no path of active connections to any output (``None``: not known for this
+    network, e.g. a conv network). A network whose inputs are all unreached cannot learn at all;
+    one that misses some ignores them (a 2-D toy then sees one coordinate only)."""
+    masks = [np.asarray(m, bool) for m in snap.masks]
+    if not masks or any(m is None or m.ndim != 2 for m in masks) or any(
+        a.shape[0] != b.shape[1] for a, b in zip(masks, masks[1:])
+    ):
+        return None
+    reach = np.ones(masks[-1].shape[0], bool)  # every output reaches itself
+    for m in reversed(masks):
+        reach = (m & reach[:, None]).any(axis=0)  # a source reaches an output through some target
+    n = snap.sizes[0] if snap.sizes else len(reach)
+    return [int(i) for i in np.flatnonzero(~reach[:n])]
+
+
+def reach_warning(snap) -> str:
+    """The strip's warning when inputs cannot reach the output, or ""."""
+    cut = unreached_inputs(snap)
+    if not cut:
+        return ""
+    n = snap.sizes[0] if snap.sizes else len(cut)
+    names = [str(snap.feature_names[i]) if i < len(snap.feature_names) else f"input {i + 1}" for i in cut]
+    if len(cut) == n:
+        return "no input reaches the output: this network cannot learn (lower the sparsity or widen the layers)"
+    listed = ", ".join(names[:4]) + (f" and {len(cut) - 4} more" if len(cut) > 4 else "")
+    return f"{len(cut)} of {n} inputs reach no output ({listed}): the network ignores them"
+
+
 def strip_html(snap, dirty: bool = False, building: bool = False, activity: str = "") -> str:
     """The strip's HTML for one snapshot; ``activity``: a line on growth (:func:`~growlab.ui.activity.growth_note`)."""
     label, colour = STATUS.get(snap.status, (snap.status, "#546e7a"))
@@ -66,6 +96,8 @@ def strip_html(snap, dirty: bool = False, building: bool = False, activity: str 
     if pending:
         text = ", ".join(f"{k} → {v:g}" if isinstance(v, float) else f"{k} → {v}" for k, v in pending.items())
         notes.append(f"<span style='color:#6a1b9a'>applies at the next cycle: {html.escape(text)}</span>")
+    if warning := reach_warning(snap):
+        notes.append(f"<span class='gl-reach' style='color:#c62828;font-weight:700'>⚠ {html.escape(warning)}</span>")
     if activity:
         notes.append(f"<span class='gl-activity' style='color:#b26a00;font-weight:700'>⚠ {html.escape(activity)}</span>")
     if building:

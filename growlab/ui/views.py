@@ -29,6 +29,6 @@ def make_compare(slots, live: bool) -> CompareView:
     return CompareView(slots=slots, live=live)
 
 
-def make_boundary() -> DecisionBoundary:
+def make_boundary(height: int = 420) -> DecisionBoundary:
     """The decision boundary of a 2-D dataset."""
-    return DecisionBoundary(height=420)
+    return DecisionBoundary(height=height)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -158,14 +159,14 @@ def test_growth_that_reached_its_density_cap_says_so(app):
     assert "target density reached" in app.strip.text and "lower sparsity" in app.strip.text
 
 
-@pytest.mark.parametrize("app", [{"dataset": "heart", "arch": "16-8", "method": "strategic+prune", "epochs": "200"}],
-                         indirect=True)  # fmt: skip
+@pytest.mark.parametrize("app", [{"dataset": "heart", "arch": "16-8", "method": "strategic+prune", "epochs": "200",
+                                  "sparsity": "0.9", "junctures": "all"}], indirect=True)  # fmt: skip
 def test_stalled_growth_says_why(app):
     from growlab.ui.activity import growth_note
 
     snap = play_to(app, 100)
     grown = app.curves.source.data["grown"]
-    assert not any(grown[-10:])  # the issue's stall: strategic+prune with the method's defaults
+    assert not any(grown[-10:])  # the issue's stall: strategic+prune with the method's own defaults
     assert "growth stalled: nothing grown in the last 10 epochs" in app.strip.text
     assert growth_note(snap, [snap.epoch], [1]) == ""  # growing: nothing to say
 
@@ -189,3 +190,110 @@ def test_a_network_that_cannot_reach_its_output_is_a_warning_once(app, monkeypat
     play_to(app, 5)
     warnings = [t for level, t in told if level == "warning"]
     assert len(warnings) == 1 and "cannot learn" in warnings[0] and "cannot be reached" in warnings[0]
+
+
+def test_the_apps_default_strategic_prune_run_visibly_grows():
+    app = make({"dataset": "heart", "method": "strategic+prune", "epochs": "200"})
+    try:
+        assert "junctures=usable" in app.share.search
+        play_to(app, 30)
+        grown = app.curves.source.data["grown"]
+        assert sum(grown) >= 30 and "stalled" not in app.strip.text  # connections born in its first 30 epochs
+    finally:
+        app.close()
+
+
+def test_a_2d_toy_gives_growing_methods_room_to_grow_and_a_link_keeps_what_it_says():
+    from growlab.ui.model import SessionModel
+
+    m = SessionModel()
+    m.method = "random+prune"
+    assert m.method_params.sparsity == 0.9  # heart: the method's own cap
+    m.dataset = "xor"
+    assert m.method_params.sparsity == 0.5  # xor 2-4-1 at 0.9 could not grow one connection
+    m.dataset = "heart"
+    assert m.method_params.sparsity == 0.9
+    m.method_params.sparsity = 0.8
+    m.dataset = "moons"
+    assert m.method_params.sparsity == 0.8  # what the user set stays
+    for sparsity in ("0.9", "0.5"):
+        linked = SessionModel()
+        assert linked.apply_query({"dataset": "moons", "method": "random", "sparsity": sparsity}) == []
+        again = SessionModel()
+        again.apply_query(linked.query())
+        assert again.method_params.sparsity == float(sparsity)  # the link round trip keeps it
+
+
+def test_xor_with_a_growing_method_grows_from_the_start():
+    app = make({"dataset": "xor", "arch": "4", "method": "strategic+prune", "epochs": "100"})
+    try:
+        assert app.session.model.method_params.sparsity == 0.5
+        play_to(app, 20)
+        assert sum(app.curves.source.data["grown"]) > 0 and "reached" not in app.strip.text
+    finally:
+        app.close()
+
+
+def _snap(masks, names=("x1", "x2"), **kw):
+    from types import SimpleNamespace
+
+    masks = tuple(np.asarray(m, bool) for m in masks)
+    return SimpleNamespace(masks=masks, sizes=(masks[0].shape[1], *(m.shape[0] for m in masks)), feature_names=names,
+                           epoch=0, extra={}, **kw)  # fmt: skip
+
+
+def test_inputs_that_reach_no_output_are_a_warning_in_the_strip_and_once_as_a_toast(monkeypatch):
+    from growlab.ui.status import reach_warning, unreached_inputs
+
+    both = _snap([[[1, 0], [0, 1]], [[1, 1]]])
+    one = _snap([[[1, 0], [0, 0]], [[1, 1]]])  # x2 feeds nothing
+    dead_end = _snap([[[1, 0], [0, 1]], [[0, 1]]])  # x1's hidden unit does not reach the output
+    none = _snap([[[1, 1], [1, 1]], [[0, 0]]])
+    assert unreached_inputs(both) == [] and reach_warning(both) == ""
+    assert unreached_inputs(one) == [1] and "1 of 2 inputs reach no output (x2)" in reach_warning(one)
+    assert unreached_inputs(dead_end) == [0] and "(x1)" in reach_warning(dead_end)
+    assert unreached_inputs(none) == [0, 1] and "cannot learn" in reach_warning(none)
+    assert unreached_inputs(_snap([np.ones((2, 2, 3, 3))])) is None  # a conv layer: not judged here
+    app = make({"dataset": "xor", "arch": "4"})
+    try:
+        told = []
+        monkeypatch.setattr(app.session, "_notify", lambda level, text: told.append((level, text)))
+        app._warn_false_start(one, fresh=True)
+        app._warn_false_start(one, fresh=False)
+        assert told == [("warning", "1 of 2 inputs reach no output (x2): the network ignores them as it starts. "
+                                    "Lower the sparsity, widen the layers or pick another seed")]
+    finally:
+        app.close()
+
+
+def test_the_strip_shows_the_reach_warning():
+    from growlab.ui.status import strip_html
+
+    app = make({"dataset": "xor", "arch": "4"})
+    try:
+        snap = app.session.runner.snapshot
+        cut = [m.copy() for m in snap.masks]
+        cut[0][:, 1] = False  # x2 feeds nothing
+        html = strip_html(dataclasses.replace(snap, masks=tuple(cut)))
+        assert "gl-reach" in html and "reach no output (x2)" in html
+        assert "gl-reach" not in strip_html(snap)
+    finally:
+        app.close()
+
+
+def test_links_keep_the_speed_the_tab_and_the_layout():
+    from growlab.ui.model import SessionModel
+
+    app = make({"dataset": "xor", "speed": "fast", "tab": "events", "layout": "projector"})
+    try:
+        m = app.session.model
+        assert (m.speed, m.tab, m.layout) == ("fast", "events", "projector") and app.tabs.active == 3
+        assert app.events.active and app.projector.value
+        app.tabs.active = 4
+        assert m.tab == "export" and "tab=export" in app.share.search and "speed=fast" in app.share.search
+        again = SessionModel()
+        assert again.apply_query(m.query()) == []
+        assert (again.speed, again.tab, again.layout) == ("fast", "export", "projector")
+        assert SessionModel().apply_query({"tab": "nope"})[0].startswith("link: tab must be one of")
+    finally:
+        app.close()

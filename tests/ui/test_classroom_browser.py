@@ -149,3 +149,59 @@ def test_a_page_load_asks_no_server_but_growlabs(open_page):
     page.wait_for_timeout(1000)
     outside = [u for u in asked if not u.startswith(("http://127.0.0.1", "data:", "blob:", "ws://127.0.0.1"))]
     assert asked and not outside  # no web font (nor anything else) from another server: works offline
+
+
+#: JS: the diagram's input-name font (px) and the room between neighbouring input names (px).
+INPUT_ROOM_JS = """() => { const axis = Bokeh.documents[0].get_model_by_name('inputs');
+  const walk = (v) => { if (v.model && v.model.renderers && v.model.renderers.some(r => r.data_source && r.data_source.name === 'diagram-edges')) return v;
+    for (const c of (v.child_views || [])) { const f = walk(c); if (f) return f; } return null; };
+  const roots = Bokeh.index instanceof Map ? Array.from(Bokeh.index.values()) : Object.values(Bokeh.index);
+  let view = null; for (const r of roots) { view = view || walk(r); }
+  const ticks = axis.ticker.ticks.slice().sort((a, b) => a - b); const yr = view.model.y_range;
+  const gap = Math.min(...ticks.slice(1).map((t, i) => t - ticks[i]));
+  return [parseFloat(axis.major_label_text_font_size), view.frame.bbox.height * gap / (yr.end - yr.start), ticks.length]; }"""
+
+
+def inside(page, selector: str, width: int, height: int) -> dict:
+    """The first visible element matching ``selector``: its box, asserted to lie in the viewport."""
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width + 1 and box["y"] + box["height"] <= height + 1, (selector, box)
+    return box
+
+
+@pytest.mark.parametrize("query, toy", [("dataset=moons&arch=6-4&method=strategic%2Bprune", True), ("dataset=heart&method=prune", False)])
+def test_the_projector_view_puts_the_lesson_on_one_1280x720_screen(open_page, query, toy):
+    page = open_page(f"{query}&layout=projector", width=1280, height=720)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    left, right = inside(page, ".gl-left", 1280, 720), inside(page, ".gl-right", 1280, 720)
+    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 40  # curves beside the diagram
+    inside(page, ".gl-legend", 1280, 720)
+    for tab in ("Inspector", "Compare"):  # the tabs' row, first to last
+        inside(page, f".bk-tab:has-text('{tab}')", 1280, 720)
+    strip = inside(page, ".gl-strip", 1280, 720)
+    value = page.locator(".gl-strip .gl-v").first.bounding_box()
+    assert strip["height"] < 2 * value["height"] + 6, strip  # the status strip is one line
+    if toy:
+        boundary = inside(page, ".gl-side-boundary", 1280, 720)
+        assert boundary["height"] > 150  # the decision boundary beside the diagram, not in a tab below
+    else:
+        font, room, n = page.evaluate(INPUT_ROOM_JS)
+        assert n == 27 and 9 <= font <= room - 1, (font, room)  # every one of heart's 27 names fits its room
+    page.get_by_role("button", name="Toggle Sidebar").or_(page.locator("#sidebar-button")).first.click()
+    page.wait_for_timeout(500)
+    inside(page, ".gl-play", 1280, 720)  # Play/Pause in reach with the sidebar collapsed
+    shot(page, f"15-projector-view-{'toy' if toy else 'heart'}")
+
+
+def test_the_standard_view_at_1440x900_has_the_curves_beside_the_diagram(open_page):
+    page = open_page("dataset=heart&method=prune", width=1440, height=900)
+    left, right = inside(page, ".gl-left", 1440, 900), page.locator(".gl-right").first.bounding_box()
+    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 40
+    assert page.locator(".gl-side-boundary").first.is_hidden()
+    font, room, n = page.evaluate(INPUT_ROOM_JS)
+    assert n == 27 and 11 <= font <= room - 1, (font, room)
+    click(page, "Projector view")  # and back: the toggle writes the layout into the link
+    page.wait_for_function("() => window.location.search.includes('layout=projector')")
+    click(page, "Projector view")
+    page.wait_for_function("() => !window.location.search.includes('layout=projector')")

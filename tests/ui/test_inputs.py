@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import panel as pn
 import pytest
 
 from growlab.config import TrainConfig
@@ -64,3 +65,21 @@ def test_an_emptied_method_box_is_a_message_not_a_traceback(session):
     mp.sigma = None
     assert session.level == "error" and "sigma needs a number" in session.message
     assert mp.sigma == 1.0
+
+
+def test_a_parameter_the_schedule_ignores_is_hidden():
+    from growlab.ui.model import method_params
+    from growlab.ui.sidebar import method_widgets
+
+    mp = method_params("prune")
+    assert mp.schedule != "steps"
+    column = method_widgets(mp)
+    per_cycle = [w for w in column.select(pn.widgets.Widget) if "gl-param-prune_per_cycle" in (w.css_classes or [])]
+    assert len(per_cycle) == 1 and not per_cycle[0].visible  # polynomial ramps to the target: no per-cycle count
+    mp.schedule = "steps"
+    assert per_cycle[0].visible
+    mp.schedule = "constant"
+    assert not per_cycle[0].visible
+    hybrid = method_widgets(method_params("random+prune"))  # no schedule: it always prunes per cycle
+    shown = [w for w in hybrid.select(pn.widgets.Widget) if "gl-param-prune_per_cycle" in (w.css_classes or [])]
+    assert len(shown) == 1 and shown[0].visible
