@@ -47,7 +47,71 @@ class StatusHandler(RequestHandler):
             "max_runs": SLOTS.max_runs,
             "memory_used": MEMORY.used,
             "memory_budget": MEMORY.limit,
+            **_follow_counts(),
         }
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.write(json.dumps(body))
+
+
+def _follow_counts() -> dict:
+    """Runs shared live and their viewers (``{}`` before the app was ever imported)."""
+    import sys
+
+    follow = sys.modules.get("growlab.ui.follow")
+    return follow.HUB.counts() if follow is not None else {"shared": 0, "viewers": 0}
+
+
+class LoopProbe:
+    """How late the server's event loop runs a timer: a callback every ``interval`` seconds notes
+    how long after its due time it ran (what every session's clicks and refreshes wait for).
+
+    Only with ``$GROWLAB_LOOP_PROBE`` set (benchmarks): ``GET /growlab-loop`` answers the lag
+    percentiles since the last ``GET /growlab-loop?reset=1``.
+    """
+
+    def __init__(self, interval: float = 0.02, keep: int = 100_000):
+        from collections import deque
+
+        self.interval, self.lags = interval, deque(maxlen=keep)
+
+    def start(self) -> None:
+        import asyncio
+        import time
+
+        loop = asyncio.get_event_loop()
+
+        def arm() -> None:
+            due = time.monotonic() + self.interval
+
+            def fire() -> None:
+                self.lags.append(max(0.0, time.monotonic() - due))
+                arm()
+
+            loop.call_later(self.interval, fire)
+
+        arm()
+
+    def summary(self) -> dict:
+        lags = sorted(self.lags)
+        if not lags:
+            return {"n": 0}
+        at = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+        return {"n": len(lags), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99), "max_ms": lags[-1] * 1000}
+
+
+LOOP_PATH = "/growlab-loop"
+LOOP_ENV_VAR = "GROWLAB_LOOP_PROBE"
+PROBE = LoopProbe()
+
+
+class LoopHandler(RequestHandler):
+    """``GET /growlab-loop`` → the event loop's lag percentiles (ms); ``?reset=1`` starts afresh."""
+
+    def get(self) -> None:
+        body = PROBE.summary()
+        if self.get_argument("reset", ""):
+            PROBE.lags.clear()
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.write(json.dumps(body))
@@ -167,9 +231,15 @@ def serve(
         if links:
             print("growlab: students open " + ", ".join(f"http://{f'[{a}]' if ':' in a else a}:{port}/" for a in links), flush=True)
     lifetime_ms = int(session_lifetime * 1000)
+    patterns = [(STATUS_PATH, StatusHandler)]
+    if os.environ.get(LOOP_ENV_VAR, "").strip():
+        from tornado.ioloop import IOLoop
+
+        patterns.append((LOOP_PATH, LoopHandler))
+        IOLoop.current().add_callback(PROBE.start)
     pn.serve(
         create_app, port=port, address=address, websocket_origin=websocket_origins(address, port, origins), show=show,
-        title="growlab", start=True, verbose=False, extra_patterns=[(STATUS_PATH, StatusHandler)],
+        title="growlab", start=True, verbose=False, extra_patterns=patterns,
         unused_session_lifetime_milliseconds=lifetime_ms,  # also how long a page may take to connect
         check_unused_sessions_milliseconds=1000, websocket_max_message_size=MAX_MESSAGE_BYTES,
     )  # fmt: skip
