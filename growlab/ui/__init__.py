@@ -94,7 +94,9 @@ class _Template(pn.template.FastListTemplate):
 
 
 def _go_live(app: GrowlabApp, problems: list[str]) -> None:
-    pn.state.add_periodic_callback(app.tick, period=PERIOD_MS)
+    from growlab.ui.serve import add_quiet_periodic_callback
+
+    add_quiet_periodic_callback(app.tick, period=PERIOD_MS)
     pn.state.on_session_destroyed(lambda context: app.close())
     pn.state.onload(lambda: _loaded(app, problems))
 

@@ -11,7 +11,8 @@ What a viewer costs the server:
   and every viewer reads that same object (:meth:`Runner.poll` only slices what is new);
 - a refresh only when a newer snapshot is there, every :data:`FOLLOW_PERIOD_MS` at most and
   resting twice as long as the last one took (:meth:`GrowlabApp.tick`), each view updating
-  what changed (curves stream new rows, the diagram patches its sources);
+  what changed (curves stream new rows, the diagram patches its sources; the inspector only
+  with a selection, the false-starts verdict only when it changed; no timeline, no export);
 - no controls: the viewer page has no sidebar, Play, Reset, Export or Compare, and the
   runner it holds refuses every command (:class:`ReadOnlyError`), so even a crafted message
   cannot change the teacher's run.
@@ -34,6 +35,7 @@ import param
 from growlab.ui.app import GrowlabApp
 from growlab.ui.false_starts import FalseStartsView
 from growlab.ui.model import SessionModel
+from growlab.ui.serve import add_quiet_periodic_callback
 from growlab.ui.session import Session
 from growlab.ui.text import html as escape_html
 from growlab.ui.theme import button_args
@@ -46,7 +48,7 @@ FOLLOW_KEY = "follow"
 MAX_VIEWERS = 30
 #: Milliseconds between a viewer's refreshes (it draws only when the teacher's run published
 #: something newer; the teacher's own page refreshes every ``app.PERIOD_MS``).
-FOLLOW_PERIOD_MS = 500
+FOLLOW_PERIOD_MS = 1000
 ENDED = "The teacher's run has ended; this page keeps its last picture"
 READ_ONLY = "this is the teacher's run, shared read-only: a viewer cannot change it"
 
@@ -184,7 +186,7 @@ class ShareLive(pn.viewable.Viewer):
         if self.share is None:
             self.share = self.hub.share(self.session.runner)
             if pn.state.curdoc is not None and self._callback is None:
-                self._callback = pn.state.add_periodic_callback(self._count, period=1000)
+                self._callback = add_quiet_periodic_callback(self._count, period=1000)
         self.url = follow_url(self.share.token)
         self.link.visible = True
         self.button.param.update(**button_args("Sharing live", "success"))
@@ -242,6 +244,27 @@ class FollowApp(GrowlabApp):
         self.false_starts.update(self.session.runner.snapshot)
         self.banner = pn.pane.HTML(self._banner(), css_classes=["gl-follow"], sizing_mode="stretch_width", margin=(0, 10))
 
+    #: Views a viewer's page does not show (the teacher's export; the timeline scrubber: its
+    #: every move is a round trip, and a class of them would crowd the loop).
+    HIDDEN = ("export", "timeline")
+
+    def _draw(self, name: str, view, arg) -> None:
+        """Update a view only where it shows something new: nothing hidden, the inspector only
+        with a selection (or for a new run), the false-starts verdict only when it changed."""
+        if name in self.HIDDEN:
+            return
+        run_id = getattr(arg, "run_id", None)
+        if name == "inspector" and view.selected is None and run_id == getattr(self, "_inspected", None):
+            return
+        if name == "false starts":
+            verdict = (run_id, repr((arg.extra or {}).get("analysis")))
+            if verdict == getattr(self, "_verdict", None):
+                return
+            self._verdict = verdict
+        if name == "inspector":
+            self._inspected = run_id
+        super()._draw(name, view, arg)
+
     def tick(self) -> bool:
         """Draw what the teacher's run published since; say once when the teacher has left."""
         drew = super().tick()
@@ -261,7 +284,7 @@ class FollowApp(GrowlabApp):
 
     def main(self) -> list:
         top = pn.FlexBox(
-            pn.Column(self.diagram, self.timeline, styles={"flex": "3 1 520px"}, sizing_mode="stretch_width", min_width=420),
+            pn.Column(self.diagram, styles={"flex": "3 1 520px"}, sizing_mode="stretch_width", min_width=420),
             pn.Column(self.curves, styles={"flex": "2 1 330px"}, sizing_mode="stretch_width", min_width=300),
             flex_wrap="wrap", sizing_mode="stretch_width",
         )  # fmt: skip
@@ -321,7 +344,7 @@ def create_follow_app(token: str, hub: FollowHub | None = None, live: bool = Tru
     template = _Template(title="growlab — following", sidebar=[about], main=[app], sidebar_width=300, **common)
     template.growlab = app
     if live and pn.state.curdoc is not None:
-        pn.state.add_periodic_callback(app.tick, period=FOLLOW_PERIOD_MS)
+        add_quiet_periodic_callback(app.tick, period=FOLLOW_PERIOD_MS)
         pn.state.on_session_destroyed(lambda context: app.close())
         pn.state.onload(lambda: setattr(app.strip, "live", True))
     return template

@@ -54,6 +54,24 @@ class StatusHandler(RequestHandler):
         self.write(json.dumps(body))
 
 
+def add_quiet_periodic_callback(callback, period: int):
+    """``pn.state.add_periodic_callback`` without Panel's busy indicator.
+
+    Panel marks the whole process busy around every ordinary periodic callback and then sets
+    the busy indicator of *every* open page, at the start and at the end: with n sessions
+    refreshing a few times a second that is n² messages a second on the one event loop they
+    share (30 pages: thousands). A refresh is not something to show a spinner for anyway.
+    """
+    from panel.io.callbacks import PeriodicCallback
+
+    cb = PeriodicCallback(callback=callback, period=period, background=True, log=False)
+    cb.start()
+    doc = pn.state.curdoc
+    if doc is not None:  # stopped with the session, as Panel's own are
+        pn.state._periodic.setdefault(doc, []).append(cb)
+    return cb
+
+
 def _follow_counts() -> dict:
     """Runs shared live and their viewers (``{}`` before the app was ever imported)."""
     import sys
@@ -106,15 +124,45 @@ PROBE = LoopProbe()
 
 
 class LoopHandler(RequestHandler):
-    """``GET /growlab-loop`` → the event loop's lag percentiles (ms); ``?reset=1`` starts afresh."""
+    """``GET /growlab-loop`` → the event loop's lag percentiles (ms); ``?reset=1`` starts afresh;
+    ``?profile=start`` profiles the loop's thread and ``?profile=stop`` answers where its time went."""
+
+    profiler = None
 
     def get(self) -> None:
+        action = self.get_argument("profile", "")
+        if action:
+            self.set_header("Content-Type", "text/plain")
+            self.write(self._profile(action))
+            return
         body = PROBE.summary()
         if self.get_argument("reset", ""):
             PROBE.lags.clear()
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.write(json.dumps(body))
+
+
+    @classmethod
+    def _profile(cls, action: str) -> str:
+        import cProfile
+        import io
+        import pstats
+        import time
+
+        if action == "start":
+            cls.profiler = cProfile.Profile(time.thread_time)  # the loop's own CPU, not its waits for the GIL
+            cls.profiler.enable()
+            return "profiling"
+        if cls.profiler is None:
+            return "not profiling"
+        cls.profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(cls.profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+        cls.profiler = None
+        return out.getvalue()
 
 
 def free_port(address: str = "127.0.0.1") -> int:
