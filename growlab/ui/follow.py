@@ -35,6 +35,7 @@ import param
 from growlab.ui.app import GrowlabApp
 from growlab.ui.false_starts import FalseStartsView
 from growlab.ui.model import SessionModel
+from growlab.ui.offload import Offload
 from growlab.ui.serve import add_quiet_periodic_callback
 from growlab.ui.session import Session
 from growlab.ui.text import html as escape_html
@@ -237,9 +238,6 @@ class FollowApp(GrowlabApp):
 
     def __init__(self, **params):
         super().__init__(**params)
-        location = pn.state.location
-        if location is not None and self.followed is not None:  # the page's link stays the follow link
-            location.search = f"?{FOLLOW_KEY}={self.followed.token}"
         self.false_starts = ViewerFalseStarts(session=self.session)
         self.false_starts.update(self.session.runner.snapshot)
         self.banner = pn.pane.HTML(self._banner(), css_classes=["gl-follow"], sizing_mode="stretch_width", margin=(0, 10))
@@ -314,7 +312,13 @@ def setup_text(snapshot) -> str:
 
 
 def create_follow_app(token: str, hub: FollowHub | None = None, live: bool = True):
-    """A viewer's page for the shared run ``token`` (a page saying why, when there is none)."""
+    """A viewer's page for the shared run ``token`` (a page saying why, when there is none).
+
+    Served, the page comes at once with a "joining" note and the views are built on a build
+    thread (:class:`~growlab.ui.offload.Offload`): a viewer's figures take a second or more of
+    CPU to build, and a class arriving together would otherwise hold the event loop that
+    long per viewer, freezing every page. Outside a server everything is built at once.
+    """
     from growlab.ui import ACCENT, FONT, TITLE, _no_web_font, _Template
 
     hub = hub or HUB
@@ -328,23 +332,39 @@ def create_follow_app(token: str, hub: FollowHub | None = None, live: bool = Tru
                 "Ask for a new link, or [start a run of your own](./).")  # fmt: skip
         gone = pn.pane.Alert(text, alert_type="warning", css_classes=["gl-follow-missing"], styles={"font-size": "16px"})
         return _Template(title="growlab — follow", main=[gone], **common)
-    runner = ReadOnlyRunner(share.runner)
-    session = ViewerSession(model=SessionModel(), runner=runner)
-    app = FollowApp(session=session, followed=share, live=live, lazy_tabs=live)
-    try:
-        hub.join(share, app)
-    except ValueError as e:
-        full = pn.pane.Alert(escape_html(str(e)) + "; ask the teacher.", alert_type="warning", css_classes=["gl-follow-missing"])
-        return _Template(title="growlab — follow", main=[full], **common)
     about = pn.pane.HTML(
-        f"<div style='font-size:15px'><b>Watching a shared run</b><br>{escape_html(setup_text(runner.snapshot))}"
+        f"<div style='font-size:15px'><b>Watching a shared run</b><br>{escape_html(setup_text(share.runner.snapshot))}"
         "<br><span style='color:#607d8b;font-size:13px'>The teacher runs it; this page follows it live and "
         "cannot change it.</span></div>", sizing_mode="stretch_width",
     )  # fmt: skip
-    template = _Template(title="growlab — following", sidebar=[about], main=[app], sidebar_width=300, **common)
-    template.growlab = app
-    if live and pn.state.curdoc is not None:
-        add_quiet_periodic_callback(app.tick, period=FOLLOW_PERIOD_MS)
-        pn.state.on_session_destroyed(lambda context: app.close())
-        pn.state.onload(lambda: setattr(app.strip, "live", True))
+    page = pn.Column(pn.pane.HTML("<div style='font-size:16px;color:#607d8b'>Joining the teacher's run…</div>"),
+                     sizing_mode="stretch_width")  # fmt: skip
+    template = _Template(title="growlab — following", sidebar=[about], main=[page], sidebar_width=300, **common)
+    try:
+        hub.join(share, template)
+    except ValueError as e:
+        full = pn.pane.Alert(escape_html(str(e)) + "; ask the teacher.", alert_type="warning", css_classes=["gl-follow-missing"])
+        return _Template(title="growlab — follow", main=[full], **common)
+    doc = pn.state.curdoc if live else None
+
+    def build(commit) -> FollowApp:
+        session = ViewerSession(model=SessionModel(), runner=ReadOnlyRunner(share.runner))
+        return FollowApp(session=session, followed=share, live=live, lazy_tabs=live)
+
+    def built(app: FollowApp | None, error: BaseException | None) -> None:
+        if error is not None:
+            log.error("building a viewer's page failed", exc_info=error)
+            page.objects = [pn.pane.Alert(f"Could not show the shared run: {escape_html(str(error))}", alert_type="danger")]
+            return
+        template.growlab = app
+        page.objects = [app]
+        if doc is not None:
+            location = pn.state.location
+            if location is not None:  # the address bar keeps the follow link (a reload follows again)
+                location.search = f"?{FOLLOW_KEY}={share.token}"
+            add_quiet_periodic_callback(app.tick, period=FOLLOW_PERIOD_MS)
+            pn.state.on_session_destroyed(lambda context: app.close())
+            app.strip.live = True
+
+    Offload(doc).submit(build, built)
     return template
