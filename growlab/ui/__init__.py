@@ -37,21 +37,30 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     Returns:
         A ``FastListTemplate``; its ``growlab`` attribute is the :class:`GrowlabApp`.
     """
+    from growlab.ui.follow import FOLLOW_KEY, ShareLive, create_follow_app
+
+    query = session_query() if query is None else query
+    if FOLLOW_KEY in query:  # a viewer of a run shared live (classroom follow mode)
+        return create_follow_app(query[FOLLOW_KEY], live=live)
     pn.extension("tabulator", notifications=True)
     _no_web_font()
     model = SessionModel()
-    problems = model.apply_query(session_query() if query is None else query)
+    problems = model.apply_query(query)
     offload = Offload(pn.state.curdoc) if live and pn.state.curdoc is not None else None  # builds off the loop
     session = Session(model=model, slots=slots, offload=offload)
     app = GrowlabApp(session=session, live=live, lazy_tabs=live)
+    share_live = ShareLive(session=session)
     template = _Template(
-        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[pn.Row(app.share, app.projector, margin=0)], sidebar_width=SIDEBAR_WIDTH,
+        title="growlab", sidebar=[app.sidebar], main=app.main(), header=[pn.Row(app.share, share_live, app.projector, margin=0)],
+        sidebar_width=SIDEBAR_WIDTH,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
         meta_description=TITLE, font=FONT, font_url="",
     )  # fmt: skip
     template.growlab = app
+    template.share_live = share_live
     if live:
         _go_live(app, problems)
+        pn.state.on_session_destroyed(lambda context: share_live.close())  # viewers are told, keep their picture
         if pn.state.curdoc is not None:
             guard_uploads(pn.state.curdoc)
             page_keys(pn.state.curdoc)
@@ -87,7 +96,9 @@ class _Template(pn.template.FastListTemplate):
 
 
 def _go_live(app: GrowlabApp, problems: list[str]) -> None:
-    pn.state.add_periodic_callback(app.tick, period=PERIOD_MS)
+    from growlab.ui.serve import add_quiet_periodic_callback
+
+    add_quiet_periodic_callback(app.tick, period=PERIOD_MS)
     pn.state.on_session_destroyed(lambda context: app.close())
     pn.state.onload(lambda: _loaded(app, problems))
 

@@ -47,10 +47,122 @@ class StatusHandler(RequestHandler):
             "max_runs": SLOTS.max_runs,
             "memory_used": MEMORY.used,
             "memory_budget": MEMORY.limit,
+            **_follow_counts(),
         }
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.write(json.dumps(body))
+
+
+def add_quiet_periodic_callback(callback, period: int):
+    """``pn.state.add_periodic_callback`` without Panel's busy indicator.
+
+    Panel marks the whole process busy around every ordinary periodic callback and then sets
+    the busy indicator of *every* open page, at the start and at the end: with n sessions
+    refreshing a few times a second that is n² messages a second on the one event loop they
+    share (30 pages: thousands). A refresh is not something to show a spinner for anyway.
+    """
+    from panel.io.callbacks import PeriodicCallback
+
+    cb = PeriodicCallback(callback=callback, period=period, background=True, log=False)
+    cb.start()
+    doc = pn.state.curdoc
+    if doc is not None:  # stopped with the session, as Panel's own are
+        pn.state._periodic.setdefault(doc, []).append(cb)
+    return cb
+
+
+def _follow_counts() -> dict:
+    """Runs shared live and their viewers (``{}`` before the app was ever imported)."""
+    import sys
+
+    follow = sys.modules.get("growlab.ui.follow")
+    return follow.HUB.counts() if follow is not None else {"shared": 0, "viewers": 0}
+
+
+class LoopProbe:
+    """How late the server's event loop runs a timer: a callback every ``interval`` seconds notes
+    how long after its due time it ran (what every session's clicks and refreshes wait for).
+
+    Only with ``$GROWLAB_LOOP_PROBE`` set (benchmarks): ``GET /growlab-loop`` answers the lag
+    percentiles since the last ``GET /growlab-loop?reset=1``.
+    """
+
+    def __init__(self, interval: float = 0.02, keep: int = 100_000):
+        from collections import deque
+
+        self.interval, self.lags = interval, deque(maxlen=keep)
+
+    def start(self) -> None:
+        import asyncio
+        import time
+
+        loop = asyncio.get_event_loop()
+
+        def arm() -> None:
+            due = time.monotonic() + self.interval
+
+            def fire() -> None:
+                self.lags.append(max(0.0, time.monotonic() - due))
+                arm()
+
+            loop.call_later(self.interval, fire)
+
+        arm()
+
+    def summary(self) -> dict:
+        lags = sorted(self.lags)
+        if not lags:
+            return {"n": 0}
+        at = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+        return {"n": len(lags), "p50_ms": at(0.5), "p90_ms": at(0.9), "p99_ms": at(0.99), "max_ms": lags[-1] * 1000}
+
+
+LOOP_PATH = "/growlab-loop"
+LOOP_ENV_VAR = "GROWLAB_LOOP_PROBE"
+PROBE = LoopProbe()
+
+
+class LoopHandler(RequestHandler):
+    """``GET /growlab-loop`` → the event loop's lag percentiles (ms); ``?reset=1`` starts afresh;
+    ``?profile=start`` profiles the loop's thread and ``?profile=stop`` answers where its time went."""
+
+    profiler = None
+
+    def get(self) -> None:
+        action = self.get_argument("profile", "")
+        if action:
+            self.set_header("Content-Type", "text/plain")
+            self.write(self._profile(action))
+            return
+        body = PROBE.summary()
+        if self.get_argument("reset", ""):
+            PROBE.lags.clear()
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+        self.write(json.dumps(body))
+
+
+    @classmethod
+    def _profile(cls, action: str) -> str:
+        import cProfile
+        import io
+        import pstats
+        import time
+
+        if action == "start":
+            cls.profiler = cProfile.Profile(time.thread_time)  # the loop's own CPU, not its waits for the GIL
+            cls.profiler.enable()
+            return "profiling"
+        if cls.profiler is None:
+            return "not profiling"
+        cls.profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(cls.profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(25)
+        cls.profiler = None
+        return out.getvalue()
 
 
 def free_port(address: str = "127.0.0.1") -> int:
@@ -167,9 +279,15 @@ def serve(
         if links:
             print("growlab: students open " + ", ".join(f"http://{f'[{a}]' if ':' in a else a}:{port}/" for a in links), flush=True)
     lifetime_ms = int(session_lifetime * 1000)
+    patterns = [(STATUS_PATH, StatusHandler)]
+    if os.environ.get(LOOP_ENV_VAR, "").strip():
+        from tornado.ioloop import IOLoop
+
+        patterns.append((LOOP_PATH, LoopHandler))
+        IOLoop.current().add_callback(PROBE.start)
     pn.serve(
         create_app, port=port, address=address, websocket_origin=websocket_origins(address, port, origins), show=show,
-        title="growlab", start=True, verbose=False, extra_patterns=[(STATUS_PATH, StatusHandler)],
+        title="growlab", start=True, verbose=False, extra_patterns=patterns,
         unused_session_lifetime_milliseconds=lifetime_ms,  # also how long a page may take to connect
         check_unused_sessions_milliseconds=1000, websocket_max_message_size=MAX_MESSAGE_BYTES,
     )  # fmt: skip
