@@ -35,13 +35,13 @@ from growlab.config import format_arch, parse_arch
 from growlab.run.runner import Runner
 from growlab.run.snapshot import Snapshot
 from growlab.ui.app import PERIOD_MS, GrowlabApp
-from growlab.ui.model import SessionModel
+from growlab.ui.model import URL_KEYS, SessionModel
 from growlab.ui.notebook import NotebookView, draw, ipywidget, load_panel
 from growlab.ui.session import Session, panel_notify
 
-#: Keyword arguments that set the session model itself; any other is a method parameter.
-MODEL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed",
-              "speed")  # fmt: skip
+#: Keyword arguments that set the session model itself (what a link carries, and the speed); any
+#: other is a method parameter.
+MODEL_KEYS = (*URL_KEYS, "speed")
 #: Statuses after which a step or cycle will not complete.
 STOPPED = ("error", "diverged", "finished")
 WAIT_S = PERIOD_MS / 1000
