@@ -203,7 +203,10 @@ class Lab:
         with follow:
             for name, value in values.items():
                 setattr(self.model if name in FORM_SETTINGS else self.model.method_params, name, value)
-        self._settle()
+        if self.runner.status == "running":  # the worker publishes it after this epoch; the widget follows
+            self.refresh()
+        else:
+            self._settle()
         return values
 
     def reset(self, **setup: Any) -> None:

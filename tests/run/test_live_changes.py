@@ -149,3 +149,27 @@ def test_changes_from_another_thread_while_training_are_never_lost():
     assert run.params()["sigma"] == values[-1] and run.pending == {}
     causes = list(run.events.query("kind == 'param'").cause)
     assert causes and causes[-1].endswith(f"→ {values[-1]}")
+
+
+def test_lab_set_while_training_does_not_wait_for_the_epoch():
+    """``Lab.set`` forwards to the run without taking the run lock (the worker may be mid-epoch)."""
+    from growlab.ui.lab import Lab
+
+    lab = Lab(**{**SETUP, "epochs": 10_000})
+    try:
+        lab.step(1)
+        lab.play()
+        lab.runner._lock.acquire()  # as if an epoch never ended: a set that waited for it would hang
+        try:
+            done = threading.Event()
+            t = threading.Thread(target=lambda: (lab.set(sigma=2.5), done.set()), daemon=True)
+            t.start()
+            assert done.wait(TIMEOUT / 2), "Lab.set waited for the run lock"
+            assert lab.runner.pending == {"sigma": 2.5}
+        finally:
+            lab.runner._lock.release()
+        lab.pause()
+        lab.step(1)
+        assert lab.params["sigma"] == 2.5
+    finally:
+        lab.close()

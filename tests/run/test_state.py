@@ -74,3 +74,23 @@ def test_a_state_that_does_not_fit_is_refused_and_changes_nothing(edit, message)
     fresh = Run(**SETUP)
     fresh.run()
     assert b.history.equals(fresh.history) and same_tensors(b, fresh)
+
+
+def test_an_archive_in_the_first_format_still_loads_and_continues(tmp_path):
+    """Version 1: no checksum, one generator instead of per-member streams, no method name, no timeline."""
+    a = Run(**SETUP)
+    a.run(epochs=3)
+    path = tmp_path / "old.growlab"
+    a.save(path)
+    old = torch.load(path, weights_only=True)
+    for key in ("checksum", "timeline", "streams"):
+        old.pop(key)
+    old["generator"] = a.streams[0].get_state()
+    old["version"] = 1
+    old["method"].pop("name")
+    torch.save(old, path)
+    b = Run.load(path)
+    assert b.epoch == 3 and "without timelines" in b.timeline.note
+    a.run()
+    b.run()
+    assert b.history.equals(a.history) and b.events.equals(a.events) and same_tensors(a, b)
