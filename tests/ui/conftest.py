@@ -14,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import panel as pn
 import pytest
 
 from growlab.ui.serve import STATUS_PATH, free_port
@@ -92,3 +93,13 @@ def open_page(browser, server, request):
                 FAILURES.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(FAILURES / f"{request.node.name}-{i}{j}.png"))
         ctx.close()
+
+
+@pytest.fixture
+def restore_panel_config():
+    """Displaying a ``growlab.Lab`` loads Panel's notebook support (inline resources, notifications):
+    keep it to the test that does."""
+    before = {"inline": pn.config.inline, "notifications": pn.config.notifications}
+    yield
+    for key, value in before.items():
+        setattr(pn.config, key, value)

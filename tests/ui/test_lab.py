@@ -20,13 +20,7 @@ XOR = {"dataset": "xor", "arch": "4", "epochs": 40, "seed": 0}
 TIMEOUT = 60.0
 
 
-@pytest.fixture(autouse=True)
-def panel_config():
-    """Displaying a lab loads Panel's notebook support (inline resources): keep it to these tests."""
-    before = {"inline": pn.config.inline, "notifications": pn.config.notifications}
-    yield
-    for key, value in before.items():
-        setattr(pn.config, key, value)
+pytestmark = pytest.mark.usefixtures("restore_panel_config")
 
 
 @pytest.fixture

@@ -11,12 +11,7 @@ from growlab.ui.lab import Lab
 SETUP = {"dataset": "heart", "arch": "16-8", "method": "random+prune", "epochs": 30, "seed": 0}
 
 
-@pytest.fixture(autouse=True)
-def panel_config():
-    before = {"inline": pn.config.inline, "notifications": pn.config.notifications}
-    yield
-    for key, value in before.items():
-        setattr(pn.config, key, value)
+pytestmark = pytest.mark.usefixtures("restore_panel_config")
 
 
 @pytest.fixture
