@@ -85,13 +85,21 @@ def masked_vs_dense(sizes, batch, task, device, repeat):
     return statistics.median(ratios)
 
 
-def population_vs_loop(P, device, repeat):
-    sizes = (27, 16, 8, 1)
+HEART = (27, 16, 8, 1)
+
+
+def heart_population(P: int, device):
+    """P members of the paper's heart network with an Adam trainer, and a full batch of
+    random heart-shaped data: ``(sizes, X, y, network, trainer)``."""
     g = torch.Generator().manual_seed(0)
-    X = torch.randn(242, 27, generator=g).to(device)
+    X = torch.randn(242, HEART[0], generator=g).to(device)
     y = (torch.rand(242, generator=g) > 0.5).float().to(device)
-    net = Network(sizes, population=P, seeds=range(P), device=device)
-    trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
+    net = Network(HEART, population=P, seeds=range(P), device=device)
+    return HEART, X, y, net, Trainer(net, Optimizer(net, "adam", lr=1e-3))
+
+
+def population_vs_loop(P, device, repeat):
+    sizes, X, y, net, trainer = heart_population(P, device)
     models = [sequential(sizes, device) for _ in range(P)]
     opts = [_fused_or_foreach(torch.optim.Adam, list(m.parameters()), lr=1e-3) for m in models]
 
@@ -110,12 +118,7 @@ def population_vs_vmap(P: int, device, repeat: int) -> tuple[float, float]:
     """Seconds per full-batch step of P heart members: the engine, and vmap + one backward."""
     from torch.func import functional_call, stack_module_state, vmap
 
-    sizes = (27, 16, 8, 1)
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(242, 27, generator=g).to(device)
-    y = (torch.rand(242, generator=g) > 0.5).float().to(device)
-    net = Network(sizes, population=P, seeds=range(P), device=device)
-    trainer = Trainer(net, Optimizer(net, "adam", lr=1e-3))
+    sizes, X, y, net, trainer = heart_population(P, device)
     models = [sequential(sizes, device) for _ in range(min(P, 8))]
     params, buffers = stack_module_state([models[p % len(models)] for p in range(P)])
     params = {k: v.detach().clone().requires_grad_() for k, v in params.items()}

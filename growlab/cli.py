@@ -292,11 +292,61 @@ def _serve(args, extra: dict) -> int:
     return 0
 
 
+RECORD_EPILOG = """\
+Examples:
+  growlab train --method strategic+prune --save run.growlab
+  growlab record run.growlab --out life.gif               # every epoch, structure only (small)
+  growlab record run.growlab --out life.gif --every 5 --weights
+  growlab record run.growlab --out life.mp4               # needs: pip install "growlab[mp4]"
+"""
+
+
 @command("record")
 def _record_parser(sub) -> None:
-    from growlab.record import add_parser
+    """The ``growlab record`` subcommand (drawing: :mod:`growlab.record`)."""
+    p = sub.add_parser(
+        "record",
+        help="draw a saved run's network at every epoch into a GIF (or MP4)",
+        description="Replay a saved run's timeline and draw its network diagram at every (k-th) epoch, with the "
+        "connections each structural change grew (green) and pruned (red, dotted), into an animated GIF "
+        "(or an MP4 with the mp4 extra). No browser needed.",
+        epilog=RECORD_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("archive", metavar="RUN.growlab", help="a run archive written by `growlab train --save`")
+    p.add_argument("--out", required=True, metavar="FILE", help="the animation to write: .gif or .mp4")
+    p.add_argument("--every", type=int, default=1, metavar="K", help="draw every K-th epoch (default 1)")
+    p.add_argument("--fps", type=float, default=10.0, help="frames per second (default 10)")
+    p.add_argument("--weights", action="store_true", help="draw widths by |w| and colours by sign (larger files)")
+    p.add_argument("--title", default=None, help="the frames' title (default: method, dataset, architecture, seed)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    p.set_defaults(func=_record_command)
 
-    add_parser(sub)
+
+def _record_command(args, extra: dict) -> int:
+    import os
+    from pathlib import Path
+
+    from growlab.record import FORMATS, describe, record
+    from growlab.run import Run
+
+    if not os.path.isfile(args.archive):
+        raise ValueError(f"no such archive: {args.archive}")
+    if Path(args.out).suffix.lower() not in FORMATS:
+        raise ValueError(f"--out {args.out}: the file must end in {' or '.join(FORMATS)}")
+    check_output(args.out)
+    try:
+        run = Run.load(args.archive, device="cpu")
+    except FileNotFoundError as e:
+        raise ValueError(str(e)) from None
+    note = run.timeline.note
+    path = record(run, args.out, every=args.every, weights=args.weights, fps=args.fps, title=args.title,
+                  progress=args.progress)  # fmt: skip
+    info = describe(path)
+    frames = f"{info['frames']} frames, " if "frames" in info else ""
+    print(f"wrote {path}: {frames}{info['bytes'] / 1e6:.2f} MB, epochs {run.timeline.epochs[0]}..{run.epoch}"
+          + (f" (note: {note})" if note else ""))  # fmt: skip
+    return 0
 
 
 @command("experiment")

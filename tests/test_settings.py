@@ -57,3 +57,77 @@ def test_the_live_settings_accept_their_whole_range_mid_run():
     run.set(lr=100.0)
     with pytest.raises(ValueError, match=r"lr must be in \(0, ∞\)"):
         run.set(lr=0)
+
+
+# ---------------------------------------------------------------------- the app and growlab.Lab
+def app_value(name):
+    """OTHER[name] as the app's form holds it (the offered learning rates include it)."""
+    from growlab.ui.model import LEARNING_RATES
+
+    assert name != "lr" or OTHER[name] in LEARNING_RATES
+    return OTHER[name]
+
+
+def test_the_app_form_has_one_box_per_linked_setting_showing_its_value():
+    """Every setting with a URL key has a box in the sidebar's form, bound to the session model
+    (a model change shows in the box); the others are API/CLI-only, by the table's word."""
+    import panel as pn
+
+    from growlab.run.slots import TrainingSlots
+    from growlab.ui.model import FORM_SETTINGS, SessionModel
+    from growlab.ui.session import Session
+    from growlab.ui.sidebar import Sidebar
+
+    assert set(FORM_SETTINGS) == {k for k, s in TRAIN_SETTINGS.items() if s.url}
+    assert {"split_seed", "momentum", "device"}.isdisjoint(FORM_SETTINGS)  # what the table keeps out of the form
+    session = Session(model=SessionModel(epochs=3), slots=TrainingSlots(1), notify=lambda *a: None)
+    try:
+        form = Sidebar(session=session).__panel__()
+        boxes = {c[len("gl-"):]: w for w in form.select(pn.widgets.Widget) for c in w.css_classes if c.startswith("gl-")}
+        for name in FORM_SETTINGS:
+            box = boxes[name.split("_")[0]]
+            setattr(session.model, name, app_value(name))
+            assert box.value == app_value(name), name
+            assert ("(live)" in box.name) == TRAIN_SETTINGS[name].live, name
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("name", [k for k, s in TRAIN_SETTINGS.items() if s.url])
+def test_a_link_carries_each_linked_setting_and_the_run_gets_it(name):
+    from growlab.ui.model import SessionModel
+
+    model = SessionModel()
+    setattr(model, name, app_value(name))
+    query = model.query()
+    assert name in query
+    back = SessionModel()
+    assert back.apply_query(query) == []
+    assert getattr(back, name) == app_value(name)
+    assert back.spec()[name] == OTHER[name]
+
+
+@pytest.mark.parametrize("name", [k for k, s in TRAIN_SETTINGS.items() if s.url])
+def test_a_refused_value_reads_the_same_in_a_link_the_app_and_the_api(name):
+    from growlab.ui.model import SessionModel, check_setting
+
+    bad = -3 if name == "batch_size" else BAD[name]  # the form's 0 is the full batch
+    with pytest.raises(ValueError) as api:
+        TrainConfig(**{name: bad})
+    words = str(api.value).split(", got")[0]
+    problems = SessionModel().apply_query({name: str(bad)})
+    assert len(problems) == 1 and words in problems[0]
+    with pytest.raises(ValueError) as app:
+        check_setting(name, bad)
+    assert words in str(app.value)
+
+
+def test_growlab_lab_takes_every_linked_setting_by_keyword():
+    from growlab.ui.lab import MODEL_KEYS, configure
+    from growlab.ui.model import SessionModel
+
+    names = [k for k, s in TRAIN_SETTINGS.items() if s.url]
+    assert set(names) <= set(MODEL_KEYS)
+    model = SessionModel()
+    configure(model, {name: app_value(name) for name in names})
+    assert {name: model.spec()[name] for name in names} == {name: OTHER[name] for name in names}

@@ -45,13 +45,13 @@ from torch.nn.utils import prune as torch_prune
 from growlab.analysis.dag import prune_redundant
 from growlab.analysis.paths import reachability
 from growlab.engine import Network
+from growlab.engine.activations import TABLE as ACTIVATION_TABLE
+from growlab.engine.activations import activation_module
 
 FORMAT = "growlab-model"
 VERSION = 1
-#: growlab activation → the ``torch.nn`` module class name (defaults match ``F.*``)
-TORCH_ACTIVATIONS = {"relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 #: the ``torch.nn`` modules an export's ``modules`` list may name
-MODULES = ("Linear", "Conv2d", "MaxPool2d", "Flatten", *TORCH_ACTIVATIONS.values())
+MODULES = ("Linear", "Conv2d", "MaxPool2d", "Flatten", *(module.__name__ for _, module in ACTIVATION_TABLE.values()))
 
 
 def _single(network: Network, member: int) -> Network:
@@ -99,7 +99,7 @@ def compact_layers(network: Network, member: int = 0) -> tuple[list[tuple], list
 def modules_spec(network: Network, layers: list[tuple]) -> list[list]:
     """The compacted model as ``[name, *args]`` of ``torch.nn`` modules (plain values: what an
     export file stores and plain torch rebuilds)."""
-    act, spec = TORCH_ACTIVATIONS[network.activation], []
+    act, spec = activation_module(network.activation).__name__, []
     for l, (w, _, _) in enumerate(layers):
         if l < network.n_conv:
             k = network.kernels[l]
@@ -202,7 +202,7 @@ def save_export(network: Network, path, fmt: str = "torch", member: int = 0, met
         "format": FORMAT, "version": VERSION, "pruned": fmt == "prune",
         "sizes": [layers[0][0].shape[1]] + [w.shape[0] for w, _, _ in layers], **conv,
         "modules": modules_spec(network, layers),
-        "activation": TORCH_ACTIVATIONS[network.activation], "task": network.task,
+        "activation": activation_module(network.activation).__name__, "task": network.task,
         "kept_neurons": kept, "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
     }  # fmt: skip
     _atomic_save(blob, os.fspath(path))

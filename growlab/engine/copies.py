@@ -10,9 +10,8 @@ from __future__ import annotations
 import torch
 
 from growlab.config import ConvShape
+from growlab.engine.activations import activation_module
 
-#: ``nn`` modules of the hidden activations (the names of ``growlab.config.ACTIVATIONS``)
-ACTIVATION_MODULES = {"relu": torch.nn.ReLU, "leaky_relu": torch.nn.LeakyReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
 _PER_MEMBER = ("weights", "biases", "masks", "alive", "birth_epoch", "birth_cycle")
 
 
@@ -112,7 +111,7 @@ class Copies:
                 layer.bias.copy_(b[p].detach().cpu())
             mods.append(layer)
             if l < self.n_layers - 1:
-                mods.append(ACTIVATION_MODULES[self.activation]())
+                mods.append(activation_module(self.activation)())
             if self.is_conv(l) and self.kernels[l].pool > 1:
                 mods.append(torch.nn.MaxPool2d(self.kernels[l].pool))
         return torch.nn.Sequential(*mods)

@@ -26,9 +26,9 @@ import math
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 
-from growlab.config import ACTIVATIONS, ConvShape
+from growlab.config import ConvShape
+from growlab.engine.activations import activation_fn
 from growlab.engine.conv import ConvLayers, conv_maps
 from growlab.engine.copies import Copies
 from growlab.engine.edits import StructureEdits
@@ -36,10 +36,6 @@ from growlab.engine.products import Trace, aligned, in_width, member_linear, wit
 from growlab.engine.streams import MemberStreams
 
 TASKS = ("binary", "multiclass", "regression")
-
-#: hidden activations by name (the one table; ``to_sequential`` maps them to modules)
-ACTIVATION_FNS = {"relu": F.relu, "leaky_relu": F.leaky_relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
-assert tuple(ACTIVATION_FNS) == ACTIVATIONS
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -55,13 +51,6 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was requested but CUDA is not available here")
     return dev
-
-
-def activation_fn(name: str):
-    """The hidden activation by name."""
-    if name not in ACTIVATION_FNS:
-        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
-    return ACTIVATION_FNS[name]
 
 
 class Network(StructureEdits, Copies, ConvLayers):
@@ -135,6 +124,7 @@ class Network(StructureEdits, Copies, ConvLayers):
         self._act = activation_fn(activation)
         self.population, self.seeds = population, seeds
         self.device = resolve_device(device)
+        self.structure_version = 0
         P, dev = population, self.device
         self.allocate([self.weight_shape(l) for l in range(len(capacity) - 1)])
         self._init_dense()
@@ -217,7 +207,7 @@ class Network(StructureEdits, Copies, ConvLayers):
     # ------------------------------------------------------------------ masks
     def refresh(self, layers: Sequence[int] | None = None) -> None:
         """Recompute effective masks and restore the zero-weight invariant."""
-        self.structure_version = getattr(self, "structure_version", 0) + 1
+        self.structure_version += 1
         self._full = None  # which gradient masks are all ones: recomputed lazily by mask_grads
         with torch.no_grad():
             for l in range(self.n_layers) if layers is None else layers:

@@ -42,7 +42,6 @@ from growlab.analysis import false_start_from
 from growlab.experiment.grid import grid
 from growlab.experiment.paper import PAPER_SETTINGS
 from growlab.experiment.plan import PAPER_METHODS, PAPER_THRESHOLDS
-from growlab.experiment.result import threshold_label
 from growlab.methods import METHODS
 
 #: the paper's claims: (name, better method, other method)
@@ -333,13 +332,3 @@ def _progress(progress, total: int):
     if callable(progress):
         return progress, (lambda: None)
     return (lambda *_: None), (lambda: None)
-
-
-def label(t) -> str:
-    """A threshold or ``"all"`` as a column label.
-
-    Example:
-        >>> label(0.85), label("all")
-        ('85%', 'all thresholds')
-    """
-    return "all thresholds" if str(t) == "all" else threshold_label(float(t))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from growlab.experiment.result import METRICS, threshold_label
+from growlab.experiment.labels import METRICS, threshold_label
 
 #: one colour per method (Tableau 10), in the order of the experiment's methods
 COLOURS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")

@@ -6,14 +6,19 @@ HTML plots embed BokehJS (``INLINE`` resources), so they open offline, e.g. from
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from growlab.analysis import MARGIN, WARMUP
 from growlab.experiment import reference
-from growlab.experiment.result import ExperimentResult, threshold_label
+from growlab.experiment.labels import label, threshold_label
 from growlab.methods import METHODS
+
+if TYPE_CHECKING:  # the result classes call this module; it only reads them
+    from growlab.experiment.interpretations import InterpretationsResult
+    from growlab.experiment.result import ExperimentResult
 
 #: file name → what it holds (listed at the end of the report)
 FILES = {
@@ -192,10 +197,8 @@ INTERPRETATION_FILES = {
 }
 
 
-def interpretations_markdown(r) -> str:
+def interpretations_markdown(r: InterpretationsResult) -> str:
     """The report of :func:`growlab.experiment.interpretations`."""
-    from growlab.experiment.interpretations import label
-
     s = r.settings
     seeds = s["seeds"]
     lines = [
@@ -232,7 +235,7 @@ def interpretations_markdown(r) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_interpretations(r, directory: Path) -> Path:
+def save_interpretations(r: InterpretationsResult, directory: Path) -> Path:
     """Write the interpretations report, CSVs and the interval plot; returns the Markdown path."""
     from bokeh.embed import file_html
     from bokeh.resources import INLINE

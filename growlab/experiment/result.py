@@ -14,13 +14,8 @@ import pandas as pd
 
 from growlab.analysis import similarity as jaccard
 from growlab.engine import Network
+from growlab.experiment.labels import METRICS, threshold_label
 from growlab.experiment.population import describe
-
-#: table metric name → frame column
-METRICS = {
-    "accuracy": "val_acc", "auc": "val_auc", "best_accuracy": "best_val_acc", "best_auc": "best_val_auc",
-    "density": "density", "redundant": "redundant",
-}  # fmt: skip
 STATS = ("mean", "max", "min", "median", "std")
 _PERCENT = {"val_acc", "val_auc", "best_val_acc", "best_val_auc", "density"}
 
@@ -44,11 +39,6 @@ class Missing:
     @classmethod
     def of(cls, group, reason: str) -> "Missing":
         return cls(describe(group), group.method, tuple(group.seeds), tuple(group.thresholds), reason)
-
-
-def threshold_label(t: float) -> str:
-    """``0.85`` → ``"85%"``."""
-    return f"{t * 100:g}%"
 
 
 @dataclass

@@ -23,6 +23,8 @@ Rules kept here:
 
 from __future__ import annotations
 
+from collections import ChainMap
+
 import dataclasses
 from functools import lru_cache
 from typing import ClassVar
@@ -128,14 +130,21 @@ class Composed(Method):
         self._junctures: list[tuple[int, int, int]] = []
         self._grown: torch.Tensor | None = None  # (P,) connections grown by cycles so far (the budget reading)
         self._pruned: torch.Tensor | None = None  # (P,) connections pruned by cycles so far
+        self._parts: dict[type[Part], Part] = {}  # built once by part(), reading self.values
 
     # ------------------------------------------------------------------ parts
     def part(self, registry: Registry | type[Part], name: str | None = None) -> Part:
-        """A part built from the method's current values (and per-member values)."""
+        """The method's part of this kind, built once: it reads the method's own values and
+        per-member values (one namespace, validated by the method), so a live change reaches
+        it at the next cycle without building it again."""
         cls = registry.get(name) if isinstance(registry, Registry) else registry
-        specs = cls.param_specs()
-        part = cls(**{k: self.values[k] for k in specs if k in self.values})
-        part.member_values = {k: v for k, v in self.member_values.items() if k in specs}
+        part = self._parts.get(cls)
+        if part is None:
+            specs = cls.param_specs()
+            part = self._parts[cls] = cls(**{k: self.values[k] for k in specs if k in self.values})
+            # the method's values first; a parameter the method keeps fixed (hides) is the part's own
+            part.values = ChainMap(self.values, {k: v for k, v in part.values.items() if k not in self.values})
+        part.member_values = self.member_values
         return part
 
     def setup(self, ctx: CycleContext) -> None:

@@ -3,7 +3,7 @@
 The newest snapshot and the run it describes are published together as one tuple, so a
 reader slices the run's append-only history and event lists up to the snapshot's counts
 and gets a consistent picture without taking any lock. Whole-run questions (archives,
-exports, analyses) wait for the current tick through :meth:`RunnerReads.call`.
+exports, analyses) wait for the current tick through the runner's ``call``.
 """
 
 from __future__ import annotations
@@ -36,34 +36,19 @@ class Update:
 class RunnerReads:
     """The reading half of a runner (mixed into :class:`~growlab.run.runner.Runner`).
 
-    Relies on the runner's ``_published`` (snapshot, run), ``_run``, ``_trace``, ``_lock``,
-    ``_cv``, ``_pending``, ``_status``, ``_thread``, ``_closed`` and its ``_check_open``,
-    ``_hand_over_pending`` and ``_publish``.
+    Relies on three public members of the runner only: :attr:`published` (the newest snapshot
+    and the run it describes, as one tuple), :attr:`trace` (its weight trace) and :meth:`call`
+    (``fn(run)`` between ticks).
     """
+
+    published: tuple[Snapshot, Run]
+    trace: Any
+    call: Callable[..., Any]
 
     @property
     def snapshot(self) -> Snapshot:
         """The newest published snapshot."""
-        return self._published[0]
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @property
-    def alive(self) -> bool:
-        """Whether the worker thread is running."""
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def pending(self) -> dict[str, Any]:
-        """Live changes queued and not applied yet (held here or by the run until its next boundary)."""
-        with self._cv:
-            return {**dict(self._run._pending), **self._pending}  # dict() copies atomically under the GIL
+        return self.published[0]
 
     def poll(self, version: int = -1, run_id: int | None = None, n_history: int = 0, n_events: int = 0) -> Update | None:
         """What is new since snapshot ``version`` of run ``run_id`` (``None`` when nothing is).
@@ -73,62 +58,47 @@ class RunnerReads:
             run_id: the run it belonged to; a different one means everything is new.
             n_history, n_events: history rows and events the caller already has.
         """
-        snap, run = self._published  # one atomic read: the snapshot and the run it describes
+        snap, run = self.published  # one atomic read: the snapshot and the run it describes
         if snap.version == version and snap.run_id == run_id:
             return None
         fresh = snap.run_id != run_id
         k_rows, k_events = (0, 0) if fresh else (min(n_history, snap.n_history), min(n_events, snap.n_events))
-        rows = [dict(r) for r in run._history[k_rows : snap.n_history]]
+        rows = run.rows(k_rows, snap.n_history)
         events = queries.events_frame(run.event_log.columns, k_events, snap.n_events)
         return Update(snap, rows, events, fresh)
 
     def history(self) -> pd.DataFrame:
         """The whole history of the published run, as of the newest snapshot."""
-        snap, run = self._published
-        return pd.DataFrame(run._history[: snap.n_history], columns=run.history_columns())
+        snap, run = self.published
+        return pd.DataFrame(run.rows(0, snap.n_history), columns=run.history_columns())
 
     def events(self, since: int = 0) -> pd.DataFrame:
         """The event log of the published run from event ``since`` on."""
-        snap, run = self._published
+        snap, run = self.published
         return queries.events_frame(run.event_log.columns, since, snap.n_events)
 
     def weight_history(self, layer: int, source: int, target: int) -> pd.DataFrame:
         """``epoch, weight`` of one connection (see :class:`~growlab.run.trace.WeightTrace`)."""
-        return self._trace.edge(layer, source, target)
+        return self.trace.edge(layer, source, target)
 
     def neuron_history(self, layer: int, unit: int) -> pd.DataFrame:
         """``epoch, bias, in_abs, out_abs`` of one neuron."""
-        return self._trace.neuron(layer, unit)
+        return self.trace.neuron(layer, unit)
 
     def watch(self, selection: dict | None) -> None:
         """Record ``selection``'s weights from now on (large networks are not traced whole)."""
-        self._trace.watch(selection)
-
-    def call(self, fn: Callable[[Run], Any], publish: bool = False) -> Any:
-        """Run ``fn(run)`` while no step is in progress and return its (plain-data) result.
-
-        Waits for the current tick. ``publish=True`` publishes a snapshot afterwards (for
-        actions that change the run, e.g. :func:`~growlab.run.queries.prune_redundant_paths`).
-        """
-        self._check_open()
-        with self._lock:
-            run = self._run
-            self._hand_over_pending(run)
-            result = fn(run)
-            if publish:
-                self._publish(run, force=True)
-            return result
+        self.trace.watch(selection)
 
     def at(self, epoch: int) -> Snapshot:
         """A snapshot of the run as it was after ``epoch`` (its timeline; never waits for training)."""
         from growlab.run.timeline import snapshot_at
 
-        snap, run = self._published
+        snap, run = self.published
         return snapshot_at(run, epoch, snap)
 
     def events_at(self, epoch: int) -> pd.DataFrame:
         """The events logged in ``epoch``."""
-        run = self._published[1]
+        run = self.published[1]
         return run.timeline.events_at(run, epoch)
 
     def animation_bytes(self, frames: int = 100, on_frame: Callable[[int, int], None] | None = None) -> bytes:
@@ -143,7 +113,7 @@ class RunnerReads:
 
         from growlab.record import record
 
-        run = self._published[1]
+        run = self.published[1]
         every = max(1, math.ceil(run.epoch / max(frames, 1)))
         with tempfile.TemporaryDirectory(prefix="growlab-") as folder:
             path = os.path.join(folder, "life.gif")
@@ -162,8 +132,3 @@ class RunnerReads:
     def prune_redundant(self) -> dict:
         """Remove redundant paths now; returns what was removed and saved."""
         return self.call(queries.prune_redundant_paths, publish=True)
-
-    def wait(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> bool:
-        """Block until ``predicate(snapshot)`` holds (for tests and scripts); False on timeout."""
-        with self._cv:
-            return self._cv.wait_for(lambda: predicate(self._published[0]), timeout=timeout)

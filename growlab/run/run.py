@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from growlab.engine.restore import RestorePoint
 from growlab.analysis import redundant_count
 from growlab.methods import METHODS, CycleContext, EventLog, Method
 from growlab.methods.context import method_streams
+from growlab.run import archive, state
 from growlab.run.arguments import split_arguments
 from growlab.run.timeline import NetworkAt, Timeline
 
@@ -24,6 +26,9 @@ from growlab.run.timeline import NetworkAt, Timeline
 CONV_METHODS = METHODS.names()
 #: A kept state whose training loss is this many times the run's best is not worth training on.
 HOPELESS_LOSS = 10.0
+#: What a run loaded from a state without a timeline (an older archive) says when asked for a past epoch.
+NO_TIMELINE = ("this archive was saved by a growlab without timelines, so epochs before {epoch} cannot be shown; "
+               "epochs from {epoch} on are recorded as the run continues")  # fmt: skip
 
 
 class Run:
@@ -78,7 +83,8 @@ class Run:
         self.streams = method_streams([seed])  # the method's draws: the same as this seed's in any grid
         self._events = EventLog()
         self._history: list[dict] = []
-        self._pending: dict[str, Any] = {}
+        self._pending: dict[str, Any] = {}  # live changes for the next boundary (guarded by _changes)
+        self._changes = threading.Lock()
         self.epoch = 0
         self.cycles = 0
         self.status = "ready"
@@ -139,6 +145,31 @@ class Run:
         """Current live-changeable values: the method's parameters and the learning rate."""
         return {**self.method.get_params(), "lr": self.optimizer.lr}
 
+    @property
+    def pending(self) -> dict[str, Any]:
+        """Live changes queued by :meth:`set` and not applied yet (a copy)."""
+        with self._changes:
+            return dict(self._pending)
+
+    @property
+    def n_rows(self) -> int:
+        """History rows so far (one per epoch trained)."""
+        return len(self._history)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[dict]:
+        """Copies of history rows ``start:stop`` (the history's records, see :attr:`history`).
+
+        Rows are only ever appended (or undone from the end by a divergence), so slicing up to a
+        count seen earlier is safe from another thread while the run trains.
+        """
+        return [dict(r) for r in self._history[start:stop]]
+
+    @property
+    def last_row(self) -> dict:
+        """A copy of the newest history row (``{}`` before the first epoch)."""
+        rows = self._history[-1:]
+        return dict(rows[0]) if rows else {}
+
     # ------------------------------------------------------------------ training
     def step(self) -> dict | None:
         """Train one epoch, then run a cycle if the method's schedule says so.
@@ -163,8 +194,7 @@ class Run:
             self._sound = saved  # it trained well: a later divergence too far gone comes back here
         self.epoch += 1
         self.ctx.epoch = self.epoch
-        pending = dict(self._pending)
-        self._apply_pending()
+        pending = self._apply_pending()
         self.ctx.cycle = self.cycles + 1
         cycled = self.method.after_epoch(self.ctx)
         # outputs can overflow while weights stay finite: the validation pass of the row checks them
@@ -172,7 +202,8 @@ class Run:
         val = evaluate(self.network, self.ctx.X_val, self.ctx.y_val, self.data.target_std) if finite else None
         if val is None or not np.isfinite(val["loss"]).all():
             self._restore_cycle_state(saved)
-            self._pending = {**pending, **self._pending}  # the changes it applied wait for the retry
+            with self._changes:  # the changes it applied wait for the retry (newer ones win)
+                self._pending = {**pending, **self._pending}
             if cycled:  # a cycle can make weights explode too (NeST growth at a high lr)
                 self._diverged(f"the grow/prune cycle after epoch {self.epoch} made the network non-finite",
                                f"the state before that epoch (epoch {self.epoch} undone)")  # fmt: skip
@@ -243,13 +274,22 @@ class Run:
         """
         return self.method.preview_epsilon(self.ctx, eps)
 
-    def set(self, **params: Any) -> None:
+    def set(self, **params: Any) -> dict[str, Any]:
         """Queue live parameter changes; they apply at the next cycle boundary (end of epoch).
 
-        Every value is validated now: one bad value refuses the whole call with a
-        ``ValueError`` and changes nothing. Applied changes are ``param`` events.
+        The one path for live changes (``Runner.set``, ``Lab.set`` and the app's sidebar all
+        forward here): every value is validated now, once, against the training settings
+        (:data:`growlab.config.LIVE_SETTINGS`) and the method's parameters; one bad value refuses
+        the whole call with a ``ValueError`` and changes nothing. Safe from another thread while
+        the run trains. Each change applied is one ``param`` event.
+
+        Returns:
+            The coerced values queued.
         """
-        self._pending.update(self.check(**params))
+        values = self.check(**params)
+        with self._changes:
+            self._pending.update(values)
+        return values
 
     def check(self, **params: Any) -> dict[str, Any]:
         """Validate live changes without queueing them (reads only; safe from another thread).
@@ -324,10 +364,10 @@ class Run:
         self._now_sound = True
         return f"epoch {first}" if first == last else f"epochs {first}–{last}"
 
-    def _apply_pending(self) -> None:
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, {}
+    def _apply_pending(self) -> dict[str, Any]:
+        """Apply the queued live changes (already validated by :meth:`set`); returns them."""
+        with self._changes:
+            pending, self._pending = self._pending, {}
         for key, new in pending.items():
             if key in LIVE_SETTINGS:
                 old = self.optimizer.lr
@@ -336,6 +376,7 @@ class Run:
                 old = self.method.set_params(**{key: new})[key]
             if old != new:
                 self._events.add(self.epoch, self.trainer.steps, "param", cause=f"{key}: {old} → {new}")
+        return pending
 
     def _record(self, train: dict, val: dict) -> dict:
         """Append the history row: training metrics from the epoch's own pass (``train``, see
@@ -391,6 +432,90 @@ class Run:
         self.timeline.record(self)  # later epochs are undone
         self._best_loss = None
 
+    def state_dict(self) -> dict:
+        """The whole run as tensors and plain values (PyTorch's convention): config, method
+        parameters and state, network, optimizer, trainer, random streams, history, events,
+        pending changes, counters and timeline (keys: :data:`growlab.run.state.KEYS`).
+
+        Loading it into a run of the same setup (:meth:`load_state_dict`) continues exactly
+        as this run would. Tensors are copies: training on does not change a state taken.
+        """
+        return {
+            "config": self.config.to_dict(),
+            "method": {"name": self.config.method, "params": self.method.get_params(),
+                       "state": copy.deepcopy(self.method.state_dict())},
+            "network": self.network.state_dict(),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "trainer": self.trainer.state_dict(),
+            "streams": self.streams.state_dict()["states"],
+            "history": self.rows(),
+            "events": self.event_log.state_dict(),
+            "pending": self.pending,
+            "epoch": self.epoch,
+            "cycles": self.cycles,
+            "status": self.status,
+            "since": [self._since[0].cpu().clone(), self._since[1].cpu().clone(),
+                      self.ctx.grown.cpu().clone(), self.ctx.pruned.cpu().clone()],
+            "timeline": self.timeline.state_dict(),
+        }  # fmt: skip
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Take over a state from :meth:`state_dict` of a run of the same setup (dataset,
+        architecture, method, seed and fixed settings; the device may differ).
+
+        Everything is checked first (keys, every tensor's shape against the layout, the
+        counters, the config): a state that does not fit raises a ``ValueError`` saying what
+        (:class:`~growlab.run.state.InvalidState` for a damaged one) and the run stays as it was.
+        A state without a ``timeline`` (saved before timelines) starts the record at its epoch.
+        """
+        state.check_for(state_dict, self)
+        backup = self.state_dict()
+        try:
+            self._take(state_dict)
+        except Exception as e:
+            self._take(backup)
+            if isinstance(e, state.InvalidState):
+                raise
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            raise state.InvalidState(f"{type(e).__name__}: {first}") from None
+
+    def _take(self, s: dict) -> None:
+        """Load a checked state (see :meth:`load_state_dict`)."""
+        live = {k: v for k, v in s["method"]["params"].items() if self.method.param_specs()[k].live}
+        self.method.set_params(**live)
+        self.method.load_state_dict(copy.deepcopy(s["method"]["state"]))
+        relayout = list(s["network"]["capacity"]) != list(self.network.capacity)  # ODF2NNA may remove layers
+        self.network.load_state_dict(s["network"], relayout=True)
+        if relayout:
+            self.optimizer.rebuild()
+        self.optimizer.load_state_dict(s["optimizer"])
+        self.trainer.load_state_dict(s["trainer"])
+        self.streams.load_state_dict({"states": s["streams"]})
+        self._history = [dict(r) for r in s["history"]]
+        self._events.load_state_dict(s["events"])
+        with self._changes:
+            self._pending = dict(s["pending"])
+        self.epoch, self.cycles, self.status = int(s["epoch"]), int(s["cycles"]), s["status"]
+        self.ctx.epoch = self.epoch
+        dev = self.network.device
+        s0, s1, grown, pruned = (t.to(dev).clone() for t in s["since"])
+        self._since = (s0, s1)
+        self.ctx.grown, self.ctx.pruned = grown, pruned
+        self.needs_reset = False
+        self._sound, self._now_sound = None, True
+        self._points = (RestorePoint(), RestorePoint())
+        self._best_loss, self._counts = None, None
+        if s.get("timeline") is None:
+            self.timeline.mark_missing(self.epoch, NO_TIMELINE.format(epoch=self.epoch))
+            self.timeline.record(self)
+            return
+        try:
+            self.timeline.load_state_dict(s["timeline"])
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as e:
+            raise state.InvalidState(f"its timeline is unreadable ({e})") from None
+        state.need(self.timeline.last == self.epoch, f"its timeline ends at epoch {self.timeline.last}, the run at {self.epoch}")
+        self.timeline.index_events(self)  # so that the first scrub of a loaded run is as quick as the rest
+
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
     def predict(self, X) -> np.ndarray:
@@ -431,17 +556,29 @@ class Run:
 
     # ------------------------------------------------------------------ archives
     def save(self, path) -> None:
-        """Write the whole run to one archive file, atomically (see :mod:`growlab.run.archive`)."""
-        from growlab.run.archive import save_run
-
-        save_run(self, path)
+        """Write the whole run (:meth:`state_dict` and its dataset) to one archive file,
+        atomically (see :mod:`growlab.run.archive`)."""
+        archive.write(archive.pack(self.state_dict(), self.data), path)
 
     @classmethod
     def load(cls, path, device: str | None = None) -> "Run":
-        """Load a run saved with :meth:`save`; continuing it matches a run that never stopped."""
-        from growlab.run.archive import load_run
+        """Load a run saved with :meth:`save`; continuing it matches a run that never stopped.
 
-        return load_run(path, device=device)
+        ``device`` overrides the saved one. A damaged or hand-edited archive is a ``ValueError``
+        saying what; nothing is built from it.
+        """
+        a = archive.read_archive(path)
+        with archive.reading(path):
+            s = archive.state_of(a)
+            cfg = state.check_structure(s)
+            dataset = archive.dataset_of(a, s)
+            kw = {k: v for k, v in cfg.to_dict().items() if k not in ("dataset", "arch", "method", "epochs", "seed")}
+            if device is not None:
+                kw["device"] = device
+            run = cls(dataset if dataset is not None else cfg.dataset, cfg.arch, cfg.method, cfg.epochs, cfg.seed,
+                      **kw, **s["method"]["params"])  # fmt: skip
+            run.load_state_dict(s)
+        return run
 
     def summary(self) -> dict:
         """Final figures: validation accuracy/AUC (or MSE), density, active parameters."""

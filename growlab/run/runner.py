@@ -6,8 +6,8 @@ it never touches the run's tensors or the thread. Commands return at once; train
 and snapshots happen on the worker, one at a time, while it holds the run lock.
 
 Rules the worker keeps:
-- live parameter changes are validated in the caller (``ValueError``, nothing changes), kept
-  by the runner and handed to ``Run.set`` between epochs, so they apply at the next cycle;
+- live parameter changes go straight to ``Run.set`` (validated there, once: ``ValueError``,
+  nothing changes), which applies them at the run's next epoch boundary;
 - an exception while training pauses the run with ``status="error"`` and the message in the
   snapshot; the thread lives on, so the user can fix a setting and play again;
 - a server-wide :class:`~growlab.run.slots.TrainingSlots` caps runs training at once;
@@ -166,7 +166,6 @@ class Runner(RunnerReads):
         self._lock = threading.RLock()  # held while the run trains or is read whole
         self._cv = threading.Condition()  # guards the fields below and wakes the worker
         self._queue: deque[tuple[str, int]] = deque()
-        self._pending: dict[str, Any] = {}
         self._playing = False
         self._stopping = False
         self._closed = False
@@ -182,6 +181,54 @@ class Runner(RunnerReads):
         with self._lock:
             self._publish(self._run)
         _OPEN.add(self)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def published(self) -> tuple[Snapshot, Run]:
+        """The newest snapshot and the run it describes, published together (one atomic read)."""
+        return self._published
+
+    @property
+    def trace(self) -> WeightTrace:
+        """The weights recorded per epoch for the inspector (see :class:`~growlab.run.trace.WeightTrace`)."""
+        return self._trace
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """Live changes queued on the run and not applied yet (they apply at its next boundary)."""
+        return self._run.pending
+
+    def call(self, fn: Callable[[Run], Any], publish: bool = False) -> Any:
+        """Run ``fn(run)`` while no step is in progress and return its (plain-data) result.
+
+        Waits for the current tick. ``publish=True`` publishes a snapshot afterwards (for
+        actions that change the run, e.g. :func:`~growlab.run.queries.prune_redundant_paths`).
+        """
+        self._check_open()
+        with self._lock:
+            run = self._run
+            result = fn(run)
+            if publish:
+                self._publish(run, force=True)
+            return result
+
+    def wait(self, predicate: Callable[[Snapshot], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate(snapshot)`` holds (for tests and scripts); False on timeout."""
+        with self._cv:
+            return self._cv.wait_for(lambda: predicate(self._published[0]), timeout=timeout)
 
     # ------------------------------------------------------------------ commands
     def play(self) -> None:
@@ -225,20 +272,27 @@ class Runner(RunnerReads):
             self._wake()
 
     def set(self, **params: Any) -> dict[str, Any]:
-        """Queue live changes (method parameters, ``lr``) for the next cycle boundary.
+        """Queue live changes (method parameters, ``lr``) for the next cycle boundary: forwarded
+        to :meth:`Run.set <growlab.run.run.Run.set>`, which validates them once and applies them
+        between epochs (safe while the worker trains).
 
-        Validated now: a bad value raises ``ValueError`` with the reason and nothing changes.
+        A bad value raises ``ValueError`` with the run's reason and nothing changes.
 
         Returns:
             The coerced values queued.
         """
         self._check_open()
-        values = self._run.check(**params)  # reads only; the worker may be mid-epoch
+        values = self._run.set(**params)
         with self._cv:
-            self._pending.update(values)
-            self._queue.append(("publish", self._run_id))
+            self._queue.append(("publish", self._run_id))  # the snapshot shows them pending
             self._wake()
         return values
+
+    def check(self, **params: Any) -> dict[str, Any]:
+        """Validate live changes as :meth:`set` would, queueing nothing (:meth:`Run.check
+        <growlab.run.run.Run.check>`; never waits for the worker)."""
+        self._check_open()
+        return self._run.check(**params)
 
     def show_example(self, index: int) -> int:
         """Show validation example ``index`` in snapshots of a conv network (the diagram's input
@@ -299,7 +353,6 @@ class Runner(RunnerReads):
         with self._cv:
             self._playing = False
             self._queue.clear()
-            self._pending.clear()
         with self._lock:  # waits for the tick in progress, if any
             with self._cv:
                 self.spec, self._run, self._trace = new_spec, run, trace
@@ -381,7 +434,6 @@ class Runner(RunnerReads):
                 return
             run = self._run
             try:
-                self._hand_over_pending(run)
                 if name == "cycle":
                     run.cycle()
                 elif name in ("step", "tick"):
@@ -420,22 +472,15 @@ class Runner(RunnerReads):
                 untouched = self._status == "ready" and not (run.epoch or run.cycles)
                 self._status = "running" if self._playing else ("ready" if untouched else "paused")
 
-    def _hand_over_pending(self, run: Run) -> None:
-        """Give queued live changes to the run (holding the run lock); they apply at its next boundary."""
-        with self._cv:
-            pending, self._pending = self._pending, {}
-        if pending:
-            run.set(**pending)
-
     def _publish(self, run: Run, force: bool = True) -> None:
         """Build and publish a snapshot (holding the run lock)."""
         now = time.monotonic()
         if not force and now - self._last_publish < self.publish_interval:
             return
         with self._cv:
-            status, error, pending = self._status, self._error, dict(self._pending)
+            status, error = self._status, self._error
             version = self._version + 1
-        extra = {"pending": {**run._pending, **pending}, "cycles": run.cycles, "config": run.config.to_dict()}
+        extra = {"pending": run.pending, "cycles": run.cycles, "config": run.config.to_dict()}
         try:
             snap = snapshot_of(run, version, status, error, run_id=self._run_id, extra=extra, example=self.example)
             # (a conv snapshot's redundancy is per kernel; the panel counts connections, i.e. taps)

@@ -540,8 +540,8 @@ def snapshot_at(run, epoch: int, base):
 
     view = run.timeline.at(epoch)
     recent, removed = run.timeline.recent_events(run, epoch)
-    rows = run._history
-    row = dict(rows[epoch - 1]) if 1 <= epoch <= len(rows) else {}
+    n_rows = run.n_rows
+    row = run.rows(epoch - 1, epoch)[0] if 1 <= epoch <= n_rows else {}
     edges = {"weights": view.weights, "masks": view.masks, "birth_epoch": view.birth_epoch}
     extra = {**base.extra, "removed_units": removed}
     if "conv" in base.extra:  # a conv network is drawn as its channel graph, its maps those of that epoch
@@ -550,7 +550,7 @@ def snapshot_at(run, epoch: int, base):
     extra["timeline"] = {"epoch": view.epoch, "exact": view.exact, "checkpoint": view.checkpoint, "live": base.epoch}
     return dataclasses.replace(
         base, epoch=view.epoch, sizes=view.sizes, capacity=view.capacity, biases=view.biases, alive=view.alive,
-        redundant=None, recent=recent, overlays={}, n_history=min(epoch, len(rows)), last_row=row,
+        redundant=None, recent=recent, overlays={}, n_history=min(epoch, n_rows), last_row=row,
         boundary=base.boundary if epoch == base.epoch else None, extra=extra, **edges,
     )  # fmt: skip
 
@@ -570,7 +570,8 @@ def _conv_at(run, view: NetworkAt, example: int) -> tuple[dict, dict]:
         "sizes": list(view.sizes), "capacity": list(view.capacity), "task": live.task, "activation": live.activation,
         "seeds": list(live.seeds[:1]), "weights": t(view.weights, np.float32), "biases": t(view.biases, np.float32),
         "masks": t(view.masks, bool), "alive": t(view.alive, bool), "birth_epoch": t(view.birth_epoch, np.int32),
-        "birth_cycle": t([np.zeros(m.shape, np.int32) for m in view.masks]), **live._conv_state(),
+        "birth_cycle": t([np.zeros(m.shape, np.int32) for m in view.masks]), "image": list(live.image),
+        "kernels": [[k.kernel, k.stride, k.padding, k.pool] for k in live.kernels],
     }  # fmt: skip
     net = Network.from_state_dict(state, device="cpu")
     data = run.data

@@ -39,7 +39,7 @@ class WeightTrace:
     def __init__(self, network, limit: int = FULL_TRACE_LIMIT, budget: int = TRACE_BUDGET):
         cap = network.capacity
         #: taps per edge of each layer (a conv kernel's k×k, a channel's H·W flattened columns)
-        self.fans = tuple(network.fan(l) if hasattr(network, "fan") else 1 for l in range(len(cap) - 1))
+        self.fans = tuple(network.fan(l) for l in range(len(cap) - 1))
         self.full = sum(a * b for a, b in zip(cap[:-1], cap[1:])) <= limit
         self.budget = budget
         self.stride = 1

@@ -60,10 +60,9 @@ def _no_web_font() -> None:
     """Panel's Fast design asks Google's font server for Open Sans on every page load (which
     fails offline, e.g. in a classroom without internet); growlab pages use the system's fonts
     (:data:`FONT`) instead, so the design's web font is dropped, once, for this process."""
-    from panel.theme.fast import Fast
+    from growlab.ui.compat import drop_web_font
 
-    if "font" in Fast._resources:
-        Fast._resources = {k: v for k, v in Fast._resources.items() if k != "font"}
+    drop_web_font()
 
 
 #: The page's font: what the system has (no download).
@@ -111,6 +110,14 @@ def link_summary(problems: list[str], shown: int = 3) -> str:
     return "link: " + "; ".join(parts) + more
 
 
-from growlab.ui.lab import Lab  # noqa: E402  (the notebook face of the same app)
+def __getattr__(name: str):
+    """``growlab.ui.Lab`` (the notebook face of the same app) is imported on first use: a
+    served app never loads the notebook code."""
+    if name == "Lab":
+        from growlab.ui.lab import Lab
+
+        return Lab
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["GrowlabApp", "Lab", "Session", "SessionModel", "create_app"]

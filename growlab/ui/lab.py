@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any, Callable
 
@@ -34,13 +35,13 @@ from growlab.config import format_arch, parse_arch
 from growlab.run.runner import Runner
 from growlab.run.snapshot import Snapshot
 from growlab.ui.app import PERIOD_MS, GrowlabApp
-from growlab.ui.model import SessionModel
+from growlab.ui.model import URL_KEYS, SessionModel
 from growlab.ui.notebook import NotebookView, draw, ipywidget, load_panel
 from growlab.ui.session import Session, panel_notify
 
-#: Keyword arguments that set the session model itself; any other is a method parameter.
-MODEL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed",
-              "speed")  # fmt: skip
+#: Keyword arguments that set the session model itself (what a link carries, and the speed); any
+#: other is a method parameter.
+MODEL_KEYS = (*URL_KEYS, "speed")
 #: Statuses after which a step or cycle will not complete.
 STOPPED = ("error", "diverged", "finished")
 WAIT_S = PERIOD_MS / 1000
@@ -186,16 +187,22 @@ class Lab:
         return {"grown": int((kinds == "grow").sum()), "pruned": int((kinds == "prune").sum())}
 
     def set(self, **params: Any) -> dict[str, Any]:
-        """Change live parameters (the method's and ``lr``): the sidebar follows, the run applies
-        them at its next cycle boundary (a ``param`` event); before the first epoch the run is
-        rebuilt with them, as the sidebar does.
+        """Change live parameters (the method's and ``lr``): forwarded to ``Run.set`` (validated
+        there, once; applied at the run's next cycle boundary as one ``param`` event each), and
+        the sidebar follows. Before the first epoch the run is rebuilt with them, as the sidebar does.
 
         Returns:
-            The values as coerced. Raises ``ValueError`` (and changes nothing) for a bad one.
+            The values as coerced. Raises ``ValueError`` (the run's reason) and changes nothing for a bad one.
         """
-        values = self.runner.call(lambda run: run.check(**params))
-        for name, value in values.items():
-            setattr(self.model if name == "lr" else self.model.method_params, name, value)  # the session queues it
+        if self.session.untouched:  # the session rebuilds the run with the values the sidebar shows
+            values = self.runner.check(**params)
+            follow = contextlib.nullcontext()
+        else:  # queued on the run (never waits for the epoch in progress); the sidebar only follows
+            values = self.runner.set(**params)
+            follow = self.session.quiet()
+        with follow:
+            for name, value in values.items():
+                setattr(self.model if name == "lr" else self.model.method_params, name, value)
         self._settle()
         return values
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import param
 
-from growlab.config import ACTIVATIONS, OPTIMIZERS, TrainConfig, format_arch, parse_arch
+from growlab.config import TRAIN_SETTINGS, format_arch, parse_arch
 from growlab.data import DATASETS
 from growlab.data import options as dataset_options
 from growlab.methods import available as available_methods
@@ -31,26 +31,61 @@ SPEEDS = {"slow": (0.5, 1), "normal": (0.1, 1), "fast": (0.0, 1), "fastest": (0.
 ADVANCED = {"interval", "start", "stop", "offset", "prune_interval", "prune_offset", "min_age", "scope",
             "center", "init_weight", "criterion"}  # fmt: skip
 TOYS = tuple(d for d in DATASETS if "noise" in dataset_options(d))
+#: The setup's choices that are not training settings, in the order a link and ``growlab.Lab`` take them.
+SETUP_KEYS = ("dataset", "noise", "arch", "method")
+#: The training settings the app's form offers and a link carries: those of
+#: :data:`growlab.config.TRAIN_SETTINGS` with a URL key, in the table's order.
+FORM_SETTINGS = tuple(name for name, setting in TRAIN_SETTINGS.items() if setting.url)
 #: Settings the URL carries besides the method's parameters.
-URL_KEYS = ("dataset", "noise", "arch", "method", "epochs", "lr", "optimizer", "batch_size", "activation", "seed")
+URL_KEYS = (*SETUP_KEYS, *FORM_SETTINGS)
 #: Query parameters that belong to the page, not the setup (the template's colour theme).
 PAGE_KEYS = {"theme"}
-#: Whole-number settings whose range is the run's own (``TrainConfig``): checked by
-#: :func:`check_setting`, with the run's message, before they reach the model's run.
-CHECKED = ("epochs", "batch_size", "seed")
+#: Settings whose range is the run's own (the table's): checked by :func:`check_setting`, with
+#: the run's message, before they reach the model's run.
+CHECKED = FORM_SETTINGS
+#: The form's stand-in for an optional setting's ``None`` (batch size 0 = the full batch).
+FORM_NONE = 0
 
 
 def check_setting(name: str, value: Any) -> None:
     """``ValueError`` with the run's own message when ``value`` is not allowed for setting ``name``
     (one of :data:`CHECKED`); the app, the CLI and the API refuse the same values the same way."""
+    setting = TRAIN_SETTINGS[name]
     if value is None:
-        raise ValueError(f"{name} needs a whole number")
-    if name == "batch_size" and value == 0:
-        return  # the app's 0 is the run's None: the full batch
+        raise ValueError(f"{name} must be {setting.expected()}, got nothing")
+    if setting.optional and value == FORM_NONE:
+        return  # the app's 0 is the run's None
     try:
-        TrainConfig(**{name: value})
+        setting.validate(value)
     except ValueError as e:
-        raise ValueError(f"{e}{'; 0 = full batch' if name == 'batch_size' else ''}") from None
+        raise ValueError(f"{e}; {FORM_NONE} = {setting.none_doc}" if setting.optional else str(e)) from None
+
+
+def run_value(name: str, value: Any) -> Any:
+    """A form value of training setting ``name`` as the run takes it (``0`` → ``None`` for an
+    optional setting, a float for a float)."""
+    setting = TRAIN_SETTINGS[name]
+    if setting.optional and value == FORM_NONE:
+        return None
+    return float(value) if setting.kind == "float" else value
+
+
+def setting_parameter(name: str) -> param.Parameter:
+    """The session model's ``param`` parameter for training setting ``name``, from the table:
+    default and doc from it, a choice's objects, the learning rate's offered values. Ranges are
+    the run's (:func:`check_setting`), so a refused value is reverted with the run's message."""
+    setting = TRAIN_SETTINGS[name]
+    doc = f"{setting.doc[0].upper()}{setting.doc[1:]}{' (live)' if setting.live else ''}; {setting.expected()}."
+    default = FORM_NONE if setting.default is None and setting.optional else setting.default
+    if name == "lr":
+        return param.Selector(default=default, objects=list(LEARNING_RATES), check_on_set=False, doc=doc)
+    if setting.kind == "choice":
+        return param.Selector(default=default, objects=list(setting.choices), doc=doc)
+    if setting.kind == "int":
+        return param.Integer(default=default, allow_None=True, doc=doc)
+    if setting.kind == "float":
+        return param.Number(default=default, allow_None=True, doc=doc)
+    raise TypeError(f"the app's form has no widget for the {setting.kind} setting {name!r}; give it url=False")
 
 
 def method_specs(method: str) -> dict[str, dict]:
@@ -107,12 +142,7 @@ class SessionModel(param.Parameterized):
     preset = param.Selector(default="paper 16-8", objects=[CUSTOM, *ARCH_PRESETS], doc="Architecture preset.")
     method = param.Selector(default="dense", objects=list(available_methods()), doc="Grow/prune method.")
     method_params = param.ClassSelector(class_=param.Parameterized, doc="The chosen method's own parameters.")
-    epochs = param.Integer(default=200, allow_None=True, doc="Epochs to train (range: the run's, see check_setting).")
-    lr = param.Selector(default=0.003, objects=list(LEARNING_RATES), check_on_set=False, doc="Learning rate (live).")
-    optimizer = param.Selector(default="adam", objects=list(OPTIMIZERS), doc="Optimizer.")
-    batch_size = param.Integer(default=0, allow_None=True, doc="Rows per step; 0 = full batch (≤ 1,024 rows).")
-    activation = param.Selector(default="relu", objects=list(ACTIVATIONS), doc="Hidden activation.")
-    seed = param.Integer(default=0, allow_None=True, doc="Seed of weights, batch order and method.")
+    # the training settings (FORM_SETTINGS) are added from the table below the class
     speed = param.Selector(default="normal", objects=list(SPEEDS), doc="How fast training runs.")
 
     def __init__(self, **params):
@@ -151,9 +181,8 @@ class SessionModel(param.Parameterized):
         for name in CHECKED:
             check_setting(name, getattr(self, name))
         spec = {
-            "dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "epochs": self.epochs,
-            "seed": self.seed, "lr": float(self.lr), "optimizer": self.optimizer, "activation": self.activation,
-            "batch_size": self.batch_size or None, **self.method_values(),
+            "dataset": self.dataset, "arch": self.arch.strip(), "method": self.method,
+            **{name: run_value(name, getattr(self, name)) for name in FORM_SETTINGS}, **self.method_values(),
         }  # fmt: skip
         if self.dataset in TOYS:
             spec["dataset_options"] = {"noise": float(self.noise)}
@@ -168,10 +197,9 @@ class SessionModel(param.Parameterized):
         q = {"dataset": self.dataset, "arch": self.arch.strip(), "method": self.method, "seed": str(self.seed)}
         if self.dataset in TOYS:
             q["noise"] = f"{self.noise:g}"
-        defaults = {k: self.param[k].default for k in ("epochs", "lr", "optimizer", "batch_size", "activation")}
-        for key, default in defaults.items():
+        for key in FORM_SETTINGS:
             value = getattr(self, key)
-            if value != default:
+            if value != self.param[key].default and key not in q:
                 q[key] = f"{value:g}" if isinstance(value, float) else str(value)
         specs = self.method_params.specs
         for name, value in self.method_values().items():
@@ -215,7 +243,12 @@ class SessionModel(param.Parameterized):
         p = self.param[key]
         if key == "arch":
             return format_arch(parse_arch(text))
-        if isinstance(p, param.Selector) and key != "lr":
+        if key in FORM_SETTINGS:  # the table's type and range, the run's message
+            setting = TRAIN_SETTINGS[key]
+            if setting.optional and text.strip() == str(FORM_NONE):
+                return FORM_NONE
+            return setting.validate(text)
+        if isinstance(p, param.Selector):
             if text not in p.objects:
                 raise ValueError(f"{key} must be one of {', '.join(map(str, p.objects))}, got {short(text, 60)!r}")
             return text
@@ -223,23 +256,17 @@ class SessionModel(param.Parameterized):
             value = float(text)
         except ValueError:
             raise ValueError(f"{key} must be a number, got {short(text, 60)!r}") from None
-        if key == "lr":
-            if not (value > 0 and math.isfinite(value)):
-                raise ValueError(f"lr must be a positive number, got {short(text, 60)!r}")
-            return value
         if not math.isfinite(value):
             raise ValueError(f"{key} must be a finite number, got {short(text, 60)!r}")
-        if isinstance(p, param.Integer):
-            if value != int(value):
-                raise ValueError(f"{key} must be a whole number, got {short(text, 60)!r}")
-            value = int(value)
-        if key in CHECKED:
-            check_setting(key, value)
-            return value
         lo, hi = p.bounds or (None, None)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ValueError(f"{key} must be in [{lo}, {hi}], got {short(text, 60)!r}")
         return value
+
+
+for _name in FORM_SETTINGS:
+    SessionModel.param.add_parameter(_name, setting_parameter(_name))
+del _name
 
 
 def _coerce_spec(spec: dict, text: str) -> Any:

@@ -17,8 +17,8 @@
 - :func:`draw` refreshes a view with its document as Panel's current one, so Panel reuses
   the stylesheets the page has instead of sending new ones with each update.
 
-These lean on Panel and jupyter_bokeh internals (``_on_msg``, ``_sync_model``,
-``_document_patched``, ``state._stylesheets``, Panel's CDN and dist paths), tested in
+The Panel and jupyter_bokeh internals this needs (the message hooks, the stylesheet cache,
+Panel's CDN and dist paths) are reached through :mod:`growlab.ui.compat` only; tested in
 ``tests/ui/test_lab.py`` and by the JupyterLab browser test.
 """
 
@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import base64
 import functools
-from typing import Any, Callable
+from typing import Callable
 
 import panel as pn
 from bokeh.document import Document
 from bokeh.document.events import ModelChangedEvent
 from bokeh.models import ImportedStyleSheet, UIElement
-from panel.io.state import set_curdoc, state
+from panel.io.state import set_curdoc
 
+from growlab.ui import compat
 from growlab.ui.app import GrowlabApp
 
 #: Panel extensions the app's views need in the notebook (the events table is a Tabulator).
@@ -56,8 +57,8 @@ def load_panel() -> None:
     would fetch from its CDN. After the browser page is reloaded with the kernel still
     running, restart the kernel so the page gets all this again.
     """
-    missing = [e for e in EXTENSIONS if e not in pn.extension._loaded_extensions]
-    if missing or not pn.extension._loaded:
+    missing, loaded = compat.extensions_loaded(EXTENSIONS)
+    if missing or not loaded:
         if _in_kernel():
             _publish_notyf()
         pn.extension(*missing, notifications=True, inline=True)
@@ -73,9 +74,8 @@ def _in_kernel() -> bool:
 
 def _publish_notyf() -> None:
     from IPython.display import HTML, Javascript, display
-    from panel.io.resources import DIST_DIR
 
-    folder = DIST_DIR / "bundled" / "notificationarea" / "notyf@3"
+    folder = compat.panel_dist()[1] / "bundled" / "notificationarea" / "notyf@3"
     js, css = folder / "notyf.min.js", folder / "notyf.min.css"
     if js.is_file() and css.is_file():
         display(HTML(f"<style>{css.read_text(encoding='utf-8')}</style>"))
@@ -87,7 +87,7 @@ def draw(app: GrowlabApp, view: pn.viewable.Viewable, how: Callable[[], bool]) -
     """``how()`` (``app.refresh`` or ``app.tick``) with ``view``'s document as Panel's current one
     (so panes reuse the inline stylesheets the page has), then push what changed to a Panel
     comm; returns what ``how`` returned."""
-    docs = [state._views[ref][2] for ref in view._models if ref in state._views]
+    docs = compat.documents_of(view)
     doc = docs[0] if docs else None
     with set_curdoc(doc):
         drew = how()
@@ -120,7 +120,7 @@ def inline_stylesheets(root: UIElement, doc: Document | None = None) -> None:
     the whole document per model: half a minute for the app on two cores.)
     """
     doc = doc if doc is not None else root.document
-    cache = state._stylesheets.setdefault(doc, {}) if doc is not None else {}
+    cache = compat.stylesheet_cache(doc) if doc is not None else {}
     sheets = [s for m in root.select({"type": UIElement}) for s in m.stylesheets]
     for sheet in [*sheets, *cache.values()]:
         if isinstance(sheet, ImportedStyleSheet) and (url := _data_url(sheet.url)):
@@ -131,8 +131,7 @@ def inline_stylesheets(root: UIElement, doc: Document | None = None) -> None:
 @functools.lru_cache(maxsize=None)
 def _data_url(url: str) -> str | None:
     """A ``data:`` URL with the local copy of one of Panel's CDN files, or ``None``."""
-    from panel.io.resources import CDN_DIST, DIST_DIR
-
+    CDN_DIST, DIST_DIR = compat.panel_dist()
     if not url.startswith(CDN_DIST):
         return None
     path = DIST_DIR / url[len(CDN_DIST) :].split("?")[0]
@@ -141,7 +140,7 @@ def _data_url(url: str) -> str | None:
     return "data:text/css;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-class NotebookView(pn.Row):
+class NotebookView(compat.FilteredRow):
     """An app's layout as shown in a notebook output: the served layout, its stylesheets
     inline, without the echoes of the data it sends (see the module docstring)."""
 
@@ -154,8 +153,8 @@ class NotebookView(pn.Row):
         inline_stylesheets(root, doc)
         return root
 
-    def _on_msg(self, ref: str, manager, msg) -> None:
-        super()._on_msg(ref, _DropData(manager), msg)
+    def filter_manager(self, manager):
+        return _DropData(manager)
 
 
 class _DropData:
@@ -175,43 +174,38 @@ class _DropData:
         return getattr(self._manager, name)
 
 
+def _echo(sent: dict, content: dict) -> bool:
+    """Whether a browser change is a value the kernel sent coming back (then forgotten)."""
+    if content.get("kind") != "ModelChanged" or not isinstance(content.get("model"), dict):
+        return False
+    values = sent.get((content["model"].get("id"), content.get("attr")), [])
+    if content.get("new") in values:
+        values.remove(content["new"])
+        return True
+    return False
+
+
 def ipywidget(view: pn.viewable.Viewable):
     """``view`` as a ``jupyter_bokeh`` widget, with inline stylesheets and without data echoes.
 
     What ``pn.ipywidget`` does, except that the stylesheets come with the widget (Panel's
     would come from its CDN) and the widget ignores echoes (see the module docstring).
     """
-    from jupyter_bokeh.widgets import BokehModel
     from panel.io.resources import set_resource_mode
 
-    class AppWidget(BokehModel):
-        """Drops data-source changes from the browser, and values the kernel sent coming back."""
+    def start(widget) -> None:
+        widget.growlab_sent = {}  # (model id, attribute) → the last values the kernel sent
 
-        def update_from_model(self, model) -> None:
-            self._sent: dict[tuple[str, str], list] = {}
-            super().update_from_model(model)
+    def sent(widget, event) -> None:
+        if isinstance(event, ModelChangedEvent) and _plain(event.new):
+            values = widget.growlab_sent.setdefault((event.model.id, event.attr), [])
+            values[:] = [*values[-(ECHOES - 1) :], event.new]
 
-        def _document_patched(self, event) -> None:
-            if event.setter is not self and isinstance(event, ModelChangedEvent) and _plain(event.new):
-                sent = self._sent.setdefault((event.model.id, event.attr), [])
-                sent[:] = [*sent[-(ECHOES - 1) :], event.new]
-            super()._document_patched(event)
+    def refuse(widget, content: dict) -> bool:
+        """Data-source changes from the browser, and values the kernel sent coming back."""
+        return content.get("event") == "jsevent" and (is_data_event(content) or _echo(widget.growlab_sent, content))
 
-        def _sync_model(self, model, content: dict[str, Any], buffers: list[Any]) -> None:
-            if content.get("event") == "jsevent":
-                if is_data_event(content) or self._echo(content):
-                    return
-            super()._sync_model(model, content, buffers)
-
-        def _echo(self, content: dict) -> bool:
-            if content.get("kind") != "ModelChanged" or not isinstance(content.get("model"), dict):
-                return False
-            sent = self._sent.get((content["model"].get("id"), content.get("attr")), [])
-            if content.get("new") in sent:
-                sent.remove(content["new"])
-                return True
-            return False
-
+    AppWidget = compat.bokeh_widget_class(sent=sent, refuse=refuse, start=start)
     doc = Document()
     with set_resource_mode("inline"):
         root = view.get_root(doc)

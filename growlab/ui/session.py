@@ -26,13 +26,13 @@ from typing import Callable, Iterator
 import panel as pn
 import param
 
-from growlab.config import format_arch, parse_arch
+from growlab.config import TRAIN_SETTINGS, format_arch, parse_arch
 from growlab.data.csv import read_header
 from growlab.methods import METHODS, Method
 from growlab.methods.composed import Composed
 from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
-from growlab.ui.model import CHECKED, SPEEDS, SessionModel, check_setting
+from growlab.ui.model import CHECKED, FORM_SETTINGS, SPEEDS, SessionModel, check_setting
 from growlab.ui.offload import Offload
 from growlab.ui.text import html as escape_html
 from growlab.ui.text import short
@@ -40,8 +40,8 @@ from growlab.ui.text import short
 log = logging.getLogger(__name__)
 
 #: Model parameters whose change needs a new run.
-SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method", "epochs", "optimizer", "batch_size",
-         "activation", "seed")  # fmt: skip
+SETUP = ("dataset", "noise", "target", "csv_data", "arch", "method",
+         *(name for name in FORM_SETTINGS if not TRAIN_SETTINGS[name].live))  # fmt: skip
 #: The method parameter whose every move is previewed on a paused run (ODF2NNA's ε).
 PREVIEWED = "epsilon"
 #: Largest CSV upload accepted from the browser.
@@ -152,7 +152,7 @@ class Session(param.Parameterized):
             self.runner = runner if runner is not None else self._first_runner(slots)  # a notebook Lab brings its own
         self.runner.speed(*SPEEDS[self.model.speed])
         self.model.param.watch(self._setup_changed, list(SETUP))
-        self.model.param.watch(self._lr_changed, "lr")
+        self.model.param.watch(self._live_setting_changed, [n for n in FORM_SETTINGS if TRAIN_SETTINGS[n].live])
         self.model.param.watch(lambda e: self.runner.speed(*SPEEDS[e.new]), "speed")
         self.model.param.watch(self._watch_method_params, "method_params")
         self._watch_method_params()
@@ -361,7 +361,7 @@ class Session(param.Parameterized):
             self.dirty = True
             self.notify("info", "Setup changed: press Reset to start a new run with it")
 
-    def _lr_changed(self, event) -> None:
+    def _live_setting_changed(self, event) -> None:
         self._live_change(self.model, event)
 
     def _watch_method_params(self, *_) -> None:

@@ -13,7 +13,9 @@ import param
 
 from growlab.methods import METHODS
 from growlab.methods import available as available_methods
-from growlab.ui.model import ADVANCED, TOYS
+from growlab.config import TRAIN_SETTINGS
+from growlab.ui import compat
+from growlab.ui.model import ADVANCED, FORM_SETTINGS, TOYS
 from growlab.ui.session import MAX_UPLOAD_BYTES, Session, cycle_label, has_cycles
 from growlab.ui.text import short
 from growlab.ui.theme import button_args
@@ -86,13 +88,13 @@ def _compact(slider):
     script); whenever the value changes — a refused value put back included — the travel is
     set back to what holds the value, so the knob sits where the value in use is.
     """
-    slider._value_edit.param.update(width=110, sizing_mode="fixed")
+    compat.slider_value_box(slider).param.update(width=110, sizing_mode="fixed")
     start, end = slider.start, slider.end
 
     def travel(event) -> None:
         if event.new is None:
             return
-        inner = slider._slider
+        inner = compat.slider_track(slider)
         lo, hi = min(start, event.new), max(end, event.new)
         inner.param.update(start=lo, end=hi)
         inner.param.trigger("start", "end")  # the browser may have stretched them without telling us
@@ -112,6 +114,20 @@ def method_widgets(method_params: param.Parameterized) -> pn.Column:
     if more:
         parts.append(pn.Card(*more, title="Schedule & details", collapsed=True, sizing_mode="stretch_width"))
     return pn.Column(*parts, sizing_mode="stretch_width")
+
+
+#: The form's labels where a training setting's name is not one (the rest: the name, capitalised).
+LABELS = {"lr": "Learning rate", "batch_size": "Batch (0 = full)"}
+
+
+def setting_widget(model, name: str, **layout) -> pn.widgets.Widget:
+    """The form's box for training setting ``name`` (one of ``FORM_SETTINGS``), bound to the
+    session model: a number box for a whole number, a menu for a choice or the offered learning
+    rates; labelled "(live)" when it may change mid-run, CSS class ``gl-<first word>``."""
+    setting = TRAIN_SETTINGS[name]
+    label = LABELS.get(name, name.replace("_", " ").capitalize()) + (" (live)" if setting.live else "")
+    kind = pn.widgets.IntInput if setting.kind == "int" else pn.widgets.Select
+    return kind.from_param(model.param[name], name=label, css_classes=[f"gl-{name.split('_')[0]}"], **layout)
 
 
 class Sidebar(pn.viewable.Viewer):
@@ -207,24 +223,8 @@ class Sidebar(pn.viewable.Viewer):
             pn.bind(method_widgets, m.param.method_params),
             **wide,
         )
-        training = pn.Column(
-            pn.Row(
-                pn.widgets.IntInput.from_param(m.param.epochs, name="Epochs", width=110, css_classes=["gl-epochs"]),
-                pn.widgets.Select.from_param(m.param.lr, name="Learning rate (live)", **wide),
-                **wide,
-            ),
-            pn.Row(
-                pn.widgets.Select.from_param(m.param.optimizer, name="Optimizer", width=110),
-                pn.widgets.Select.from_param(m.param.activation, name="Activation", **wide),
-                **wide,
-            ),
-            pn.Row(
-                pn.widgets.IntInput.from_param(m.param.batch_size, name="Batch (0 = full)", width=110, css_classes=["gl-batch"]),
-                pn.widgets.IntInput.from_param(m.param.seed, name="Seed", css_classes=["gl-seed"], **wide),
-                **wide,
-            ),
-            **wide,
-        )
+        boxes = [setting_widget(m, name, **({"width": 110} if i % 2 == 0 else wide)) for i, name in enumerate(FORM_SETTINGS)]
+        training = pn.Column(*(pn.Row(*boxes[i : i + 2], **wide) for i in range(0, len(boxes), 2)), **wide)
         return pn.Column(
             controls,
             _heading("Data"), data,

@@ -229,7 +229,6 @@ class SideBySide(pn.viewable.Viewer):
 
         from growlab.run.timeline import compare_structures
         from growlab.ui.theme import VAL, new_figure, style_figure
-        from growlab.ui.views import make_diagram
 
         self.sides = [a, b]
         self.table = compare_structures(a[0], b[0])
@@ -244,9 +243,9 @@ class SideBySide(pn.viewable.Viewer):
         self.diagrams = []
         for _ in range(2):
             if self.conv:
-                d = make_diagram()
-                if hasattr(d, "height"):
-                    d.height = height
+                from growlab.ui.conv_diagram import ConvDiagram
+
+                d = ConvDiagram(height=height, sizing_mode="stretch_width")
             else:
                 from growlab.ui.diagram import NetworkDiagram
 

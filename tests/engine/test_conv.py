@@ -9,12 +9,13 @@ machinery masks the gradients), the flatten's columns masked channel block by ch
 import pytest
 import torch
 import torch.nn.functional as F
+from engine_oracle import oracle_loss
 from torch import nn
 from torch.nn.utils import prune
 
 from growlab.config import ConvShape
 from growlab.engine import Network, Optimizer, Trainer, member_losses
-from growlab.engine.copies import ACTIVATION_MODULES
+from growlab.engine.activations import activation_module
 
 IMAGE = (1, 9, 9)
 KERNELS = (ConvShape(3, padding=1, pool=2), ConvShape(2, stride=2))  # 9×9 → 9×9 → 4×4 → 2×2
@@ -71,18 +72,10 @@ def oracle(net, p):
         mods.append(layer)
         layers.append(layer)
         if l < net.n_layers - 1:
-            mods.append(ACTIVATION_MODULES[net.activation]())
+            mods.append(activation_module(net.activation)())
         if l < net.n_conv and net.kernels[l].pool > 1:
             mods.append(nn.MaxPool2d(net.kernels[l].pool))
     return nn.Sequential(*mods), layers
-
-
-def oracle_loss(out, y, task):
-    if task == "binary":
-        return F.binary_cross_entropy_with_logits(out[:, 0], y)
-    if task == "multiclass":
-        return F.cross_entropy(out, y)
-    return F.mse_loss(out[:, 0], y)
 
 
 def batch(task, shape=(), B=11, seed=1):

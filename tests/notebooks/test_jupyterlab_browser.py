@@ -10,22 +10,16 @@ displays ``lab``) and ``artifacts/jupyterlab-widget.png`` (``lab.widget()`` in a
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import secrets
 import shutil
-import sys
-import urllib.request
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from growlab.ui.serve import free_port
 
-from jupyter_env import ARTIFACTS, NOTEBOOKS, kernel_env, write_kernel_spec
-from serving import serving
+import jupyter_env
+from jupyter_env import ARTIFACTS, NOTEBOOKS
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow]
 
@@ -50,31 +44,10 @@ DIAGRAMS_JS = """Bokeh.documents.map(d => ['edges', 'redundant', 'ghosts'].map(n
 
 @pytest.fixture(scope="module")
 def jupyter_lab(tmp_path_factory):
-    """``jupyter lab`` on a free loopback port with a token; yields the notebook's URL."""
+    """``jupyter lab`` serving a copy of the quickstart; yields the notebook's URL."""
     tmp = tmp_path_factory.mktemp("jupyterlab")
-    root, data, settings = tmp / "root", tmp / "data", tmp / "settings"
-    root.mkdir()
-    shutil.copy(NOTEBOOKS / NOTEBOOK, root / NOTEBOOK)
-    write_kernel_spec(data)  # python3 = this interpreter, whatever else the machine has
-    notes = settings / "@jupyterlab" / "apputils-extension"
-    notes.mkdir(parents=True)
-    (notes / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = kernel_env(
-        JUPYTER_PATH=str(data), JUPYTER_DATA_DIR=str(data), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), IPYTHONDIR=str(tmp / "ipython"),
-    )  # fmt: skip
-    port, token = free_port(), secrets.token_hex(16)
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.extension_manager=readonly",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    base = f"http://127.0.0.1:{port}"
-    ready = lambda: urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()  # noqa: E731
-    with serving(cmd, ready, tmp / "jupyterlab.log", what="jupyter lab", start_s=START_S, cwd=root, env=env, poll_s=0.5, stop_s=20):
+    with jupyter_env.jupyter_lab(tmp, START_S) as (base, token, root):
+        shutil.copy(NOTEBOOKS / NOTEBOOK, root / NOTEBOOK)
         yield f"{base}/lab/tree/{NOTEBOOK}?token={token}"
 
 

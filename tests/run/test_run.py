@@ -19,7 +19,7 @@ def test_history_has_one_row_per_epoch_with_documented_columns(dataset, quality)
     run = Run(dataset, "16-8", "dense", epochs=4, seed=0)
     h = run.run()
     columns = ["epoch", "train_loss", "val_loss", *quality, "density", "active_params", "grown", "pruned", "redundant"]
-    assert list(h.columns) == columns and all(list(row) == columns for row in run._history)
+    assert list(h.columns) == columns and all(list(row) == columns for row in run.rows())
     assert h["epoch"].tolist() == [1, 2, 3, 4] and not h.isna().any().any()
     n = run.data.n_inputs
     assert (h["density"] == 1.0).all() and (h["active_params"] == n * 16 + 16 * 8 + 8 + 16 + 8 + 1).all()
@@ -195,7 +195,7 @@ def test_live_set_is_validated_whole_and_recorded_at_the_next_boundary():
         run.set(lr=-1)
     with pytest.raises(ValueError, match="cannot set sigma on a 'dense' run; live parameters: lr"):
         run.set(sigma=2, lr=0.01)
-    assert run.optimizer.lr == pytest.approx(0.003) and run._pending == {}
+    assert run.optimizer.lr == pytest.approx(0.003) and run.pending == {}
     run.set(lr=0.01)
     assert run.optimizer.lr == pytest.approx(0.003)
     run.step()

@@ -10,21 +10,14 @@ element appears, and checks the names are shown as text.
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import sys
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from growlab.ui.serve import free_port
 from hostile import IMG, INIT_JS, check_clean, page_text
-from notebooks.jupyter_env import kernel_env, write_kernel_spec
-from serving import serving
+from notebooks.jupyter_env import jupyter_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.slow]
 
@@ -44,33 +37,12 @@ CELLS = [
 
 @pytest.fixture(scope="module")
 def hostile_notebook(tmp_path_factory):
-    """``jupyter lab`` on a free loopback port serving a folder with the hostile notebook; yields its URL."""
+    """``jupyter lab`` serving a folder with the hostile notebook; yields its URL and the folder."""
     tmp = tmp_path_factory.mktemp("jupyterlab-hostile")
-    root, data, settings = tmp / "root", tmp / "data", tmp / "settings"
-    root.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(nb, root / NOTEBOOK)
-    write_kernel_spec(data)
-    notes = settings / "@jupyterlab" / "apputils-extension"
-    notes.mkdir(parents=True)
-    (notes / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    env = kernel_env(
-        JUPYTER_PATH=str(data), JUPYTER_DATA_DIR=str(data), JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), IPYTHONDIR=str(tmp / "ipython"),
-    )  # fmt: skip
-    port, token = free_port(), secrets.token_hex(16)
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.extension_manager=readonly",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]  # fmt: skip
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")
-    base = f"http://127.0.0.1:{port}"
-    ready = lambda: urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5).close()  # noqa: E731
-    with serving(cmd, ready, tmp / "jupyterlab.log", what="jupyter lab", start_s=120, cwd=root, env=env, poll_s=0.5, stop_s=20):
+    with jupyter_lab(tmp) as (base, token, root):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+        nbformat.write(nb, root / NOTEBOOK)
         yield f"{base}/lab/tree/{NOTEBOOK}?token={token}", root
 
 
