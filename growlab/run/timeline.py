@@ -460,19 +460,18 @@ class _EventIndex:
     """
 
     _CONN = ("epoch", "step", "layer", "source", "target", "weight")
+    _DTYPES = {**{c: _DTYPES[c] for c in _CONN}, "row": np.int64, "grown": bool, "cause": object, "bridges": np.int64,
+               "epochs": np.int64}  # fmt: skip
 
     def __init__(self) -> None:
         self._reset(None, -1)
 
     def _reset(self, lists, generation: int) -> None:
         self.lists, self.generation, self.n = lists, generation, 0
-        self.row = np.zeros(0, np.int64)
-        self.cols: dict[str, np.ndarray] = {c: np.zeros(0, _DTYPES[c]) for c in self._CONN}
-        self.grown = np.zeros(0, bool)
-        self.cause = np.zeros(0, object)
-        self.bridges = np.zeros(0, np.int64)
+        # per array, the chunks appended since it was last joined (joining is the reader's work,
+        # so the training thread pays only for converting each epoch's new rows)
+        self.chunks: dict[str, list[np.ndarray]] = {k: [np.zeros(0, t)] for k, t in self._DTYPES.items()}
         self.units: list[tuple[int, int, int, int]] = []  # (row, epoch, neuron layer, unit) of unit_remove
-        self.epochs = np.zeros(0, np.int64)  # every row's epoch
 
     def sync(self, lists: dict, generation: int) -> None:
         n = len(lists["cause"])  # the last column a flush appends: every column has ≥ n rows
@@ -489,35 +488,40 @@ class _EventIndex:
             new = {c: np.array(pick(lists[c]), dtype=_DTYPES[c]) for c in self._CONN}
         except (TypeError, ValueError) as e:  # a connection event without its layer or ends
             raise ValueError(f"the event log has a grow/prune row it cannot index: {e}") from None
-        self.row = np.concatenate([self.row, rows])
-        self.cols = {c: np.concatenate([self.cols[c], new[c]]) for c in self._CONN}
-        self.grown = np.concatenate([self.grown, kind[conn] == "grow"])
-        self.cause = np.concatenate([self.cause, np.array(pick(lists["cause"]) + [None], dtype=object)[:-1]])
-        self.bridges = np.concatenate([self.bridges, lo + np.flatnonzero(kind == "bridge")])
+        new.update(
+            row=rows, grown=kind[conn] == "grow", cause=np.array(pick(lists["cause"]) + [None], dtype=object)[:-1],
+            bridges=lo + np.flatnonzero(kind == "bridge"), epochs=np.array(lists["epoch"][lo:n], dtype=np.int64),
+        )  # fmt: skip
+        for k, v in new.items():
+            self.chunks[k].append(v)
         for i in (lo + np.flatnonzero(kind == "unit_remove")).tolist():
             k, u = lists["layer"][i], lists["source"][i]
             if k is not None and u is not None:
                 self.units.append((i, int(lists["epoch"][i]), int(k), int(u)))
-        self.epochs = np.concatenate([self.epochs, np.array(lists["epoch"][lo:n], dtype=np.int64)])
         self.n = n
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        for k, parts in self.chunks.items():
+            if len(parts) > 1:
+                self.chunks[k] = [np.concatenate(parts)]
+        return {k: parts[0] for k, parts in self.chunks.items()}
 
     def window(self, first: int, last: int):
         """Connection events of epochs ``first..last`` after the last layer removal among them,
         as a DataFrame in the event log's columns, and the ``(layer, unit)`` removed then."""
         import pandas as pd
 
-        start = int(np.searchsorted(self.epochs, first, side="left"))
-        stop = int(np.searchsorted(self.epochs, last, side="right"))
-        b = self.bridges[(self.bridges >= start) & (self.bridges < stop)]
+        a = self._arrays()
+        start = int(np.searchsorted(a["epochs"], first, side="left"))
+        stop = int(np.searchsorted(a["epochs"], last, side="right"))
+        b = a["bridges"][(a["bridges"] >= start) & (a["bridges"] < stop)]
         if len(b):  # a layer was removed: earlier events index the older layout
             start = int(b[-1]) + 1
-        lo, hi = np.searchsorted(self.row, [start, stop], side="left")
-        grown = self.grown[lo:hi]
+        lo, hi = np.searchsorted(a["row"], [start, stop], side="left")
         frame = pd.DataFrame({
-            "epoch": self.cols["epoch"][lo:hi], "step": self.cols["step"][lo:hi],
-            "kind": _GROW_PRUNE[grown.view(np.int8)], "layer": self.cols["layer"][lo:hi],
-            "source": self.cols["source"][lo:hi], "target": self.cols["target"][lo:hi],
-            "weight": self.cols["weight"][lo:hi], "cause": self.cause[lo:hi],
+            "epoch": a["epoch"][lo:hi], "step": a["step"][lo:hi], "kind": _GROW_PRUNE[a["grown"][lo:hi].view(np.int8)],
+            "layer": a["layer"][lo:hi], "source": a["source"][lo:hi], "target": a["target"][lo:hi],
+            "weight": a["weight"][lo:hi], "cause": a["cause"][lo:hi],
         })  # fmt: skip
         removed = [(k, u) for i, _, k, u in self.units if start <= i < stop]
         return frame, removed
@@ -566,7 +570,8 @@ def _conv_at(run, view: NetworkAt, example: int) -> tuple[dict, dict]:
         "sizes": list(view.sizes), "capacity": list(view.capacity), "task": live.task, "activation": live.activation,
         "seeds": list(live.seeds[:1]), "weights": t(view.weights, np.float32), "biases": t(view.biases, np.float32),
         "masks": t(view.masks, bool), "alive": t(view.alive, bool), "birth_epoch": t(view.birth_epoch, np.int32),
-        "birth_cycle": t([np.zeros(m.shape, np.int32) for m in view.masks]), **live._conv_state(),
+        "birth_cycle": t([np.zeros(m.shape, np.int32) for m in view.masks]), "image": list(live.image),
+        "kernels": [[k.kernel, k.stride, k.padding, k.pool] for k in live.kernels],
     }  # fmt: skip
     net = Network.from_state_dict(state, device="cpu")
     data = run.data

@@ -102,7 +102,8 @@ class ExportView(pn.viewable.Viewer):
         doc = getattr(getattr(self.session, "_offload", None), "doc", None)  # the served page, or None
         self._gif, self._frames = None, (0, 1)
         self.record_button.disabled, self.animation.visible = True, False
-        self.recording.param.update(value=0, max=1, visible=True)
+        self.recording.value = 0
+        self.recording.param.update(max=1, visible=True)
         self.record_note.object = "Recording the animation…"
         filename = f"{self.stem}-life.gif"
         if doc is not None:
@@ -124,7 +125,8 @@ class ExportView(pn.viewable.Viewer):
             done, total = self._frames
         if not done:  # the first frame is being drawn (the count comes with it)
             return
-        self.recording.param.update(max=max(total, 1), value=min(done, total))
+        self.recording.max = max(total, 1)  # (one at a time: the value is checked against the max)
+        self.recording.value = min(done, total)
         self.record_note.object = f"Recording the animation: frame {done} of {total}…"
 
     def _recorded(self, data: bytes | None, error: BaseException | None, filename: str) -> None:

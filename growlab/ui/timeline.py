@@ -229,7 +229,6 @@ class SideBySide(pn.viewable.Viewer):
 
         from growlab.run.timeline import compare_structures
         from growlab.ui.theme import VAL, new_figure, style_figure
-        from growlab.ui.conv_diagram import ConvDiagram
 
         self.sides = [a, b]
         self.table = compare_structures(a[0], b[0])
@@ -244,6 +243,8 @@ class SideBySide(pn.viewable.Viewer):
         self.diagrams = []
         for _ in range(2):
             if self.conv:
+                from growlab.ui.conv_diagram import ConvDiagram
+
                 d = ConvDiagram(height=height, sizing_mode="stretch_width")
             else:
                 from growlab.ui.diagram import NetworkDiagram

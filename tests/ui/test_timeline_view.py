@@ -78,6 +78,9 @@ def test_the_export_tab_records_the_run_as_a_gif(lab):
     assert export.animation.visible and export.animation.filename.endswith("-epoch5-life.gif")
     assert "MB)" in export.animation.label and "Recorded 6 frames" in export.record_note.object
     assert not export.recording.visible and not export.record_button.disabled
+    export._frame(3, 10)  # what the recording thread reports; the poll shows it (the bar's max grows first)
+    export._show_progress()
+    assert (export.recording.value, export.recording.max) == (3, 10) and "frame 3 of 10" in export.record_note.object
 
 
 
