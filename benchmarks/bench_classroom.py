@@ -210,10 +210,12 @@ async def classroom(base: str, args, pid: int) -> None:
     await asyncio.sleep(3)  # let training start
     get_json(loop_url + "?reset=1")
     c0 = (cpu(pid, pid), cpu(pid))
+    e0 = get_json(base + "growlab-status")["epochs"]
     t0 = time.monotonic()
     await asyncio.sleep(args.seconds)
     t1 = time.monotonic()
     use_alone = [(b - a) / (t1 - t0) for a, b in zip(c0, (cpu(pid, pid), cpu(pid)))]
+    served_alone = (get_json(base + "growlab-status")["epochs"] - e0) / (time.monotonic() - t0)
     alone = get_json(loop_url + "?reset=1")
     rate_alone = [epochs_per_second(c, t0, t1) for c in trainers]
 
@@ -255,10 +257,12 @@ async def classroom(base: str, args, pid: int) -> None:
     if args.profile:
         urllib.request.urlopen(loop_url + "?profile=start", timeout=30).read()
     c2 = (cpu(pid, pid), cpu(pid))
+    e2 = get_json(base + "growlab-status")["epochs"]
     t2 = time.monotonic()
     await asyncio.sleep(args.seconds)
     t3 = time.monotonic()
     use_class = [(b - a) / (t3 - t2) for a, b in zip(c2, (cpu(pid, pid), cpu(pid)))]
+    served_class = (get_json(base + "growlab-status")["epochs"] - e2) / (time.monotonic() - t2)
     if args.profile:
         text = urllib.request.urlopen(loop_url + "?profile=stop", timeout=60).read().decode()
         Path(args.profile).write_text(text)
@@ -274,8 +278,9 @@ async def classroom(base: str, args, pid: int) -> None:
     print(lag_line(f"event loop, {args.trainers} training + {len(viewers)} viewers", with_class))
     print(f"server CPU (cores): event-loop thread {use_alone[0]:.2f}, whole process {use_alone[1]:.2f} with the trainers alone; "
           f"{use_class[0]:.2f} and {use_class[1]:.2f} with the class")
-    print(f"trainers' epochs/s, alone:        {', '.join(f'{r:.1f}' for r in rate_alone)}  (sum {sum(rate_alone):.1f})")
-    print(f"trainers' epochs/s, with viewers: {', '.join(f'{r:.1f}' for r in rate_class)}  (sum {sum(rate_class):.1f})")
+    print(f"trainers' epochs/s (the server's count, all {args.trainers}): {served_alone:.1f} alone, {served_class:.1f} with the viewers")
+    print(f"  as their pages showed it: alone {', '.join(f'{r:.1f}' for r in rate_alone)}; "
+          f"with viewers {', '.join(f'{r:.1f}' for r in rate_class)} (0: the page got no new epoch in the window)")
     print(f"server → viewers: {sent / (t3 - t2) / 1024:.0f} KiB/s in all ({sent / (t3 - t2) / 1024 / len(viewers):.1f} per viewer); "
           f"status: {status['viewers']} viewers of {status['shared']} shared run(s), {status_after['training']} training")
     p90 = with_class.get("p90_ms", float("inf"))

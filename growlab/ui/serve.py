@@ -50,6 +50,7 @@ class StatusHandler(RequestHandler):
             "max_runs": SLOTS.max_runs,
             "memory_used": MEMORY.used,
             "memory_budget": MEMORY.limit,
+            "epochs": sum(r.snapshot.epoch for r in runners),  # of every open run (benchmarks: epochs/s)
             **_follow_counts(),
         }
         self.set_header("Content-Type", "application/json")
