@@ -179,7 +179,7 @@ class ShareLive(pn.viewable.Viewer):
         )  # fmt: skip
         self.button.on_click(lambda e: self.start())
         self.link = pn.widgets.TextInput(value=self.param.url, visible=False, width=330, css_classes=["gl-follow-url"],
-                                         stylesheets=[":host input { font-size: 13px; }"])  # fmt: skip
+                                         stylesheets=[":host input { font-size: 13px; color: #263238; background: white; }"])  # fmt: skip
         self.count = pn.pane.HTML("", css_classes=["gl-watching"], styles={"color": "white", "font-size": "14px"}, margin=(12, 6))
 
     def start(self) -> str:
@@ -277,7 +277,7 @@ class FollowApp(GrowlabApp):
         if self.ended:
             return f"<div class='gl-follow-ended' style='font-size:16px;font-weight:700;color:#b26a00'>⏹ {escape_html(ENDED)}.</div>"
         return ("<div style='font-size:16px;font-weight:700;color:#1f4e5f'>● Following the teacher's run live</div>"
-                "<div style='font-size:13px;color:#607d8b'>Read-only: hover, select and scrub the timeline; "
+                "<div style='font-size:13px;color:#607d8b'>Read-only: hover, and click a connection or neuron for the inspector; "
                 "the run itself is the teacher's.</div>")  # fmt: skip
 
     def main(self) -> list:

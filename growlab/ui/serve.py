@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 
 import panel as pn
 from tornado.web import RequestHandler
@@ -33,6 +34,8 @@ DEFAULT_BUDGET_SHARE = 0.5
 #: Largest websocket message accepted: an upload at the 10 MiB limit, base64-encoded, fits
 #: (the page refuses bigger files before sending them).
 MAX_MESSAGE_BYTES = 24 * 2**20
+#: Seconds a thread holds the GIL before another may take it, served (Python's default is 0.005).
+SWITCH_INTERVAL_S = float(os.environ.get("GROWLAB_SWITCH_INTERVAL", "0.0005"))
 
 
 class StatusHandler(RequestHandler):
@@ -47,6 +50,7 @@ class StatusHandler(RequestHandler):
             "max_runs": SLOTS.max_runs,
             "memory_used": MEMORY.used,
             "memory_budget": MEMORY.limit,
+            "epochs": sum(r.snapshot.epoch for r in runners),  # of every open run (benchmarks: epochs/s)
             **_follow_counts(),
         }
         self.set_header("Content-Type", "application/json")
@@ -269,6 +273,10 @@ def serve(
     # Sessions train side by side on their own threads; intra-op threads on top of that only
     # oversubscribe the cores (OpenMP workers spin) and stall the server's event loop.
     torch.set_num_threads(1)
+    # The event loop shares the GIL with every run's worker thread (and the page builds): each
+    # time it blocks on a socket or a lock it queues behind them for the GIL again, by default
+    # up to 5 ms per thread and wait. A shorter switch interval keeps every page's loop quick.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     host = f"[{address}]" if ":" in address else address
     budget_text = f", runs share {format_bytes(budget)} of memory" if budget else ""
