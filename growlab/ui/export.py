@@ -99,7 +99,7 @@ class ExportView(pn.viewable.Viewer):
         """Draw the animation off the event loop (served; at once otherwise); returns whether it started."""
         if self.busy:
             return False
-        doc = getattr(getattr(self.session, "_offload", None), "doc", None)  # the served page, or None
+        doc = self.session.page  # the served page, or None
         self._gif, self._frames = None, (0, 1)
         self.record_button.disabled, self.animation.visible = True, False
         self.recording.value = 0

@@ -241,6 +241,12 @@ class Session(param.Parameterized):
             self.status = self.runner.status  # the buttons answer at once, not at the next refresh
         return None
 
+    @property
+    def page(self):
+        """The served page (Bokeh document) this session's work off the event loop reports to;
+        ``None`` outside a server (a notebook, a script)."""
+        return self._offload.doc
+
     # ------------------------------------------------------------------ commands
     @property
     def untouched(self) -> bool:
