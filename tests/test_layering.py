@@ -160,7 +160,7 @@ def test_recording_a_run_draws_without_the_ui(tmp_path):
 #: Panel / Bokeh / jupyter_bokeh internals growlab uses: reached through growlab.ui.compat only
 INTERNALS = {
     "_on_msg", "_sync_model", "_document_patched", "_stylesheets", "_value_edit", "_slider", "_loaded_extensions",
-    "_loaded", "_views", "_models", "_resources",
+    "_loaded", "_views", "_models", "_resources", "_periodic", "_notification_watchers", "_background",
 }  # fmt: skip
 HOOKS = {"_on_msg", "_sync_model", "_document_patched"}
 

@@ -54,12 +54,12 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         title="growlab", sidebar=[app.sidebar], main=app.main(), header=[pn.Row(app.share, share_live, app.projector, margin=0)],
         sidebar_width=SIDEBAR_WIDTH,
         accent=ACCENT, header_background=ACCENT, theme_toggle=False, main_layout=None,
-        meta_description=TITLE, font=FONT, font_url="",
+        meta_description=TITLE, font=FONT, font_url="", busy_indicator=pn.indicators.LoadingSpinner(width=20, height=20),
     )  # fmt: skip
     template.growlab = app
     template.share_live = share_live
     if live:
-        _go_live(app, problems)
+        _go_live(app, problems, template.busy_indicator)
         pn.state.on_session_destroyed(lambda context: share_live.close())  # viewers are told, keep their picture
         if pn.state.curdoc is not None:
             guard_uploads(pn.state.curdoc)
@@ -95,10 +95,18 @@ class _Template(pn.template.FastListTemplate):
             return super().server_doc(doc, title, location)
 
 
-def _go_live(app: GrowlabApp, problems: list[str]) -> None:
+def _go_live(app: GrowlabApp, problems: list[str], busy=None) -> None:
+    """Refresh every :data:`PERIOD_MS` and tidy up when the session ends.
+
+    The refresh is a quiet callback (:func:`growlab.ui.serve.add_quiet_periodic_callback`): Panel's
+    header spinner otherwise counts it as work and spins for good; it spins while a callback
+    answers the user, or a run is being built.
+    """
     from growlab.ui.serve import add_quiet_periodic_callback
 
     add_quiet_periodic_callback(app.tick, period=PERIOD_MS)
+    if busy is not None:
+        app.session.param.watch(lambda e: setattr(busy, "value", e.new or pn.state.busy), "building")
     pn.state.on_session_destroyed(lambda context: app.close())
     pn.state.onload(lambda: _loaded(app, problems))
 

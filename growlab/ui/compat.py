@@ -163,3 +163,18 @@ __all__ = [
     "TESTED", "FilteredRow", "UntestedVersion", "bokeh_widget_class", "check_version", "documents_of", "drop_web_font",
     "extensions_loaded", "panel_dist", "slider_track", "slider_value_box", "stylesheet_cache",
 ]  # fmt: skip
+
+
+def keep_periodic(doc, callback) -> None:
+    """Register a periodic ``callback`` started by hand with ``doc``'s session, so that Panel
+    stops it when the session ends, as it does its own (``pn.state._periodic``)."""
+    from panel.io.state import state
+
+    state._periodic.setdefault(doc, []).append(callback)
+
+
+def forget_notification(notifications, toast) -> None:
+    """Stop Panel's notification area watching ``toast`` (``_notification_watchers``)."""
+    watcher = getattr(notifications, "_notification_watchers", {}).pop(toast, None)
+    if watcher is not None:
+        toast.param.unwatch(watcher)

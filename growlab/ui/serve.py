@@ -23,6 +23,7 @@ from growlab.config import format_bytes
 
 from growlab.run.runner import open_runners
 from growlab.run.slots import ENV_VAR, MEMORY, MEMORY_ENV_VAR, SLOTS, parse_bytes, physical_memory
+from growlab.ui import compat
 
 STATUS_PATH = "/growlab-status"
 WILDCARDS = ("0.0.0.0", "::", "")
@@ -72,7 +73,7 @@ def add_quiet_periodic_callback(callback, period: int):
     cb.start()
     doc = pn.state.curdoc
     if doc is not None:  # stopped with the session, as Panel's own are
-        pn.state._periodic.setdefault(doc, []).append(cb)
+        compat.keep_periodic(doc, cb)
     return cb
 
 

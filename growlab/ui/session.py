@@ -32,6 +32,7 @@ from growlab.methods import METHODS, Method
 from growlab.methods.composed import Composed
 from growlab.run.runner import Runner, estimate_run, plan_run
 from growlab.run.slots import CapacityError, TrainingSlots
+from growlab.ui import compat
 from growlab.ui.model import CHECKED, FORM_SETTINGS, SPEEDS, SessionModel, check_setting
 from growlab.ui.offload import Offload
 from growlab.ui.text import html as escape_html
@@ -125,9 +126,7 @@ def _forget_sent(notifications) -> None:
     (after its time on screen), and a later message that still lists it fails to decode there,
     toast and all. The toasts already on screen stay until their time is up."""
     for old in list(notifications.notifications):
-        watcher = getattr(notifications, "_notification_watchers", {}).pop(old, None)
-        if watcher is not None:
-            old.param.unwatch(watcher)
+        compat.forget_notification(notifications, old)
     notifications.notifications[:] = []
 
 

@@ -88,7 +88,7 @@ def _compact(slider):
     script); whenever the value changes — a refused value put back included — the travel is
     set back to what holds the value, so the knob sits where the value in use is.
     """
-    compat.slider_value_box(slider).param.update(width=110, sizing_mode="fixed")
+    compat.slider_value_box(slider).param.update(width=110, sizing_mode=None)  # "fixed" without a height: Bokeh W-1005
     start, end = slider.start, slider.end
 
     def travel(event) -> None:

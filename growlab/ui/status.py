@@ -17,6 +17,9 @@ CSS = """
 .gl-k { color:#607d8b; font-size:12px; text-transform:uppercase; letter-spacing:.04em; margin-right:4px; }
 .gl-v { font-size:20px; font-weight:700; font-variant-numeric: tabular-nums; }
 .gl-note { flex-basis:100%; font-size:14px; }
+.gl-row { display:flex; flex-wrap:nowrap; gap:inherit; align-items:baseline; min-width:0; max-width:100%; white-space:nowrap; }
+.gl-row > span { flex:none; }
+.gl-row > .gl-what { flex:0 1 auto; min-width:3em; overflow:hidden; text-overflow:ellipsis; font-size:14px; color:#455a64; }
 .gl-phase { font-size:17px; font-weight:700; border:2px solid currentColor; border-radius:4px; padding:0 8px; }
 @media (max-width: 1680px) {  /* laptops and a projector's 1280 px: the strip stays one line */
   .gl-strip { gap:2px 10px; font-size:14px; } .gl-v { font-size:18px; } .gl-k { font-size:11px; margin-right:3px; }
@@ -108,9 +111,9 @@ def strip_html(snap, dirty: bool = False, building: bool = False, activity: str 
     phase = phase_text(snap)
     phase = f"<span class='gl-phase' style='color:{PHASE}'>{html.escape(phase)}</span>" if phase else ""
     return (
-        f"<div class='gl-strip'><span class='gl-badge' style='background:{colour}'>{label}</span>"
-        f"<span style='font-size:14px;color:#455a64'>{html.escape(snap.dataset)} · {html.escape(snap.method)} · "
-        f"{'-'.join(map(str, snap.sizes))}</span>{phase}{cells}{note}</div>"
+        f"<div class='gl-strip'><div class='gl-row'><span class='gl-badge' style='background:{colour}'>{label}</span>"
+        f"<span class='gl-what'>{html.escape(snap.dataset)} · {html.escape(snap.method)} · "
+        f"{'-'.join(map(str, snap.sizes))}</span>{phase}{cells}</div>{note}</div>"
     )
 
 

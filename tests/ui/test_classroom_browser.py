@@ -11,7 +11,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from test_browser import FAST, click, shot, strip_text, toast
+from test_browser import FAST, click, epoch, shot, strip_text, toast
 
 pytestmark = pytest.mark.browser
 
@@ -205,3 +205,33 @@ def test_the_standard_view_at_1440x900_has_the_curves_beside_the_diagram(open_pa
     page.wait_for_function("() => window.location.search.includes('layout=projector')")
     click(page, "Projector view")
     page.wait_for_function("() => !window.location.search.includes('layout=projector')")
+
+
+#: JS: count the header spinner's turns from now on (``window.__spins``).
+SPIN_JS = """() => { window.__spins = 0; let n = 0;
+  const walk = (r) => { for (const el of r.querySelectorAll('*')) { if (el.shadowRoot) walk(el.shadowRoot);
+    if ((el.className + '').includes('loader')) { n++; new MutationObserver(() => {
+      if ((el.className + '').includes('spin')) window.__spins++; }).observe(el, {attributes: true, attributeFilter: ['class']}); } } };
+  walk(document); return n; }"""
+
+
+def test_a_link_keeps_speed_and_tab_the_spinner_rests_while_training_and_the_log_has_no_w1005(open_page, server):
+    page = open_page("dataset=xor&arch=6-4&method=strategic%2Bprune&epochs=3000&speed=fast&tab=events")
+    expect(page.locator(".bk-btn-group .bk-btn.bk-active", has_text="fast").first).to_be_visible()
+    expect(page.locator(".bk-tab.bk-active", has_text="Events").first).to_be_visible()
+    page.locator(".bk-tab", has_text="Export").first.click()
+    page.wait_for_function("() => window.location.search.includes('tab=export')")
+    assert "speed=fast" in page.evaluate("() => window.location.search")
+    assert page.evaluate(SPIN_JS) == 1
+    click(page, "▶ Play")
+    page.locator(".gl-badge", has_text="Training").wait_for()
+    page.wait_for_timeout(1500)  # the click's own answer is done
+    page.evaluate("() => { window.__spins = 0; }")
+    start = epoch(page)
+    page.wait_for_timeout(4000)
+    assert epoch(page) > start and page.evaluate("() => window.__spins") == 0  # refreshes are not "work in flight"
+    url = page.url
+    again = open_page(url.split("?", 1)[1])  # the shared link
+    expect(again.locator(".bk-btn-group .bk-btn.bk-active", has_text="fast").first).to_be_visible()
+    expect(again.locator(".bk-tab.bk-active", has_text="Export").first).to_be_visible()
+    assert "W-1005" not in server.log.read_text(errors="replace")  # no sizing warnings while it ran
