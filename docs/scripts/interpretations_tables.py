@@ -15,7 +15,8 @@ import argparse
 import pandas as pd
 
 from growlab.experiment import InterpretationsResult, interpretations
-from growlab.experiment.interpretations import CLAIMS, claim_frame, label, method_frame, named, paired
+from growlab.experiment.interpretations import CLAIMS, claim_frame, method_frame, named, paired
+from growlab.experiment.labels import label
 from growlab.experiment.report import md_table
 
 MEMBER_COLUMNS = [

@@ -25,7 +25,7 @@ from growlab.experiment.grid import COLUMNS
 from growlab.experiment.plan import split_params, training_config
 from growlab.experiment.reference import TABLE_1, TABLE_2, TABLE_3, side_by_side
 from growlab.experiment.report import md_table, settings_section
-from growlab.experiment.result import threshold_label
+from growlab.experiment.labels import threshold_label
 from growlab.methods.structure import max_active
 
 #: per-member columns kept in the CSVs (the false-start reason is a sentence derived from the rest)
