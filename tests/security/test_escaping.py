@@ -31,7 +31,9 @@ def test_text_helpers_escape_markup_and_cut_long_values():
 def test_toasts_get_escaped_text(monkeypatch):
     shown = []
 
-    class Area:
+    class Area:  # Panel's notification area, as far as growlab uses it
+        notifications: list = []
+
         def error(self, text, duration):
             shown.append(text)
 
