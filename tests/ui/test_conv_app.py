@@ -253,7 +253,7 @@ def test_compare_runs_an_experiment_over_conv_members():
 
 
 # ---------------------------------------------------------------------------- the browser
-CONV_URL = f"dataset=digits&arch={ARCH}&method=strategic%2Bprune&epochs=3000"
+CONV_URL = f"dataset=digits&arch={ARCH}&method=strategic%2Bprune&epochs=3000&sparsity=0.9"  # the method's own density cap: it grows and prunes at once
 SHOTS = ARTIFACTS / "ui"
 # page coordinates of a data point of the figure that draws the source named `name`
 TO_PAGE = """([name, x, y]) => {
