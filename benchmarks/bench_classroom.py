@@ -38,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from growlab.ui.serve import free_port  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_app  # noqa: E402  (its server start)
+
 QUERY = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=100000"
 SPEEDS = ("slow", "normal", "fast", "fastest")
 EPOCH_RE = re.compile(r"(\d+) / 100000")
@@ -46,17 +49,8 @@ SHOWN_BYTES = 100_000
 
 
 def start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "GROWLAB_LOOP_PROBE": "1", "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "growlab.cli", "serve", "--port", str(port), "--max-runs", "8"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/growlab-status", timeout=2)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("growlab serve did not start")
+    """``growlab serve`` with the event-loop probe on."""
+    return bench_app.start_server(port, env={**os.environ, "GROWLAB_LOOP_PROBE": "1", "PYTHONUNBUFFERED": "1"})
 
 
 def cpu(pid: int, tid: int | None = None) -> float:
