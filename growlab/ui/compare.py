@@ -120,31 +120,22 @@ def outcome_of(result) -> dict:
     }
 
 
-class ExperimentJob:
-    """One experiment on a daemon thread. ``progress``, ``state`` and ``outcome`` are safe to read from any thread.
+class ThreadJob:
+    """Work on a daemon thread that holds a training slot while it runs: ``start`` (takes a slot,
+    ``CapacityError`` when none is free), ``cancel`` (stop at the next check), ``wait``. ``state``
+    goes ready → running → done | cancelled | error and is set last, so a reader on another thread
+    never sees a half-finished job. Subclasses write :meth:`work` (raising ``Cancelled`` to stop)."""
 
-    Example:
-        >>> job = ExperimentJob({"methods": ["dense"], "seeds": 1, "thresholds": (0.9,), "epochs": 2})
-        >>> job.start().wait(60), job.state
-        (True, 'done')
-    """
+    thread_name = "growlab-job"
 
-    def __init__(self, kwargs: dict, slots: TrainingSlots | None = None):
-        self.kwargs, self.slots = dict(kwargs), slots
-        self.state = "ready"  # ready → running → done | cancelled | error
-        self.error, self.outcome, self.result = "", None, None
+    def __init__(self, slots: TrainingSlots | None = None):
+        self.slots = slots
+        self.state, self.error = "ready", ""
         self.started = self.finished = 0.0
-        self._progress = (0, 1, "starting")
         self._stop, self._lock = threading.Event(), threading.Lock()
-        self._thread = threading.Thread(target=self._work, name="growlab-experiment", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
 
-    @property
-    def progress(self) -> tuple[int, int, str]:
-        """``(done, total, label)`` in member-epochs."""
-        with self._lock:
-            return self._progress
-
-    def start(self) -> "ExperimentJob":
+    def start(self):
         """Take a training slot (``CapacityError`` when none is free) and start."""
         if self.slots is not None:
             self.slots.acquire(self)
@@ -153,7 +144,7 @@ class ExperimentJob:
         return self
 
     def cancel(self) -> None:
-        """Stop after the current epoch."""
+        """Stop at the next check (after the current epoch)."""
         self._stop.set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -161,16 +152,13 @@ class ExperimentJob:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def _report(self, done: int, total: int, label: str) -> None:
-        with self._lock:
-            self._progress = (done, total, label)
+    def work(self) -> None:
+        raise NotImplementedError
 
-    def _work(self) -> None:
+    def _run(self) -> None:
         state, error = "error", ""
         try:
-            run = interpretations if "readings" in self.kwargs else grid
-            self.result = run(**self.kwargs, progress=self._report, cancel=self._stop.is_set)
-            self.outcome = outcome_of(self.result)
+            self.work()
             state = "done"
         except Cancelled:
             state = "cancelled"
@@ -181,6 +169,39 @@ class ExperimentJob:
                 self.slots.release(self)
             self.finished = time.monotonic()
             self.error, self.state = error, state  # last, so a reader never sees a half-finished job
+
+
+class ExperimentJob(ThreadJob):
+    """One experiment on a daemon thread. ``progress``, ``state`` and ``outcome`` are safe to read from any thread.
+
+    Example:
+        >>> job = ExperimentJob({"methods": ["dense"], "seeds": 1, "thresholds": (0.9,), "epochs": 2})
+        >>> job.start().wait(60), job.state
+        (True, 'done')
+    """
+
+    thread_name = "growlab-experiment"
+
+    def __init__(self, kwargs: dict, slots: TrainingSlots | None = None):
+        super().__init__(slots)
+        self.kwargs = dict(kwargs)
+        self.outcome, self.result = None, None
+        self._progress = (0, 1, "starting")
+
+    @property
+    def progress(self) -> tuple[int, int, str]:
+        """``(done, total, label)`` in member-epochs."""
+        with self._lock:
+            return self._progress
+
+    def _report(self, done: int, total: int, label: str) -> None:
+        with self._lock:
+            self._progress = (done, total, label)
+
+    def work(self) -> None:
+        run = interpretations if "readings" in self.kwargs else grid
+        self.result = run(**self.kwargs, progress=self._report, cancel=self._stop.is_set)
+        self.outcome = outcome_of(self.result)
 
 
 def member_label(row) -> str:
@@ -212,7 +233,7 @@ def default_pair(frame) -> tuple[int, int]:
     return (int(picks[0]), int(picks[1] if len(picks) > 1 else f.index[f.index != picks[0]][0]))
 
 
-class PairJob:
+class PairJob(ThreadJob):
     """Train two experiment members again as single runs, with their timelines, on a daemon thread.
 
     ``progress`` (epochs done, of all) and ``state`` are safe to read from any thread; when
@@ -220,56 +241,33 @@ class PairJob:
     :class:`~growlab.ui.timeline.SideBySide` reads).
     """
 
+    thread_name = "growlab-pair"
+
     def __init__(self, setups: list[dict], slots: TrainingSlots | None = None):
-        self.setups, self.slots = [dict(s) for s in setups], slots
-        self.state, self.error, self.pairs = "ready", "", None
+        super().__init__(slots)
+        self.setups, self.pairs = [dict(s) for s in setups], None
         self._done, self._total = 0, sum(int(s.get("epochs", 0)) for s in self.setups)
-        self._stop, self._lock = threading.Event(), threading.Lock()
-        self._thread = threading.Thread(target=self._work, name="growlab-pair", daemon=True)
 
     @property
     def progress(self) -> tuple[int, int]:
         with self._lock:
             return self._done, max(self._total, 1)
 
-    def start(self) -> "PairJob":
-        if self.slots is not None:
-            self.slots.acquire(self)
-        self.state = "running"
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _work(self) -> None:
+    def work(self) -> None:
         from growlab import Run
         from growlab.run.snapshot import snapshot_of
 
-        state, error, pairs = "error", "", []
-        try:
-            for kw in self.setups:
-                run = Run(**kw)
-                while not run.done and run.status != "diverged":
-                    if self._stop.is_set():
-                        raise Cancelled("stopped")
-                    run.step()
-                    with self._lock:
-                        self._done += 1
-                pairs.append((run, snapshot_of(run)))
-            self.pairs, state = pairs, "done"
-        except Cancelled:
-            state = "cancelled"
-        except Exception as e:  # shown in the tab; the session goes on
-            error = f"{type(e).__name__}: {e}"
-        finally:
-            if self.slots is not None:
-                self.slots.release(self)
-            self.error, self.state = error, state
+        pairs = []
+        for kw in self.setups:
+            run = Run(**kw)
+            while not run.done and run.status != "diverged":
+                if self._stop.is_set():
+                    raise Cancelled("stopped")
+                run.step()
+                with self._lock:
+                    self._done += 1
+            pairs.append((run, snapshot_of(run)))
+        self.pairs = pairs
 
 
 class PairView(pn.viewable.Viewer):
