@@ -140,6 +140,23 @@ def setting_widget(model, name: str, **layout) -> pn.widgets.Widget:
     return kind.from_param(model.param[name], name=label, css_classes=[f"gl-{name.split('_')[0]}"], **layout)
 
 
+def setting_rows(model, wide: dict) -> list[pn.Row]:
+    """The training settings' boxes in rows, in the table's order: two to a row, except that a
+    live setting (the one a lesson changes mid-run) has a row of its own, its label in full."""
+    rows, pair = [], []
+    for name in FORM_SETTINGS:
+        if TRAIN_SETTINGS[name].live:
+            rows.append(pn.Row(setting_widget(model, name, **wide), **wide))
+            continue
+        pair.append(setting_widget(model, name, **({"width": 110} if not pair else wide)))
+        if len(pair) == 2:
+            rows.append(pn.Row(*pair, **wide))
+            pair = []
+    if pair:
+        rows.append(pn.Row(*pair, **wide))
+    return rows
+
+
 class Sidebar(pn.viewable.Viewer):
     """Controls and setup of one session."""
 
@@ -233,8 +250,7 @@ class Sidebar(pn.viewable.Viewer):
             pn.bind(method_widgets, m.param.method_params),
             **wide,
         )
-        boxes = [setting_widget(m, name, **({"width": 110} if i % 2 == 0 else wide)) for i, name in enumerate(FORM_SETTINGS)]
-        training = pn.Column(*(pn.Row(*boxes[i : i + 2], **wide) for i in range(0, len(boxes), 2)), **wide)
+        training = pn.Column(*setting_rows(m, wide), **wide)
         return pn.Column(
             controls,
             _heading("Data"), data,
