@@ -229,7 +229,6 @@ class Timeline:
             )
         with self._lock:
             self._record(state, tuple(int(s) for s in net.sizes), tuple(int(c) for c in net.capacity))
-        self.index_events(run)  # this epoch's events as typed arrays, for scrubbing
 
     def _record(self, s: _State, sizes: tuple, capacity: tuple) -> None:
         if self._entries and s.epoch <= self._entries[-1].epoch:
@@ -324,9 +323,10 @@ class Timeline:
         return pd.DataFrame({c: v[lo:hi] for c, v in log.items()})
 
     def index_events(self, run) -> None:
-        """Index the run's event log for :meth:`recent_events` now (recording does it as it goes;
-        a loaded run's log is indexed when it loads). A log that cannot be indexed is left to
-        :meth:`recent_events` to report."""
+        """Index the run's event log for :meth:`recent_events` now (a loaded run's log is indexed
+        when it loads; a training run's when it is first scrubbed: recording leaves it alone, so a
+        grow/prune cycle's tens of thousands of events cost the training thread nothing more). A log
+        that cannot be indexed is left to :meth:`recent_events` to report."""
         with self._lock:
             try:
                 self._events.sync(run.event_log.columns, self._generation)
@@ -338,7 +338,7 @@ class Timeline:
         ``epoch − FADE_EPOCHS .. epoch``, none before a layer removal), as
         :func:`~growlab.run.snapshot.snapshot_of` gives them, and the units removed then.
 
-        Built from typed arrays of the event log (kept here, extended as the log grows), so
+        Built from typed arrays of the event log (kept here, extended by the rows logged since the last call), so
         tens of thousands of prune events cost a few slices, not a DataFrame built from lists.
         """
         from growlab.run.snapshot import FADE_EPOCHS
