@@ -176,6 +176,19 @@ def lag_line(name: str, lag: dict) -> str:
             f"max {lag['max_ms']:7.1f} ms   (n={lag['n']})")  # fmt: skip
 
 
+async def measure(base: str, pid: int, seconds: float) -> tuple[float, float, list[float], float]:
+    """Wait ``seconds`` and return ``(start, end, [event-loop thread, whole server] CPU cores in use,
+    the server's epochs per second over all its runs)``."""
+    c0 = (cpu(pid, pid), cpu(pid))
+    e0 = get_json(base + "growlab-status")["epochs"]
+    t0 = time.monotonic()
+    await asyncio.sleep(seconds)
+    t1 = time.monotonic()
+    use = [(b - a) / (t1 - t0) for a, b in zip(c0, (cpu(pid, pid), cpu(pid)))]
+    served = (get_json(base + "growlab-status")["epochs"] - e0) / (time.monotonic() - t0)
+    return t0, t1, use, served
+
+
 async def classroom(base: str, args, pid: int) -> None:
     from tornado.httpclient import AsyncHTTPClient
 
@@ -203,13 +216,7 @@ async def classroom(base: str, args, pid: int) -> None:
         await c.click("Play")
     await asyncio.sleep(3)  # let training start
     get_json(loop_url + "?reset=1")
-    c0 = (cpu(pid, pid), cpu(pid))
-    e0 = get_json(base + "growlab-status")["epochs"]
-    t0 = time.monotonic()
-    await asyncio.sleep(args.seconds)
-    t1 = time.monotonic()
-    use_alone = [(b - a) / (t1 - t0) for a, b in zip(c0, (cpu(pid, pid), cpu(pid)))]
-    served_alone = (get_json(base + "growlab-status")["epochs"] - e0) / (time.monotonic() - t0)
+    t0, t1, use_alone, served_alone = await measure(base, pid, args.seconds)
     alone = get_json(loop_url + "?reset=1")
     rate_alone = [epochs_per_second(c, t0, t1) for c in trainers]
 
@@ -250,13 +257,7 @@ async def classroom(base: str, args, pid: int) -> None:
     sent0 = sum(v.bytes for v in viewers)
     if args.profile:
         urllib.request.urlopen(loop_url + "?profile=start", timeout=30).read()
-    c2 = (cpu(pid, pid), cpu(pid))
-    e2 = get_json(base + "growlab-status")["epochs"]
-    t2 = time.monotonic()
-    await asyncio.sleep(args.seconds)
-    t3 = time.monotonic()
-    use_class = [(b - a) / (t3 - t2) for a, b in zip(c2, (cpu(pid, pid), cpu(pid)))]
-    served_class = (get_json(base + "growlab-status")["epochs"] - e2) / (time.monotonic() - t2)
+    t2, t3, use_class, served_class = await measure(base, pid, args.seconds)
     if args.profile:
         text = urllib.request.urlopen(loop_url + "?profile=stop", timeout=60).read().decode()
         Path(args.profile).write_text(text)
