@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 from typing import Iterable
 
@@ -20,33 +21,59 @@ class EventLog:
 
     A grow/prune cycle records thousands of events at once: :meth:`extend` keeps them as the
     arrays it is given (a block), and :attr:`columns` turns pending blocks into the column
-    lists when they are read (once each), so a cycle pays no Python work per event. Safe to
-    read from one thread while another records.
+    lists when they are read (once each), so a cycle pays no Python work per event. The blocks
+    stay readable as they were given (:meth:`blocks`), for readers that want typed columns
+    without re-parsing the lists. Safe to read from one thread while another records.
     """
 
     def __init__(self) -> None:
         self._lists: dict[str, list] = {c: [] for c in COLUMNS}
-        self._blocks: list[tuple[int, tuple]] = []  # (rows, one value or array per column)
+        self._blocks: list[tuple[int, tuple]] = []  # pending: (rows, one value or array per column)
         self._pending = 0
+        self._typed: list[tuple[int, int, tuple]] = []  # every block: (first row, rows, values)
+        self._n = 0
+        #: Bumped when the log is cut back or replaced (rows a reader of :meth:`blocks` saw may be gone).
+        self.revision = 0
         self._lock = threading.Lock()
 
     @property
     def columns(self) -> dict[str, list]:
-        """The log as one list per column of :data:`COLUMNS` (the lists themselves: deleting
-        from their ends truncates the log)."""
+        """The log as one list per column of :data:`COLUMNS` (the lists themselves, to read:
+        :meth:`truncate` drops events)."""
         if self._blocks:
             with self._lock:
                 self._flush()
         return self._lists
 
     def __len__(self) -> int:
-        return len(self._lists["epoch"]) + self._pending
+        return self._n
+
+    def blocks(self, since: int = 0) -> tuple[int, list[tuple[int, int, tuple]]]:
+        """The log's revision and its rows from ``since`` on, as the blocks they were recorded
+        in: ``(first row, rows, values)``, ``values`` one per column of :data:`COLUMNS`, each a
+        single value for every row of the block, or a numpy array or list of one per row."""
+        with self._lock:
+            out = []
+            for first, n, values in self._typed[max(bisect.bisect_right(self._typed, since, key=_first) - 1, 0) :]:
+                lo = max(since - first, 0)
+                if lo >= n:
+                    continue
+                if lo:
+                    values = tuple(v[lo:] if isinstance(v, (np.ndarray, list)) else v for v in values)
+                out.append((first + lo, n - lo, values))
+            return self.revision, out
+
+    def _append(self, n: int, values: tuple) -> None:
+        """Append a block of ``n`` rows (holding the lock)."""
+        self._blocks.append((n, values))
+        self._typed.append((self._n, n, values))
+        self._pending += n
+        self._n += n
 
     def add(self, epoch: int, step: int, kind: str, layer=None, source=None, target=None, weight=None, cause=None) -> None:
         """Record one event."""
         with self._lock:
-            self._blocks.append((1, (epoch, step, kind, layer, source, target, weight, cause)))
-            self._pending += 1
+            self._append(1, (epoch, step, kind, layer, source, target, weight, cause))
 
     def extend(
         self,
@@ -68,8 +95,7 @@ class EventLog:
         if causes is not None and not isinstance(causes, str):
             causes = list(causes)
         with self._lock:
-            self._blocks.append((n, (epoch, step, kind, layer, sources, targets, weights, causes)))
-            self._pending += n
+            self._append(n, (epoch, step, kind, layer, sources, targets, weights, causes))
 
     def _flush(self) -> None:
         """Append the pending blocks to the column lists (holding the lock)."""
@@ -86,8 +112,21 @@ class EventLog:
 
     def truncate(self, n: int) -> None:
         """Drop every event after the first ``n``."""
-        for column in self.columns.values():
-            del column[n:]
+        with self._lock:
+            self._flush()
+            if n >= self._n:
+                return
+            for column in self._lists.values():
+                del column[n:]
+            keep = self._typed[: bisect.bisect_left(self._typed, n, key=_first)]
+            if keep and keep[-1][0] + keep[-1][1] > n:
+                first, rows, values = keep[-1]
+                cut = n - first
+                values = tuple(v[:cut] if isinstance(v, (np.ndarray, list)) else v for v in values)
+                keep[-1] = (first, cut, values)
+            self._typed = keep
+            self._n = n
+            self.revision += 1
 
     def frame(self) -> pd.DataFrame:
         """The log as a DataFrame with the columns of :data:`COLUMNS`."""
@@ -101,16 +140,27 @@ class EventLog:
         return {c: list(v) for c, v in self.columns.items()}
 
     def load_state_dict(self, state: dict) -> None:
+        self._replace({c: list(state.get(c, [])) for c in COLUMNS})
+
+    def _replace(self, lists: dict[str, list]) -> None:
+        """Make ``lists`` the whole log (one block of lists, copied so later rows stay out of it)."""
         with self._lock:
-            self._lists = {c: list(state.get(c, [])) for c in COLUMNS}
+            self._lists = lists
             self._blocks, self._pending = [], 0
+            self._n = len(lists["cause"])
+            self._typed = [(0, self._n, tuple(list(lists[c][: self._n]) for c in COLUMNS))] if self._n else []
+            self.revision += 1
 
     def __getstate__(self) -> dict:  # copies and pickles hold the lists, not the lock
         return {"lists": self.state_dict()}
 
     def __setstate__(self, state: dict) -> None:
         self.__init__()
-        self._lists = state["lists"]
+        self._replace(state["lists"])
+
+
+def _first(block: tuple) -> int:
+    return block[0]
 
 
 def _array(values) -> np.ndarray | list:

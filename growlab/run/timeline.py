@@ -22,9 +22,10 @@ A 200-epoch LeNet-300-100 run on ``mnist5k`` (266,200 connections, 1.07 MB of we
 a checkpoint every 7 epochs: about 32 MB in all (``benchmarks/bench_timeline.py`` prints it).
 
 For the views, :func:`snapshot_at` gives a past :class:`~growlab.run.snapshot.Snapshot`; the
-fading grow/prune events it carries come from typed arrays of the event log that the timeline
-keeps up to date as it records (an archive's log is indexed when it loads), so a scrub costs a
-few slices even when tens of thousands of connections were pruned in its window.
+fading grow/prune events it carries come from typed arrays of the event log, built from the
+blocks the log recorded them in (the arrays a cycle gave it) at the first scrub after they were
+logged (an archive's log when it loads), so a scrub costs a few slices even when tens of
+thousands of connections were pruned in its window.
 
 The timeline is saved in the run archive. An archive written before growlab kept timelines
 loads with a timeline that starts at its last epoch (:attr:`Timeline.note` says so).
@@ -40,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+from growlab.methods.events import COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -329,7 +332,7 @@ class Timeline:
         that cannot be indexed is left to :meth:`recent_events` to report."""
         with self._lock:
             try:
-                self._events.sync(run.event_log.columns, self._generation)
+                self._events.sync(run.event_log, self._generation)
             except ValueError:
                 pass
 
@@ -345,7 +348,7 @@ class Timeline:
 
         with self._lock:
             ix = self._events
-            ix.sync(run.event_log.columns, self._generation)
+            ix.sync(run.event_log, self._generation)
             return ix.window(epoch - FADE_EPOCHS, epoch)
 
     # ------------------------------------------------------------------ archives
@@ -455,8 +458,9 @@ class _EventIndex:
 
     Holds, for every ``grow``/``prune`` row, its row number and columns (numpy), plus the
     rows of ``bridge`` and ``unit_remove`` events. :meth:`sync` appends the rows logged since
-    the last call (the log only grows) and starts over when the log was replaced or cut back
-    (a rollback: the timeline's generation changes).
+    the last call, from the blocks the log recorded them in (a cycle's events arrive as the
+    arrays the method gave, so nothing is parsed row by row), and starts over when the log was
+    replaced or cut back, or the timeline's generation changed (a rollback).
     """
 
     _CONN = ("epoch", "step", "layer", "source", "target", "weight")
@@ -464,41 +468,57 @@ class _EventIndex:
                "epochs": np.int64}  # fmt: skip
 
     def __init__(self) -> None:
-        self._reset(None, -1)
+        self._reset(None, (-1, -1))
 
-    def _reset(self, lists, generation: int) -> None:
-        self.lists, self.generation, self.n = lists, generation, 0
-        # per array, the chunks appended since it was last joined (joining is the reader's work,
-        # so the training thread pays only for converting each epoch's new rows)
+    def _reset(self, log, version: tuple[int, int]) -> None:
+        self.log, self.version, self.n = log, version, 0
+        # per array, the chunks appended since it was last joined (joining is the reader's work)
         self.chunks: dict[str, list[np.ndarray]] = {k: [np.zeros(0, t)] for k, t in self._DTYPES.items()}
         self.units: list[tuple[int, int, int, int]] = []  # (row, epoch, neuron layer, unit) of unit_remove
 
-    def sync(self, lists: dict, generation: int) -> None:
-        n = len(lists["cause"])  # the last column a flush appends: every column has ≥ n rows
-        if lists is not self.lists or generation != self.generation or n < self.n:
-            self._reset(lists, generation)
-        if n == self.n:
-            return
-        lo = self.n
-        kind = np.array(lists["kind"][lo:n], dtype=object)
-        conn = np.flatnonzero((kind == "grow") | (kind == "prune"))
-        rows = lo + conn
-        pick = (lambda col: [col[i] for i in rows.tolist()]) if len(conn) < n - lo else (lambda col: col[lo:n])
-        try:
-            new = {c: np.array(pick(lists[c]), dtype=_DTYPES[c]) for c in self._CONN}
-        except (TypeError, ValueError) as e:  # a connection event without its layer or ends
-            raise ValueError(f"the event log has a grow/prune row it cannot index: {e}") from None
-        new.update(
-            row=rows, grown=kind[conn] == "grow", cause=np.array(pick(lists["cause"]) + [None], dtype=object)[:-1],
-            bridges=lo + np.flatnonzero(kind == "bridge"), epochs=np.array(lists["epoch"][lo:n], dtype=np.int64),
-        )  # fmt: skip
-        for k, v in new.items():
-            self.chunks[k].append(v)
-        for i in (lo + np.flatnonzero(kind == "unit_remove")).tolist():
-            k, u = lists["layer"][i], lists["source"][i]
-            if k is not None and u is not None:
-                self.units.append((i, int(lists["epoch"][i]), int(k), int(u)))
-        self.n = n
+    def sync(self, log, generation: int) -> None:
+        """Index the rows of ``log`` (an :class:`~growlab.methods.events.EventLog`) logged since
+        the last call; a row it cannot index raises ``ValueError``."""
+        if log is not self.log or (log.revision, generation) != self.version:
+            self._reset(log, (log.revision, generation))
+        revision, blocks = log.blocks(self.n)
+        if revision != self.version[0]:  # cut back meanwhile: start over
+            self._reset(log, (revision, generation))
+            revision, blocks = log.blocks(0)
+        for first, n, values in blocks:
+            self._add(first, n, dict(zip(COLUMNS, values)))
+            self.n = first + n
+
+    def _add(self, first: int, n: int, v: dict) -> None:
+        """Index one block of ``n`` rows from row ``first``."""
+        kind = v["kind"]
+        if isinstance(kind, str):  # one kind for the whole block (every block a run records)
+            conn = None if kind in ("grow", "prune") else np.zeros(0, np.int64)
+            other = {k: (np.arange(n) if kind == k else np.zeros(0, np.int64)) for k in ("bridge", "unit_remove")}
+            grown = np.full(n if conn is None else 0, kind == "grow")
+        else:  # a loaded log: one list of kinds
+            kinds = np.array(kind, dtype=object)
+            conn = np.flatnonzero((kinds == "grow") | (kinds == "prune"))
+            other = {k: np.flatnonzero(kinds == k) for k in ("bridge", "unit_remove")}
+            grown = kinds[conn] == "grow"
+        rows = first + (np.arange(n) if conn is None else conn)
+        if len(rows):
+            try:
+                new = {c: _column(v[c], n, conn, _DTYPES[c]) for c in self._CONN}
+            except (TypeError, ValueError) as e:  # a connection event without its layer or ends
+                raise ValueError(f"the event log has a grow/prune row it cannot index: {e}") from None
+            new.update(row=rows, grown=grown, cause=_column(v["cause"], n, conn, object))
+            for k, a in new.items():
+                self.chunks[k].append(a)
+        self.chunks["bridges"].append(first + other["bridge"])
+        self.chunks["epochs"].append(_column(v["epoch"], n, None, np.int64))
+        gone = other["unit_remove"]
+        if len(gone):
+            layers, units = (_column(v[c], n, gone, object) for c in ("layer", "source"))
+            epochs = _column(v["epoch"], n, gone, np.int64)
+            for i, e, k, u in zip((first + gone).tolist(), epochs.tolist(), layers.tolist(), units.tolist()):
+                if k is not None and u is not None:
+                    self.units.append((i, e, int(k), int(u)))
 
     def _arrays(self) -> dict[str, np.ndarray]:
         for k, parts in self.chunks.items():
@@ -525,6 +545,24 @@ class _EventIndex:
         })  # fmt: skip
         removed = [(k, u) for i, _, k, u in self.units if start <= i < stop]
         return frame, removed
+
+
+def _column(v, n: int, pick: np.ndarray | None, dtype) -> np.ndarray:
+    """Rows ``pick`` (all ``n`` when None) of one column of a log block as an array of ``dtype``:
+    ``v`` is one value for every row, a numpy array or a list."""
+    if isinstance(v, np.ndarray):
+        return (v if pick is None else v[pick]).astype(dtype, copy=False)
+    size = n if pick is None else len(pick)
+    if isinstance(v, list):
+        picked = v if pick is None else [v[i] for i in pick.tolist()]
+        if dtype is object:  # (built from a list with one more item, so no item is taken for a sequence)
+            return np.array(picked + [None], dtype=object)[:-1]
+        return np.array(picked, dtype=dtype)
+    if v is None and np.issubdtype(dtype, np.integer):
+        raise TypeError("a value is missing")
+    out = np.empty(size, dtype=dtype)
+    out[:] = [v] * size if dtype is object else (np.nan if v is None else v)
+    return out
 
 
 def snapshot_at(run, epoch: int, base):

@@ -65,3 +65,36 @@ def test_reading_while_another_thread_records_loses_nothing():
         assert len(log.columns["epoch"]) <= len(log)
     writer.join()
     assert len(log) == 3 * n and log.columns["epoch"] == [i for i in range(n) for _ in range(3)]
+
+
+def _from_blocks(log, since=0) -> dict[str, list]:
+    """The log's rows from ``since`` as column lists, rebuilt from its typed blocks."""
+    from growlab.methods.events import COLUMNS
+
+    out = {c: [] for c in COLUMNS}
+    row = since
+    for first, n, values in log.blocks(since)[1]:
+        assert first == row and n > 0
+        for c, v in zip(COLUMNS, values):
+            out[c] += v.tolist() if isinstance(v, np.ndarray) else list(v) if isinstance(v, list) else [v] * n
+        row += n
+    return out
+
+
+def test_blocks_give_the_rows_as_recorded_from_any_row_through_truncate_load_and_pickle():
+    log = _log()
+    for since in range(8):
+        assert _from_blocks(log, since) == {c: v[since:] for c, v in log.columns.items()}
+    rev = log.blocks()[0]
+    log.truncate(2)  # cuts the prune block in two
+    assert log.blocks()[0] == rev + 1 and _from_blocks(log) == log.columns and len(log) == 2
+    log.extend(4, 40, "grow", 1, torch.tensor([9, 8]), torch.tensor([1, 2]), torch.tensor([0.5, 0.25]))
+    assert _from_blocks(log) == log.columns and _from_blocks(log, 3) == {c: v[3:] for c, v in log.columns.items()}
+    log.truncate(10)  # nothing to drop: nothing changes
+    assert log.blocks()[0] == rev + 1 and len(log) == 4
+    loaded = EventLog()
+    loaded.load_state_dict(_log().state_dict())
+    loaded.add(9, 90, "note")  # a row after the loaded ones is a block of its own
+    assert _from_blocks(loaded) == loaded.columns and len(loaded.blocks()[1]) == 2
+    twin = pickle.loads(pickle.dumps(log))
+    assert _from_blocks(twin) == log.columns
