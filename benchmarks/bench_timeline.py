@@ -92,7 +92,7 @@ def scrub(run, epochs: int) -> None:
         doc.on_change(events.append)
         proto = Protocol()
         t0, c0 = time.perf_counter(), time.process_time()
-        runner.at(0)  # (the event log was indexed as the run trained, or when its archive loaded)
+        runner.at(0)  # indexes the events logged since the last scrub (an archive indexes its log when it loads)
         print(f"3. first scrub ({len(run.event_log):,} events; an archive indexes them when it loads): "
               f"{(time.perf_counter() - t0) * 1e3:.0f} ms wall, {(time.process_time() - c0) * 1e3:.0f} ms CPU")  # fmt: skip
         rng = np.random.default_rng(0)
