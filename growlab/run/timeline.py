@@ -164,6 +164,7 @@ class Timeline:
         self.note: str | None = None  # why epochs before ``start`` are missing, if they are
         self._entries: list[_Entry] = []
         self._last: _State | None = None  # the latest recorded epoch, full
+        self._before: _State | None = None  # the state the latest entry was diffed against
         self._lock = threading.RLock()
         self._generation = 0  # bumped when recorded epochs are replaced (their events may be too)
         self._events = _EventIndex()  # the event log as typed arrays, for past snapshots
@@ -210,8 +211,8 @@ class Timeline:
         """Memory the timeline holds (entries and the latest epoch's full copy)."""
         with self._lock:
             n = sum(e.nbytes() for e in self._entries)
-            if self._last is not None:
-                n += sum(a.nbytes for part in (self._last.weights, self._last.biases) for a in part)
+            for kept in {id(k): k for k in (self._last, self._before) if k is not None}.values():
+                n += sum(a.nbytes for part in (kept.weights, kept.biases) for a in part)
             return n
 
     def record(self, run) -> None:
@@ -258,7 +259,7 @@ class Timeline:
                 e.on_w.append(w.reshape(-1)[on].astype(np.float32))
                 e.off.append(changed[~now].astype(np.int32))
         self._entries.append(e)
-        self._last = s
+        self._last, self._before = s, prev
 
     def _truncate(self, epoch: int) -> None:
         """Drop entries after ``epoch``; the latest state becomes that epoch's (rebuilt)."""
@@ -266,8 +267,14 @@ class Timeline:
         if len(keep) == len(self._entries):
             return
         self._entries = keep
+        before, self._before = self._before, None
         if not keep:
             self._last = None
+            return
+        if before is not None and before.epoch == keep[-1].epoch and before.masks and (
+            tuple(m.shape for m in before.masks) == keep[-1].shapes
+        ):  # only the latest epoch is dropped (a forced cycle re-records it): its starting point is kept
+            self._last = before
             return
         view = self._rebuild(len(keep) - 1)
         self._last = _State(
@@ -409,7 +416,7 @@ class Timeline:
         with self._lock:
             self.every, self.budget = int(state["every"]), int(state["budget"])
             self.start, self.note = int(state["start"]), state["note"]
-            self._entries = entries
+            self._entries, self._before = entries, None
             self._generation += 1
             self._last = None if last is None else _State(
                 int(last["epoch"]), *(n(last[k]) for k in ("masks", "alive", "weights", "biases", "birth"))
@@ -420,7 +427,7 @@ class Timeline:
     def mark_missing(self, epoch: int, why: str) -> None:
         """Start the record at ``epoch``: nothing before it is known (``note`` says why)."""
         with self._lock:
-            self._entries, self._last = [], None
+            self._entries, self._last, self._before = [], None, None
             self.start, self.note = int(epoch), why
             self._generation += 1
 

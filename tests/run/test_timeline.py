@@ -110,6 +110,34 @@ def test_a_forced_cycle_replaces_its_epoch_and_events_are_listed_per_epoch():
     assert set(events["kind"]) & {"grow", "prune"}
 
 
+def test_forced_cycles_in_one_epoch_keep_the_epochs_before_it_and_the_next_ones_exact():
+    # re-recording the latest epoch starts from the state it was diffed against (no rebuild):
+    # the epochs before must be as a twin without the forced cycles has them, the later ones as
+    # a twin that forced the same cycles
+    kw = dict(dataset="heart", arch="16-8", method="random+prune", epochs=20, seed=0, grow_per_cycle=5)
+    run, twin, plain = Run(**kw), Run(**kw), Run(**kw)
+    for r in (run, twin, plain):
+        r.timeline.every = 8  # epochs 1..7 rebuilt from the diffs
+        r.run(epochs=3)
+    past = [plain.at(e) for e in range(4)]
+    assert not past[3].same_structure(past[2])  # epoch 3's cycle changed it: its re-recording must start at 2
+    for _ in range(3):
+        run.cycle()
+    run.run(epochs=2)
+    for e in range(3):
+        assert run.at(e).same_structure(past[e])
+        assert all(np.array_equal(a, b) for a, b in zip(run.at(e).weights, past[e].weights))
+    for _ in range(3):
+        twin.cycle()
+    truth = {3: _network(twin)[0]}  # the masks the twin had at the end of each epoch
+    for e in (4, 5):
+        twin.step()
+        truth[e] = _network(twin)[0]
+    for e in (3, 4, 5):
+        assert all(np.array_equal(m, v) for m, v in zip(truth[e], run.at(e).masks))
+    assert not run.at(3).same_structure(past[3])  # the forced cycles changed epoch 3
+
+
 def test_a_rollback_after_divergence_drops_the_undone_epochs():
     run = Run("heart", "16-8", epochs=30, optimizer="sgd", lr=100.0, activation="leaky_relu", seed=0)
     run.run()
