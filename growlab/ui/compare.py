@@ -33,7 +33,7 @@ from growlab.experiment import PAPER_METHODS, PAPER_THRESHOLDS, READINGS, Cancel
 from growlab.methods import available as available_methods
 from growlab.run.slots import SLOTS, CapacityError, TrainingSlots
 from growlab.ui.text import markdown, short
-from growlab.ui.theme import button_args
+from growlab.ui.theme import button_args, label_args
 
 #: datasets an experiment can compare on (accuracy and AUC need classes)
 CLASSIFICATION = [d for d in DATASETS if d not in ("diabetes", "csv")]
@@ -280,9 +280,9 @@ class PairView(pn.viewable.Viewer):
         self.slots, self.live = slots, live
         self.result, self.job, self.view = None, None, None
         self._callback = None
-        self.first = pn.widgets.Select(name="Run A", options={}, sizing_mode="stretch_width",
+        self.first = pn.widgets.Select(**label_args(pn.widgets.Select, "Run A"), options={}, sizing_mode="stretch_width",
                                        css_classes=["gl-pair-a"])  # fmt: skip
-        self.second = pn.widgets.Select(name="Run B", options={}, sizing_mode="stretch_width",
+        self.second = pn.widgets.Select(**label_args(pn.widgets.Select, "Run B"), options={}, sizing_mode="stretch_width",
                                         css_classes=["gl-pair-b"])  # fmt: skip
         self.show_button = pn.widgets.Button(**button_args("Show side by side", "primary"), width=170, align="end",
                                              disabled=True)  # fmt: skip

@@ -56,7 +56,7 @@ class ExportView(pn.viewable.Viewer):
                                                sizing_mode="stretch_width", css_classes=["gl-record"])  # fmt: skip
         self.record_button.on_click(lambda e: self.record())
         self.animation = pn.widgets.FileDownload(callback=self._animation, label="Download the animation", visible=False,
-                                                 **{**kw, "button_type": "success"})  # fmt: skip
+                                                 **{**kw, **button_args(color="success")})  # fmt: skip
         self.recording = pn.indicators.Progress(value=0, max=1, sizing_mode="stretch_width", bar_color="primary",
                                                 visible=False, css_classes=["gl-recording"])  # fmt: skip
         self.record_note = pn.pane.Markdown("", sizing_mode="stretch_width", margin=(0, 10),

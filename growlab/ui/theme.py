@@ -90,6 +90,11 @@ def button_args(label: str | None = None, color: str | None = None) -> dict:
     return out
 
 
+def label_args(widget_class, label: str) -> dict:
+    """The keyword for a widget's title in this Panel version (1.9 renamed ``name`` to ``label``)."""
+    return {"label" if "label" in widget_class.param else "name": label}
+
+
 def button_label(button) -> str:
     """The text a button shows."""
     return button.label if NEW_BUTTONS else button.name
