@@ -86,6 +86,8 @@ class GrowlabApp(pn.viewable.Viewer):
         self._broken: set[str] = set()
         self._last_status = s.runner.snapshot.status
         self._rest_until = 0.0
+        #: The page was left and a reload took its run over: this page draws no more.
+        self.detached = False
         s.param.watch(lambda e: self.strip.update(s.runner.snapshot, s.dirty, s.building), ["dirty", "building"])
         self.refresh()
 
@@ -97,7 +99,7 @@ class GrowlabApp(pn.viewable.Viewer):
         network, a loaded machine) must leave room for clicks and for the other sessions.
         """
         now = time.monotonic()
-        if now < self._rest_until:
+        if self.detached or now < self._rest_until:
             return False
         drew = self.refresh()
         self._rest_until = time.monotonic() + REST * (time.monotonic() - now)
