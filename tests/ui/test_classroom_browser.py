@@ -287,3 +287,22 @@ def test_a_link_keeps_speed_and_tab_the_spinner_rests_while_training_and_the_log
     expect(again.locator(".bk-btn-group .bk-btn.bk-active", has_text="fast").first).to_be_visible()
     expect(again.locator(".bk-tab.bk-active", has_text="Export").first).to_be_visible()
     assert "W-1005" not in server.log.read_text(errors="replace")  # no sizing warnings while it ran
+
+
+@pytest.mark.parametrize("query", ["dataset=mnist5k&arch=lenet-5&method=nest", "dataset=digits&arch=c6k3-c16k3-p2-32&method=nest"])
+def test_a_conv_network_in_the_projector_view_fits_one_1280x720_screen(open_page, query):
+    page = open_page(f"{query}&layout=projector", width=1280, height=720)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    left, right = inside(page, ".gl-left", 1280, 720), inside(page, ".gl-right", 1280, 720)
+    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 40  # curves beside the diagram
+    maps = inside(page, ".gl-side-maps", 1280, 720)  # the feature maps beside the diagram, not under it
+    assert maps["height"] > 80 and maps["x"] >= left["x"] + left["width"] - 1
+    inside(page, ".gl-legend", 1280, 720)
+    tab = inside(page, ".bk-tab:has-text('Inspector')", 1280, 720)
+    assert max(left["y"] + left["height"], right["y"] + right["height"]) <= tab["y"] + 1  # nothing pushes the tabs down
+    page.locator(".gl-side-maps .bk-btn", has_text="conv 2").first.click()  # 16 channels: still on the screen
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('side-conv-maps').data.channel.length === 16")
+    page.wait_for_timeout(500)
+    right = inside(page, ".gl-right", 1280, 720)
+    assert right["y"] + right["height"] <= inside(page, ".bk-tab:has-text('Inspector')", 1280, 720)["y"] + 1
+    shot(page, f"15-projector-conv-{query.split('&')[0].split('=')[1]}")
