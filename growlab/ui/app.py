@@ -232,6 +232,7 @@ class GrowlabApp(pn.viewable.Viewer):
         projector = self.session.model.layout == "projector"
         toy, conv = getattr(self, "_toy", False), getattr(self, "_conv", False)
         shown = (PROJECTOR_CURVES_TOY if toy or conv else PROJECTOR_CURVES) if projector else range(len(self.curves.figures))
+        self.curves.short(projector)
         for i, fig in enumerate(self.curves.figures):
             fig.visible = i in shown
             fig.height = (PROJECTOR["curve"] if projector else CURVE_HEIGHT) + (22 if fig.xaxis[0].axis_label else 0)

@@ -18,7 +18,8 @@ What a viewer costs the server:
   cannot change the teacher's run.
 
 When the teacher's session ends (the tab closed), the share ends: viewers are told once
-("the teacher's run has ended") and keep their last picture.
+("the teacher's run has ended") and keep their last picture. A reload of the teacher's page is
+not an end: the next page takes the run over (:mod:`growlab.ui.resume`) and shares it on, same link.
 """
 
 from __future__ import annotations
