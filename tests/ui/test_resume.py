@@ -60,13 +60,12 @@ def test_a_shared_run_stays_shared_across_a_reload():
     template, old = trained(1)
     url = template.share_live.start()
     token = RESUMES.admit(old, template.share_live)
+    runner = old.session.runner
     try:
-        kept = RESUMES.claim(token)
-        assert kept is not None and not template.share_live.share.ended  # the class's link still follows it
-        again = create_app(query=QUERY, live=False)
-        again.share_live.session = old.session
-        assert again.share_live.start() == url  # the next page's Share live gives the same link
-        again.growlab.close()
+        again = create_app(resume=token, live=False)  # the teacher's page reloaded
+        assert not template.share_live.share.ended  # the class's link still follows the run
+        assert again.share_live.start() == url  # the new page's Share live is the same link
+        assert RESUMES.release(token, old) is False and not template.share_live.share.ended
     finally:
         template.share_live.close()
-        old.close()
+        runner.close()
