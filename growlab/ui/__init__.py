@@ -41,7 +41,8 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         A ``FastListTemplate``; its ``growlab`` attribute is the :class:`GrowlabApp`.
     """
     from growlab.ui.follow import FOLLOW_KEY, ShareLive, create_follow_app
-    from growlab.ui.resume import GONE, RESUMES, cookie_token
+    from growlab.ui.resume import GONE, RESUMES, cookie_token, remember
+    from growlab.ui.serve import LIFETIME
 
     query = session_query() if query is None else query
     if FOLLOW_KEY in query:  # a viewer of a run shared live (classroom follow mode)
@@ -60,7 +61,7 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         model = SessionModel()
         problems = model.apply_query(query)
         session = Session(model=model, slots=slots, offload=offload)
-        notes = [("info", GONE)] if resume else []
+        notes = [("info", GONE.format(seconds=LIFETIME["s"]))] if resume else []
     app = GrowlabApp(session=session, live=live, lazy_tabs=live)
     share_live = ShareLive(session=session)
     template = _Template(
@@ -79,9 +80,6 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         # the page's run (and a live share of it) is freed when the page's session ends, unless a reload took it
         pn.state.on_session_destroyed(lambda context: RESUMES.release(token, app))
         if pn.state.curdoc is not None:
-            from growlab.ui.resume import remember
-            from growlab.ui.serve import LIFETIME
-
             guard_uploads(pn.state.curdoc)
             page_keys(pn.state.curdoc)
             remember(pn.state.curdoc, token, LIFETIME["s"])

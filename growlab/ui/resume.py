@@ -24,7 +24,7 @@ from growlab.ui.follow import TokenHub
 #: The cookie a page that is left writes its token into.
 COOKIE = "growlab_resume"
 #: Told when the cookie named a run no longer kept.
-GONE = "Your earlier run was not kept (a page left for longer than the server keeps it); this is a new run"
+GONE = "Your earlier run was not kept (the server keeps a left page's run {seconds:g} s); this is a new run"
 
 #: Run once per page: clear the cookie this page load was claimed with; when the page is left,
 #: write this page's token for the next load (a page still here a moment later was not left).
