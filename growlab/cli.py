@@ -273,8 +273,9 @@ def _serve_parser(sub) -> None:
     p.add_argument("--max-runs", type=int, default=None, help="runs training at once (default $GROWLAB_MAX_RUNS or CPUs)")
     p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
                    help="another host the page may be loaded from (e.g. behind a proxy); repeatable")  # fmt: skip
-    p.add_argument("--session-lifetime", type=float, default=15.0, metavar="SECONDS",
-                   help="seconds after a tab closes before its run is stopped and freed (default 15)")  # fmt: skip
+    p.add_argument("--session-lifetime", type=float, default=None, metavar="SECONDS",
+                   help="seconds after a tab is closed or reloaded before its run is stopped and freed; a reload "
+                        "within them keeps the run (default 15)")  # fmt: skip
     p.add_argument("--memory-budget", default=None, metavar="SIZE",
                    help="memory all runs may take together, e.g. 8GiB; a setup that does not fit is refused "
                         "(default $GROWLAB_MEMORY_BUDGET or half this machine's memory)")  # fmt: skip
@@ -282,12 +283,13 @@ def _serve_parser(sub) -> None:
 
 
 def _serve(args, extra: dict) -> int:
-    from growlab.ui.serve import serve
+    from growlab.ui.serve import DEFAULT_LIFETIME, serve
 
     address = "0.0.0.0" if args.classroom else args.address
     if args.classroom and args.address not in ("127.0.0.1", "0.0.0.0"):
         raise ValueError("give --classroom or --address, not both")
-    serve(args.port, address, args.show, args.max_runs, args.allow_websocket_origin, args.session_lifetime,
+    lifetime = DEFAULT_LIFETIME if args.session_lifetime is None else args.session_lifetime
+    serve(args.port, address, args.show, args.max_runs, args.allow_websocket_origin, lifetime,
           args.memory_budget)  # fmt: skip
     return 0
 

@@ -30,11 +30,13 @@ CNN_SETUP = "dataset=mnist5k&arch=lenet-5&method=nest&epochs=30&interval=2"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=60, help="pause at this epoch (default 60)")
+    parser.add_argument("--epochs", type=int, default=None, help="pause at this epoch (default 60; --cnn: 12)")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default docs/images/growlab-app.png)")
     parser.add_argument("--cnn", action="store_true", help="NeST on a LeNet-5 (mnist5k) instead")
     args = parser.parse_args()
     setup = CNN_SETUP if args.cnn else SETUP
+    if args.epochs is None:
+        args.epochs = 12 if args.cnn else 60
     if args.out is None:
         args.out = ROOT / "docs" / "images" / ("growlab-cnn.png" if args.cnn else "growlab-app.png")
     port = free_port()
@@ -60,6 +62,7 @@ def main() -> None:
             while epoch() < args.epochs:
                 page.wait_for_timeout(100)
             page.get_by_role("button", name="Pause", exact=True).click()
+            page.locator(".gl-badge", has_text="Paused").first.wait_for()
             page.wait_for_timeout(2500)  # the last snapshot is drawn
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out))

@@ -25,7 +25,8 @@ SIDEBAR_WIDTH = 270
 ACCENT = "#1f4e5f"
 
 
-def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None = None, live: bool = True):
+def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None = None, live: bool = True,
+               resume: str | None = None):
     """One session's app: a template with the sidebar, the diagram, curves and tabs.
 
     Args:
@@ -33,21 +34,34 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
         slots: the training cap (default: the process-wide one, ``GROWLAB_MAX_RUNS``).
         live: start the periodic refresh and stop the run when the session ends (set
             ``False`` in tests that call ``template.growlab.refresh()`` themselves).
+        resume: the token of a page that was left, whose run this page takes over (default:
+            the request's :data:`~growlab.ui.resume.COOKIE`, served; see :mod:`growlab.ui.resume`).
 
     Returns:
         A ``FastListTemplate``; its ``growlab`` attribute is the :class:`GrowlabApp`.
     """
     from growlab.ui.follow import FOLLOW_KEY, ShareLive, create_follow_app
+    from growlab.ui.resume import GONE, RESUMES, cookie_token, remember
+    from growlab.ui.serve import LIFETIME
 
     query = session_query() if query is None else query
     if FOLLOW_KEY in query:  # a viewer of a run shared live (classroom follow mode)
         return create_follow_app(query[FOLLOW_KEY], live=live)
     pn.extension("tabulator", notifications=True)
     _no_web_font()
-    model = SessionModel()
-    problems = model.apply_query(query)
+    resume = cookie_token() if resume is None else resume
+    kept = RESUMES.claim(resume) if resume else None
     offload = Offload(pn.state.curdoc) if live and pn.state.curdoc is not None else None  # builds off the loop
-    session = Session(model=model, slots=slots, offload=offload)
+    if kept is not None:  # a reload: the left page's run, as it is, with its choices
+        old = kept.app.session
+        session = Session(model=old.model.copy(), slots=slots, offload=offload, runner=old.runner)
+        session.dirty, problems = old.dirty, []
+        notes = [("success", f"Your run is back, at epoch {old.runner.snapshot.epoch}")]
+    else:
+        model = SessionModel()
+        problems = model.apply_query(query)
+        session = Session(model=model, slots=slots, offload=offload)
+        notes = [("info", GONE.format(seconds=LIFETIME["s"]))] if resume else []
     app = GrowlabApp(session=session, live=live, lazy_tabs=live)
     share_live = ShareLive(session=session)
     template = _Template(
@@ -59,11 +73,16 @@ def create_app(query: dict[str, str] | None = None, slots: TrainingSlots | None 
     template.growlab = app
     template.share_live = share_live
     if live:
-        _go_live(app, problems, template.busy_indicator)
-        pn.state.on_session_destroyed(lambda context: share_live.close())  # viewers are told, keep their picture
+        token = RESUMES.admit(app, share_live)
+        template.resume_token = token
+        shared = kept is not None and kept.share_live is not None and kept.share_live.share is not None
+        _go_live(app, problems, template.busy_indicator, notes, reshare=share_live if shared else None)
+        # the page's run (and a live share of it) is freed when the page's session ends, unless a reload took it
+        pn.state.on_session_destroyed(lambda context: RESUMES.release(token, app))
         if pn.state.curdoc is not None:
             guard_uploads(pn.state.curdoc)
             page_keys(pn.state.curdoc)
+            remember(pn.state.curdoc, token, LIFETIME["s"])
     return template
 
 
@@ -95,8 +114,8 @@ class _Template(pn.template.FastListTemplate):
             return super().server_doc(doc, title, location)
 
 
-def _go_live(app: GrowlabApp, problems: list[str], busy=None) -> None:
-    """Refresh every :data:`PERIOD_MS` and tidy up when the session ends.
+def _go_live(app: GrowlabApp, problems: list[str], busy=None, notes=(), reshare=None) -> None:
+    """Refresh every :data:`PERIOD_MS`; say what there is to say once the page is connected.
 
     The refresh is a quiet callback (:func:`growlab.ui.serve.add_quiet_periodic_callback`): Panel's
     header spinner otherwise counts it as work and spins for good; it spins while a callback
@@ -107,15 +126,19 @@ def _go_live(app: GrowlabApp, problems: list[str], busy=None) -> None:
     add_quiet_periodic_callback(app.tick, period=PERIOD_MS)
     if busy is not None:
         app.session.param.watch(lambda e: setattr(busy, "value", e.new or pn.state.busy), "building")
-    pn.state.on_session_destroyed(lambda context: app.close())
-    pn.state.onload(lambda: _loaded(app, problems))
+    pn.state.onload(lambda: _loaded(app, problems, notes, reshare))
 
 
-def _loaded(app: GrowlabApp, problems: list[str]) -> None:
-    """The browser is connected: mark the page live and say, in one message, what the link could not set."""
+def _loaded(app: GrowlabApp, problems: list[str], notes=(), reshare=None) -> None:
+    """The browser is connected: mark the page live and say, in one message, what the link could not set;
+    after a reload, say whether the run is back (and share it on if the page left shared it live)."""
     app.strip.live = True
     if problems:
         app.session.notify("warning", link_summary(problems))
+    for level, text in notes:
+        app.session.notify(level, text)
+    if reshare is not None:  # the same share: the class's links go on working
+        reshare.start()
     app.session.connected()
 
 

@@ -20,6 +20,7 @@ from growlab.ui.diagram_legend import legend_html
 from growlab.ui.events import EventsView
 from growlab.ui.export import ExportView
 from growlab.ui.false_starts import FalseStartsView
+from growlab.ui.feature_maps import FeatureMaps
 from growlab.ui.model import TABS
 from growlab.ui.session import Session
 from growlab.ui.share import ShareLink
@@ -38,11 +39,12 @@ PERIOD_MS = 250
 REST = 2.0
 BOUNDARY_TAB = TABS.index("boundary")
 EVENTS_TAB = TABS.index("events")  # its table is only fed while it is shown
-#: Projector layout (1280×720): pixel heights of the diagram, each curve shown and the side boundary.
-PROJECTOR = {"diagram": 450, "curve": 128, "boundary": 236}
+#: Projector layout (1280×720): pixel heights of the diagram, each curve shown and the side boundary,
+#: and the side feature maps' side (px) and number per row (a conv network's, beside the diagram).
+PROJECTOR = {"diagram": 450, "curve": 128, "boundary": 236, "map": 44, "maps_per_row": 8}
 #: The curves the projector layout shows (by index: accuracy, loss, size, grown/pruned).
 PROJECTOR_CURVES = (0, 2, 3)
-#: ... and with a 2-D toy, whose decision boundary takes the room of one.
+#: ... and with a 2-D toy or a conv network, whose decision boundary or feature maps take the room of one.
 PROJECTOR_CURVES_TOY = (0, 2)
 ANNOUNCE = {
     "diverged": ("error", "Training diverged — {error}"),
@@ -69,6 +71,9 @@ class GrowlabApp(pn.viewable.Viewer):
         self.inspector = make_inspector(s.runner, self.diagram)
         self.boundary = make_boundary()
         self.side_boundary = make_boundary(PROJECTOR["boundary"])  # the projector layout's, beside the diagram
+        self.side_maps = FeatureMaps(map_px=PROJECTOR["map"], per_row=PROJECTOR["maps_per_row"], compact=True,
+                                     prefix="side-")  # … and a conv net's feature maps
+        self.diagram.param.watch(lambda e: self.side_maps.select(e.new), "selected")
         self.curves = Curves()
         self.timeline = TimelineBar(runner=s.runner, diagram=self.diagram, curves=self.curves)
         self.events = EventsView()
@@ -86,6 +91,8 @@ class GrowlabApp(pn.viewable.Viewer):
         self._broken: set[str] = set()
         self._last_status = s.runner.snapshot.status
         self._rest_until = 0.0
+        #: The page was left and a reload took its run over: this page draws no more.
+        self.detached = False
         s.param.watch(lambda e: self.strip.update(s.runner.snapshot, s.dirty, s.building), ["dirty", "building"])
         self.refresh()
 
@@ -97,7 +104,7 @@ class GrowlabApp(pn.viewable.Viewer):
         network, a loaded machine) must leave room for clicks and for the other sessions.
         """
         now = time.monotonic()
-        if now < self._rest_until:
+        if self.detached or now < self._rest_until:
             return False
         drew = self.refresh()
         self._rest_until = time.monotonic() + REST * (time.monotonic() - now)
@@ -116,18 +123,18 @@ class GrowlabApp(pn.viewable.Viewer):
             self.tabs.active = BOUNDARY_TAB  # a 2-D toy: show its decision boundary, as Playground does
         if update.fresh:
             self.timeline.reset()
-            self._toy = snap.boundary is not None
+            self._toy, self._conv = snap.boundary is not None, "conv" in (snap.extra or {})
             self._apply_layout()
         for name, view, arg in (
             ("curves", self.curves, update), ("events", self.events, update), ("timeline", self.timeline, snap),
             ("diagram", self.diagram, snap), ("boundary", self.boundary, snap), ("side boundary", self.side_boundary, snap),
-            ("inspector", self.inspector, snap),
+            ("side maps", self.side_maps, snap), ("inspector", self.inspector, snap),
             ("false starts", self.false_starts, snap), ("export", self.export, snap),
         ):  # fmt: skip
             if name == "diagram" and self.timeline.viewing is not None:
                 continue  # the diagram shows a past epoch until Live
-            if name == "side boundary" and self.session.model.layout != "projector":
-                continue  # drawn when the projector layout shows it
+            if name in ("side boundary", "side maps") and self.session.model.layout != "projector":
+                continue  # drawn when the projector layout shows them
             self._draw(name, view, arg)
         data = self.curves.source.data
         activity = growth_note(snap, list(data["epoch"][-1000:]), list(data["grown"][-1000:]))
@@ -187,7 +194,9 @@ class GrowlabApp(pn.viewable.Viewer):
                                    css_classes=["gl-side-boundary"])  # fmt: skip
         self._left = pn.Column(self.diagram, self._timeline_box, sizing_mode="stretch_width", min_width=420,
                                css_classes=["gl-left"])  # fmt: skip
-        self._right = pn.Column(self.curves, self._side_box, sizing_mode="stretch_width", min_width=300,
+        self._maps_box = pn.Column(self.side_maps, sizing_mode="stretch_width", margin=0, visible=False,
+                                   css_classes=["gl-side-maps"])  # fmt: skip
+        self._right = pn.Column(self.curves, self._side_box, self._maps_box, sizing_mode="stretch_width", min_width=300,
                                 css_classes=["gl-right"])  # fmt: skip
         top = pn.FlexBox(self._left, self._right, flex_wrap="wrap", sizing_mode="stretch_width",
                          css_classes=["gl-top"])  # fmt: skip
@@ -206,7 +215,8 @@ class GrowlabApp(pn.viewable.Viewer):
         tabs.param.watch(self._tab_changed, "active")
         m.param.watch(lambda e: setattr(self.tabs, "active", TABS.index(e.new)), "tab")
         m.param.watch(lambda e: self._apply_layout(), "layout")
-        self._toy = self.session.runner.snapshot.boundary is not None
+        first = self.session.runner.snapshot
+        self._toy, self._conv = first.boundary is not None, "conv" in (first.extra or {})
         self._apply_layout()
         head = pn.Row(self.sidebar.play_top, self.strip, sizing_mode="stretch_width", margin=(0, 0, 0, 10))
         return [head, top, tabs]
@@ -220,8 +230,9 @@ class GrowlabApp(pn.viewable.Viewer):
         if getattr(self, "_left", None) is None:
             return
         projector = self.session.model.layout == "projector"
-        toy = getattr(self, "_toy", False)
-        shown = (PROJECTOR_CURVES_TOY if toy else PROJECTOR_CURVES) if projector else range(len(self.curves.figures))
+        toy, conv = getattr(self, "_toy", False), getattr(self, "_conv", False)
+        shown = (PROJECTOR_CURVES_TOY if toy or conv else PROJECTOR_CURVES) if projector else range(len(self.curves.figures))
+        self.curves.short(projector)
         for i, fig in enumerate(self.curves.figures):
             fig.visible = i in shown
             fig.height = (PROJECTOR["curve"] if projector else CURVE_HEIGHT) + (22 if fig.xaxis[0].axis_label else 0)
@@ -231,8 +242,12 @@ class GrowlabApp(pn.viewable.Viewer):
             self.diagram.legend.object = legend_html(compact=projector)
         self._timeline_box.visible = not projector
         self._side_box.visible = projector and toy
+        self._maps_box.visible = projector and conv
+        self.diagram.show_maps(not projector)  # the projector's are beside the diagram
         if projector and toy:
             self._draw("side boundary", self.side_boundary, self.session.runner.snapshot)
+        if projector and conv:
+            self._draw("side maps", self.side_maps, self.session.runner.snapshot)
         # side by side, 3 : 2, down to the columns' minimum widths (then the curves go under the diagram)
         self._left.styles = {"flex": "3 1 0px", "min-width": "420px", "width": "auto"}
         self._right.styles = {"flex": "2 1 0px", "min-width": "300px", "width": "auto"}

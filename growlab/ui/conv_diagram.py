@@ -156,6 +156,7 @@ class ConvDiagram(NetworkDiagram):
                 self._mlp_tips[name] = (tool, tool.tooltips)
                 self._conv_tips[name] = self._tooltip(self.sources[name], redundant=name == "redundant")
         self.is_conv = False
+        self._maps_shown = True
         self.maps = FeatureMaps(on_example=on_example)
         self.param.watch(lambda e: self.maps.select(e.new), "selected")
         self.conv_note = pn.pane.HTML(legend_note(), sizing_mode="stretch_width", margin=(0, 12), visible=False)
@@ -209,13 +210,20 @@ class ConvDiagram(NetworkDiagram):
             labels.append(f"{name}\n{alive}" + (f" of {cap}" if alive != cap else ""))
         _label(axes(self.figure)["columns"], [float(k) for k in range(len(labels))], labels)
 
+    def show_maps(self, on: bool) -> None:
+        """Show the feature-map strip and the conv note under the diagram (the projector layout
+        shows its own maps beside the diagram, and no note)."""
+        self._maps_shown = self.maps.enabled = on
+        self.conv_note.visible = on and self.is_conv
+        self.maps._view.visible = on and self.maps.snapshot is not None
+
     # ------------------------------------------------------------------ conv parts
     def _set_conv(self, on: bool) -> None:
         """Kernel tooltips on conv networks, the MLP ones otherwise (changed only on a switch)."""
         if on == self.is_conv:
             return
         self.is_conv = on
-        self.conv_note.visible = on
+        self.conv_note.visible = on and self._maps_shown
         for name, (tool, tips) in self._mlp_tips.items():
             tool.tooltips = self._conv_tips[name] if on else tips
         if not on:

@@ -46,6 +46,8 @@ def curve_rows(rows: list[dict], task: str) -> dict[str, list]:
 
 #: Events drawn as phase markers: NeST's and ODF2NNA's phase changes, lottery rounds, removed layers.
 PHASE_KINDS = ("phase", "rewind", "bridge")
+#: The size curve's right axis label, on a full-height curve and on a short (projector) one.
+PARAMS_LABEL = {False: "active parameters", True: "params"}
 
 
 def marker_rows(events: pd.DataFrame, kinds: tuple[str, ...] = ("param",)) -> dict[str, list]:
@@ -100,7 +102,8 @@ class Curves(pn.viewable.Viewer):
         p = size.line("epoch", "active_params", source=src, color=PARAMS, line_width=2, y_range_name="params",
                       legend_label="active params")  # fmt: skip
         size.extra_y_ranges["params"].renderers = [p]
-        size.add_layout(LinearAxis(y_range_name="params", axis_label="active parameters"), "right")
+        self.params_axis = LinearAxis(y_range_name="params", axis_label=PARAMS_LABEL[False])
+        size.add_layout(self.params_axis, "right")
         changes = new_figure("Grown ↑ / pruned ↓", x, x_label="epoch")
         changes.vbar("epoch", top="grown", width=0.9, source=src, color=GROWN, legend_label="grown")
         changes.vbar("epoch", top="minus_pruned", width=0.9, source=src, color=PRUNED, legend_label="pruned")
@@ -133,6 +136,10 @@ class Curves(pn.viewable.Viewer):
         if phases["epoch"]:
             self.phases.stream(phases)
             self.n_phases += len(phases["epoch"])
+
+    def short(self, on: bool) -> None:
+        """Curves of the projector layout's height: axis labels that fit them."""
+        self.params_axis.axis_label = PARAMS_LABEL[on]
 
     def cursor(self, epoch: int | None) -> None:
         """Mark ``epoch`` on every curve (the timeline's), or hide the mark (``None``: live)."""

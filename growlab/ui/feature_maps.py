@@ -7,7 +7,8 @@ and appear (a grown channel) as training goes. One shared colour scale per layer
 keeps the maps comparable; a dormant channel is drawn faint. The example is chosen with the
 number box (``on_example`` is called with the row, e.g. ``runner.show_example``).
 
-Bokeh source names for tests: ``conv-maps`` (one row per channel), ``conv-map-labels``.
+Bokeh source names for tests: ``conv-maps`` (one row per channel), ``conv-map-labels`` (with
+the ``prefix`` given: the projector layout's strip beside the diagram is ``side-conv-maps``…).
 """
 
 from __future__ import annotations
@@ -53,18 +54,25 @@ class FeatureMaps(pn.viewable.Viewer):
 
     layer = param.Integer(default=1, bounds=(1, None), doc="Conv layer shown (1 = the first).")
 
-    def __init__(self, on_example=None, **params):
+    def __init__(self, on_example=None, map_px: int = ROW_PX, per_row: int = PER_ROW, compact: bool = False,
+                 prefix: str = "", **params):
+        """``map_px``: a map's side in pixels; ``per_row``: most maps per row; ``compact``: the header
+        above the layer buttons (a narrow column, e.g. the projector layout's); ``prefix``: before
+        the sources' names (a second strip on the page, e.g. ``side-``)."""
         super().__init__(**params)
         self.on_example = on_example
+        self.map_px, self.per_row, self.compact = map_px, per_row, compact
+        #: Whether the strip shows at all (a conv network's page may show its maps elsewhere).
+        self.enabled = True
         self.snapshot = None
         self.source = ColumnDataSource({c: [] for c in ("image", "x", "y", "dw", "dh", "channel", "alpha")},
-                                       name="conv-maps")  # fmt: skip
-        self.labels = ColumnDataSource({"x": [], "y": [], "text": []}, name="conv-map-labels")
-        self.mark = ColumnDataSource({"x": [], "y": []}, name="conv-map-selected")
-        self.frames = ColumnDataSource({"x": [], "y": [], "w": []}, name="conv-map-frames")
+                                       name=prefix + "conv-maps")  # fmt: skip
+        self.labels = ColumnDataSource({"x": [], "y": [], "text": []}, name=prefix + "conv-map-labels")
+        self.mark = ColumnDataSource({"x": [], "y": []}, name=prefix + "conv-map-selected")
+        self.frames = ColumnDataSource({"x": [], "y": [], "w": []}, name=prefix + "conv-map-frames")
         self.mapper = LinearColorMapper(palette=list(Greys256[::-1]), low=0, high=1)
         self.figure = self._figure()
-        self.header = pn.pane.HTML("", sizing_mode="stretch_width", margin=(2, 10))
+        self.header = pn.pane.HTML("", sizing_mode="stretch_width", margin=(2, 10) if not compact else (0, 6))
         self.layers = pn.widgets.RadioButtonGroup(options=["conv 1"], value="conv 1", margin=(2, 10),
                                                   **button_args(color="light"))  # fmt: skip
         self.example = pn.widgets.IntInput(value=0, start=0, end=0, width=150, visible=on_example is not None,
@@ -72,8 +80,10 @@ class FeatureMaps(pn.viewable.Viewer):
                                            **button_args(label="validation example"))  # fmt: skip
         self.layers.param.watch(self._on_layer, "value")
         self.example.param.watch(self._on_example, "value")
+        controls = (pn.Column(self.header, self.layers, sizing_mode="stretch_width", margin=0) if compact
+                    else pn.Row(self.header, self.layers, self.example, sizing_mode="stretch_width"))  # fmt: skip
         self._view = pn.Column(
-            pn.Row(self.header, self.layers, self.example, sizing_mode="stretch_width"),
+            controls,
             # scrolls when wider than the diagram's column (and never widens the column)
             pn.Column(pn.pane.Bokeh(self.figure), scroll="x-auto", sizing_mode="stretch_width", styles=NARROWS),
             sizing_mode="stretch_width", visible=False, styles=NARROWS,
@@ -83,8 +93,8 @@ class FeatureMaps(pn.viewable.Viewer):
         return self._view
 
     def _figure(self):
-        fig = figure(height=int(ROW_PX * ROW_SPAN), width=ROW_PX * PER_ROW, tools="hover", toolbar_location=None,
-                     x_range=Range1d(0, PER_ROW), y_range=Range1d(0, ROW_SPAN), match_aspect=False,
+        fig = figure(height=int(self.map_px * ROW_SPAN), width=self.map_px * self.per_row, tools="hover", toolbar_location=None,
+                     x_range=Range1d(0, self.per_row), y_range=Range1d(0, ROW_SPAN), match_aspect=False,
                      tooltips=[("channel", "#@channel"), ("activation", "@image{0.00}")])  # fmt: skip
         fig.axis.visible = False
         fig.grid.visible = False
@@ -94,7 +104,7 @@ class FeatureMaps(pn.viewable.Viewer):
                   global_alpha="alpha")  # fmt: skip
         fig.rect("x", "y", "w", "w", source=self.frames, fill_color=None, line_color="#b8c0c4", line_width=1)
         fig.rect("x", "y", 0.96, 0.96, source=self.mark, fill_color=None, line_color=palette.SELECTION, line_width=3)
-        fig.text("x", "y", "text", source=self.labels, text_font_size="10pt", text_color=palette.MUTED,
+        fig.text("x", "y", "text", source=self.labels, text_font_size="9pt" if self.compact else "10pt", text_color=palette.MUTED,
                  text_baseline="bottom", text_align="center")  # fmt: skip
         return fig
 
@@ -102,7 +112,7 @@ class FeatureMaps(pn.viewable.Viewer):
     def update(self, snapshot) -> None:
         """Draw the maps of ``snapshot`` (hidden for a network without conv layers)."""
         conv = None if snapshot is None else snapshot.extra.get("conv")
-        self._view.visible = conv is not None
+        self._view.visible = conv is not None and self.enabled
         self.snapshot = snapshot if conv is not None else None
         if conv is None:
             return
@@ -161,20 +171,20 @@ class FeatureMaps(pn.viewable.Viewer):
         k = min(self.layer, conv["n_conv"])
         feats = np.asarray(conv["features"][k - 1])
         alive = np.asarray(snap.alive[k], bool)
-        data = map_grid(feats, alive)
+        data = map_grid(feats, alive, self.per_row)
         C = len(feats)
-        cols = max(1, min(C, PER_ROW))
+        cols = max(1, min(C, self.per_row))
         rows = max(1, -(-C // cols))
         self.figure.x_range.update(start=0, end=cols)
         self.figure.y_range.update(start=0, end=rows * ROW_SPAN)
-        self.figure.width = ROW_PX * cols + 4  # square maps: a fixed size per map
-        self.figure.height = int(ROW_PX * rows * ROW_SPAN) + 4
+        self.figure.width = self.map_px * cols + 4  # square maps: a fixed size per map
+        self.figure.height = int(self.map_px * rows * ROW_SPAN) + 4
         top = float(feats.max()) if feats.size else 1.0
         self.mapper.high = top if top > 0 else 1.0
         self.mapper.low = min(0.0, float(feats.min()) if feats.size else 0.0)
         self.source.data = data
         self.labels.data = {"x": data["x"] + data["dw"] / 2, "y": data["y"] + data["dh"],
-                            "text": [f"#{c}" + ("" if a else " (off)") for c, a in zip(range(C), alive)]}  # fmt: skip
+                            "text": [f"#{c}" + ("" if a else " off" if self.compact else " (off)") for c, a in zip(range(C), alive)]}  # fmt: skip
         self.frames.data = {"x": data["x"] + data["dw"] / 2, "y": data["y"] + data["dh"] / 2, "w": data["dw"]}
         sel = self._selected
         if sel is not None and sel[0] == k and 0 <= sel[1] < C:

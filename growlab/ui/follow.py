@@ -18,12 +18,14 @@ What a viewer costs the server:
   cannot change the teacher's run.
 
 When the teacher's session ends (the tab closed), the share ends: viewers are told once
-("the teacher's run has ended") and keep their last picture.
+("the teacher's run has ended") and keep their last picture. A reload of the teacher's page is
+not an end: the next page takes the run over (:mod:`growlab.ui.resume`) and shares it on, same link.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 import weakref
@@ -115,34 +117,58 @@ class Share:
     viewers: "weakref.WeakSet" = field(default_factory=weakref.WeakSet)
 
 
-class FollowHub:
+#: What a token of this server looks like (:func:`secrets.token_urlsafe`); anything else a page
+#: sends (a mistyped link, an old cookie) names nothing.
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class TokenHub:
+    """Things of this server process held under random tokens (a shared run, a page's run kept
+    for a reload): thread-safe; a token that is not one of ours, or not a token at all, finds nothing."""
+
+    def __init__(self):
+        self._items: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def _add(self, item) -> str:
+        """Hold ``item`` under a new token (the caller holds the lock)."""
+        token = secrets.token_urlsafe(12)
+        self._items[token] = item
+        return token
+
+    def _find(self, token) -> object | None:
+        """The item ``token`` names, or None (the caller holds the lock)."""
+        token = token if isinstance(token, str) else ""
+        return self._items.get(token) if TOKEN_RE.fullmatch(token) else None
+
+
+class FollowHub(TokenHub):
     """Shared runs of this server process, by token (the event loop and tests use it)."""
 
     def __init__(self, max_viewers: int = MAX_VIEWERS):
+        super().__init__()
         self.max_viewers = max_viewers
-        self._shares: dict[str, Share] = {}
-        self._lock = threading.Lock()
 
     def share(self, runner) -> Share:
         """Register ``runner`` (once: sharing it again gives the same share)."""
         with self._lock:
-            for s in self._shares.values():
+            for s in self._items.values():
                 if s.runner is runner and not s.ended:
                     return s
-            token = secrets.token_urlsafe(12)
-            s = self._shares[token] = Share(token, runner)
+            s = Share("", runner)
+            s.token = self._add(s)
             return s
 
     def get(self, token: str) -> Share | None:
         """The share ``token`` names, ended or not; ``None`` for an unknown token."""
         with self._lock:
-            return self._shares.get(str(token))
+            return self._find(token)
 
     def end(self, share: Share) -> None:
         """The teacher left: viewers are told and keep their last picture; new links are refused."""
         with self._lock:
             share.ended = True
-            self._shares.pop(share.token, None)
+            self._items.pop(share.token, None)
 
     def join(self, share: Share, viewer) -> None:
         """Count ``viewer`` on ``share`` (``ValueError`` when it is full)."""
@@ -154,7 +180,7 @@ class FollowHub:
     def counts(self) -> dict:
         """Shared runs and their viewers (for the status page)."""
         with self._lock:
-            return {"shared": len(self._shares), "viewers": sum(len(s.viewers) for s in self._shares.values())}
+            return {"shared": len(self._items), "viewers": sum(len(s.viewers) for s in self._items.values())}
 
 
 HUB = FollowHub()
@@ -199,6 +225,12 @@ class ShareLive(pn.viewable.Viewer):
         if self.share is not None:
             self.watching = len(self.share.viewers)
             self.count.object = f"{self.watching} watching"
+
+    def hand_over(self) -> None:
+        """The page reloaded: its next page shares the same run, so the share goes on (no count here)."""
+        if self._callback is not None:
+            self._callback.stop()
+            self._callback = None
 
     def close(self) -> None:
         """The teacher's session ended: the share ends."""

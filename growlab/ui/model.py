@@ -224,6 +224,16 @@ class SessionModel(param.Parameterized):
         self.param.target.objects = list(columns)
         self.param.update(csv_data=data, csv_name=name, csv_columns=list(columns), target=columns[-1])
 
+    def copy(self) -> "SessionModel":
+        """A new model with the same choices, the method's parameters and an uploaded CSV included
+        (nothing watches it yet: a reloaded page builds its controls on it)."""
+        values = {k: v for k, v in self.param.values().items() if k not in ("name", "method_params", "target")}
+        mp = method_params(self.method, values=self.method_values(), dataset=self.dataset)
+        new = SessionModel(**values, method_params=mp)
+        new.param.target.objects = list(self.param.target.objects)
+        new.target = self.target
+        return new
+
     # ------------------------------------------------------------------ conversions
     def method_values(self) -> dict[str, Any]:
         """The method's parameter values by name."""

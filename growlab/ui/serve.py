@@ -30,6 +30,11 @@ WILDCARDS = ("0.0.0.0", "::", "")
 #: Seconds: Bokeh frees a session no page is connected to after this long, counted from its
 #: creation too, so it must cover a slow first page load.
 MIN_LIFETIME = 5.0
+#: Seconds a page's session, and its run, live after the page is left (``--session-lifetime``):
+#: the grace period in which a reload, or the tab reopened, gets the run back (:mod:`growlab.ui.resume`).
+DEFAULT_LIFETIME = 15.0
+#: ... as this server process was started with.
+LIFETIME = {"s": DEFAULT_LIFETIME}
 #: Share of the machine's memory that runs may take together unless ``--memory-budget`` says otherwise.
 DEFAULT_BUDGET_SHARE = 0.5
 #: Largest websocket message accepted: an upload at the 10 MiB limit, base64-encoded, fits
@@ -238,7 +243,7 @@ def serve(
     show: bool = False,
     max_runs: int | None = None,
     origins: list[str] | tuple = (),
-    session_lifetime: float = 15.0,
+    session_lifetime: float = DEFAULT_LIFETIME,
     memory_budget: int | str | None = None,
 ) -> None:
     """Serve the app until interrupted.
@@ -249,8 +254,9 @@ def serve(
         show: open a browser tab.
         max_runs: cap on runs training at once (default ``$GROWLAB_MAX_RUNS`` or the CPU count).
         origins: more ``host[:port]`` the page may be loaded from (e.g. behind a proxy).
-        session_lifetime: seconds after a tab closes before its run is stopped and freed
-            (at least 5: a new page must connect within it).
+        session_lifetime: seconds after a page is left (reloaded, its tab closed) before its run
+            is stopped and freed; a reload within them gets the run back (at least 5: a new
+            page must connect within it).
         memory_budget: memory all runs may take together (``"8GiB"``, bytes); a setup that
             does not fit is refused with a message (default: half the machine's memory).
     """
@@ -287,6 +293,7 @@ def serve(
         links = sorted(a for a in local_addresses() if not a.startswith(("127.", "::1")))
         if links:
             print("growlab: students open " + ", ".join(f"http://{f'[{a}]' if ':' in a else a}:{port}/" for a in links), flush=True)
+    LIFETIME["s"] = session_lifetime
     lifetime_ms = int(session_lifetime * 1000)
     patterns = [(STATUS_PATH, StatusHandler)]
     if os.environ.get(LOOP_ENV_VAR, "").strip():

@@ -262,7 +262,7 @@ class Sidebar(pn.viewable.Viewer):
 
 
 #: Run once per page: the space bar plays and pauses (unless typing, or on a focused button,
-#: which the space bar presses anyway); leaving or reloading a page whose run has trained asks first.
+#: which the space bar presses anyway). A reload does not ask first: it keeps the run (:mod:`growlab.ui.resume`).
 PAGE_JS = """
 const deep = (sel, root = document) => {
   const found = root.querySelector(sel);
@@ -282,17 +282,12 @@ if (!window._growlab_keys) {
     const button = host && (host.shadowRoot ?? host).querySelector('button');
     if (button) { e.preventDefault(); button.click(); }
   });
-  window.addEventListener('beforeunload', (e) => {
-    const strip = deep('.gl-strip');
-    const m = strip && /epoch\\s*(\\d+)\\s*\\//i.exec(strip.textContent);
-    if (m && Number(m[1]) > 0) { e.preventDefault(); e.returnValue = ''; }
-  });
 }
 """
 
 
 def page_keys(doc) -> None:
-    """The space bar plays/pauses, and a trained run is not lost to a reload without a question (:data:`PAGE_JS`)."""
+    """The space bar plays/pauses (:data:`PAGE_JS`)."""
     from bokeh.events import DocumentReady
     from bokeh.models import CustomJS
 

@@ -7,11 +7,12 @@ why and puts its control back.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from playwright.sync_api import expect
 
-from test_browser import FAST, click, epoch, shot, strip_text, toast
+from test_browser import FAST, STRATEGIC, click, epoch, shot, strip_text, toast, wait_epoch
 
 pytestmark = pytest.mark.browser
 
@@ -108,7 +109,7 @@ def test_a_refused_value_says_why_and_its_control_shows_the_value_in_use(open_pa
     shot(page, "15-refused-values")
 
 
-def test_one_projector_screen_space_plays_no_wheel_zoom_and_a_reload_asks(open_page):
+def test_one_projector_screen_space_plays_and_no_wheel_zoom(open_page):
     page = open_page("dataset=moons&arch=6-4&method=strategic&epochs=3000", width=1280, height=720)
     play = page.locator(".gl-play").first
     box = play.bounding_box()
@@ -133,11 +134,62 @@ def test_one_projector_screen_space_plays_no_wheel_zoom_and_a_reload_asks(open_p
     page.wait_for_timeout(500)
     assert page.evaluate(x_range) == before  # the wheel scrolled the page, the diagram did not zoom
     shot(page, "15-projector-1280")
+
+
+#: JS: what the diagram draws (its live edges' ends and weights), to compare before and after a reload.
+DRAWN_JS = """() => { const d = Bokeh.documents[0].get_model_by_name('diagram-edges').data;
+  return [Array.from(d.layer), Array.from(d.source), Array.from(d.target)].map(a => a.join(',')).join(';'); }"""
+
+
+def test_a_reload_keeps_the_run_its_epoch_diagram_and_curves_and_asks_nothing(open_page, server):
+    page = open_page(STRATEGIC + "&speed=fast", width=1440, height=900)
+    click(page, "Play")
+    wait_epoch(page, 26)
+    click(page, "Pause")
+    page.locator(".gl-badge", has_text="Paused").wait_for()
+    page.wait_for_timeout(600)  # the last epoch drawn
+    before, drawn = epoch(page), page.evaluate(DRAWN_JS)
+    rows = page.evaluate("() => Bokeh.documents[0].get_model_by_name('growlab-curves').data.epoch.length")
     asked = []
-    page.on("dialog", lambda d: (asked.append(d.type), d.dismiss()))
-    page.close(run_before_unload=True)
-    page.context.pages[0].wait_for_timeout(500) if page.context.pages else None
-    assert asked == ["beforeunload"]
+    page.on("dialog", lambda d: (asked.append(d.type), d.accept()))
+    page.reload()
+    page.locator(".gl-strip.gl-live").wait_for()
+    toast(page, f"Your run is back, at epoch {before}")
+    page.wait_for_function(f"() => {{ const s = Bokeh.documents[0].get_model_by_name('growlab-curves'); "
+                           f"return s && s.data.epoch.length >= {rows}; }}")  # fmt: skip
+    assert asked == []  # nothing to ask: the run is kept
+    assert epoch(page) == before and "Paused" in page.locator(".gl-badge").first.text_content()
+    assert page.evaluate(DRAWN_JS) == drawn  # the same network, edge for edge
+    assert page.evaluate("() => document.cookie").find("growlab_resume=") < 0  # taken: another tab gets a run of its own
+    click(page, "Play")  # and it trains on from there
+    wait_epoch(page, before + 3)
+    shot(page, "15-reload-kept")
+    other = open_page(FAST)  # a page opened afresh meanwhile is a new run
+    assert epoch(other) == 0
+
+
+def test_a_page_left_longer_than_the_grace_period_gets_a_new_run_and_a_notice(open_page, server):
+    page = open_page(FAST + "&speed=fast")
+    click(page, "Play")
+    wait_epoch(page, 3)
+    ctx = page.context
+    cookies_at_close = []
+    page.close(run_before_unload=True)  # the tab closed: its token waits in a cookie
+    deadline = time.monotonic() + 10
+    while not cookies_at_close and time.monotonic() < deadline:
+        cookies_at_close = [c for c in ctx.cookies() if c["name"] == "growlab_resume"]
+        time.sleep(0.1)
+    assert cookies_at_close, "leaving the page wrote no resume cookie"
+    server.wait_status(lambda s: s["runs"] == 0, timeout=30)  # the server's grace period (5 s here) is over: freed
+    # the cookie lived as long (the browser dropped it); one that outlived it, or a forged one, names nothing
+    for value in (cookies_at_close[0]["value"], "%3Cb%3Ex%3C%2Fb%3E", "A" * 3000):
+        ctx.add_cookies([{"name": "growlab_resume", "value": value, "url": server.url}])
+        page = ctx.new_page()
+        page.goto(server.url + "?" + FAST)
+        page.locator(".gl-strip.gl-live").wait_for()
+        toast(page, "Your earlier run was not kept")
+        assert epoch(page) == 0 and "Ready" in page.locator(".gl-badge").first.text_content()
+        page.close()
 
 
 def test_a_page_load_asks_no_server_but_growlabs(open_page):
@@ -235,3 +287,22 @@ def test_a_link_keeps_speed_and_tab_the_spinner_rests_while_training_and_the_log
     expect(again.locator(".bk-btn-group .bk-btn.bk-active", has_text="fast").first).to_be_visible()
     expect(again.locator(".bk-tab.bk-active", has_text="Export").first).to_be_visible()
     assert "W-1005" not in server.log.read_text(errors="replace")  # no sizing warnings while it ran
+
+
+@pytest.mark.parametrize("query", ["dataset=mnist5k&arch=lenet-5&method=nest", "dataset=digits&arch=c6k3-c16k3-p2-32&method=nest"])
+def test_a_conv_network_in_the_projector_view_fits_one_1280x720_screen(open_page, query):
+    page = open_page(f"{query}&layout=projector", width=1280, height=720)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    left, right = inside(page, ".gl-left", 1280, 720), inside(page, ".gl-right", 1280, 720)
+    assert right["x"] >= left["x"] + left["width"] - 1 and abs(right["y"] - left["y"]) < 40  # curves beside the diagram
+    maps = inside(page, ".gl-side-maps", 1280, 720)  # the feature maps beside the diagram, not under it
+    assert maps["height"] > 80 and maps["x"] >= left["x"] + left["width"] - 1
+    inside(page, ".gl-legend", 1280, 720)
+    tab = inside(page, ".bk-tab:has-text('Inspector')", 1280, 720)
+    assert max(left["y"] + left["height"], right["y"] + right["height"]) <= tab["y"] + 1  # nothing pushes the tabs down
+    page.locator(".gl-side-maps .bk-btn", has_text="conv 2").first.click()  # 16 channels: still on the screen
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('side-conv-maps').data.channel.length === 16")
+    page.wait_for_timeout(500)
+    right = inside(page, ".gl-right", 1280, 720)
+    assert right["y"] + right["height"] <= inside(page, ".bk-tab:has-text('Inspector')", 1280, 720)["y"] + 1
+    shot(page, f"15-projector-conv-{query.split('&')[0].split('=')[1]}")
