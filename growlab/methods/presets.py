@@ -91,12 +91,20 @@ class RandomPrune(Composed):
 
 @METHODS.register("strategic+prune")
 class StrategicPrune(Composed):
-    """Strategic synthesis with pruning: each cycle prunes ``prune_per_cycle`` then grows strategically."""
+    """Strategic synthesis with pruning: each cycle prunes ``prune_per_cycle`` then grows strategically.
+
+    Pruning keeps every input on a path to the output (``keep_inputs``, on by default here):
+    strategic growth grows only from the origin of an active connection, so an input whose last
+    connection is pruned is never reconnected, and magnitude pruning ranks the input layer's
+    smaller weights first. Without it (the paper's pruning read literally) the sub-network's
+    one connection per input is pruned two a cycle while growth lands in the hidden layers:
+    heart 16-8 seed 0 has 1 input of 27 left on a path by epoch 30 and predicts the majority class.
+    """
 
     doc = "sub-network start; each cycle prune, then grow from the focal junctures"
     source = _PAPER
     init_part, grow_part, prune_mode = "subnet", "strategic", "per_cycle"
-    defaults = {"prune_per_cycle": 2}
+    defaults = {"prune_per_cycle": 2, "keep_inputs": True}
 
 
 @METHODS.register("gradient+prune")

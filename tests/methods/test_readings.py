@@ -68,7 +68,8 @@ def test_the_threshold_as_a_budget_bounds_all_growth_and_pruning():
 
 
 def test_the_hybrid_pruning_floor():
-    kw = dict(epochs=40, seed=0, sparsity=0.95, prune_per_cycle=6, focal_junctures=1)
+    # keep_inputs off: it keeps the whole sub-network (each of its neurons has one link onward)
+    kw = dict(epochs=40, seed=0, sparsity=0.95, prune_per_cycle=6, focal_junctures=1, keep_inputs=False)
     runs = {f: growlab.Run("heart", "16-8", "strategic+prune", prune_floor=f, **kw) for f in ("start_or_cap", "start", "none")}
     start = int(runs["start"].network.n_active()[0])  # the sub-network, before any cycle
     for r in runs.values():
