@@ -187,39 +187,38 @@ def remove_units(ctx: CycleContext, k: int, gone: torch.Tensor, cause: str) -> t
 
 
 def path_links(net: Network, importance: list[torch.Tensor], acts: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The connections that keep every input on an input → output path: for each neuron on such
-    a path, its most important active connection to a neuron of the next layer that reaches an
-    output. One bool per layer, shaped like its weights.
+    """The fewest connections that keep every input on an input → output path: each input on a
+    path keeps its most important active connection to a neuron of the next layer that reaches
+    an output, each neuron so reached keeps its own, and so on to the outputs. One bool per
+    layer, shaped like its weights.
 
-    Kept, they leave every neuron that was on a path on one (its kept link leads to a neuron on
-    a path, which keeps its own, down to an output), whatever else is pruned. On a conv network
-    this is the channel graph's (:mod:`growlab.engine.graph`): an edge is a kernel (a channel's
-    block after the flatten), ranked by its most important active tap, which is the one kept.
+    Kept, they leave every input that was on a path on one, whatever else is pruned. On a conv
+    network this is the channel graph's (:mod:`growlab.engine.graph`): a link is a kernel (a
+    channel's block after the flatten), ranked by its most important active tap, the one kept.
 
     Example:
         >>> net = Network((2, 2, 1))
         >>> acts = [m.clone() for m in net.masks]
         >>> imp = [torch.tensor([[[0.1, 0.2], [0.3, 0.4]]]), torch.tensor([[[0.5, 0.6]]])]
-        >>> [k[0].int().tolist() for k in path_links(net, imp, acts)]
-        [[[0, 0], [1, 1]], [[1, 1]]]
+        >>> [k[0].int().tolist() for k in path_links(net, imp, acts)]  # both inputs through hidden 1
+        [[[0, 0], [1, 1]], [[0, 1]]]
     """
     edges = [net.edges(l, a) for l, a in enumerate(acts)]  # (P, out, in) channel-graph edges
     onward = [net.alive[-1]]  # per neuron layer, from the last: alive and reaching an output
     for l in reversed(range(net.n_layers)):
         reach = torch.bmm(edges[l].transpose(1, 2).float(), onward[0].float()[:, :, None])[:, :, 0] > 0
         onward.insert(0, net.alive[l] & reach)
-    reached = net.alive[0]  # alive and reached from an input
+    keeping = onward[0]  # the inputs on a path, then the neurons their kept links reach
     kept = []
     for l, (imp, act) in enumerate(zip(importance, acts)):
-        on_path = reached & onward[l]  # (P, in)
         taps = net.taps(l, torch.where(act, imp.float(), float("-inf")))  # (P, out, in, fan)
-        best, tap = taps.max(dim=-1)  # each edge's most important active tap
-        ok = edges[l] & on_path[:, None, :] & onward[l + 1][:, :, None]
+        best, tap = taps.max(dim=-1)  # each link's most important active tap
+        ok = edges[l] & keeping[:, None, :] & onward[l + 1][:, :, None]
         to = torch.where(ok, best, float("-inf")).argmax(dim=1, keepdim=True)  # (P, 1, in): the best link onward
         link = torch.zeros_like(ok).scatter_(1, to, True) & ok.any(dim=1, keepdim=True)
         one = torch.zeros(taps.shape, dtype=torch.bool, device=act.device).scatter_(-1, tap[..., None], True)
         kept.append((one & link[..., None]).reshape(act.shape))
-        reached = net.alive[l + 1] & (torch.bmm(edges[l].float(), reached.float()[:, :, None])[:, :, 0] > 0)
+        keeping = link.any(dim=2)
     return kept
 
 
