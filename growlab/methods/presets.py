@@ -93,18 +93,18 @@ class RandomPrune(Composed):
 class StrategicPrune(Composed):
     """Strategic synthesis with pruning: each cycle prunes ``prune_per_cycle`` then grows strategically.
 
-    Pruning keeps every input on a path to the output (``keep_inputs``, on by default here):
-    strategic growth grows only from the origin of an active connection, so an input whose last
-    connection is pruned is never reconnected, and magnitude pruning ranks the input layer's
-    smaller weights first. Without it (the paper's pruning read literally) the sub-network's
-    one connection per input is pruned two a cycle while growth lands in the hidden layers:
-    heart 16-8 seed 0 has 1 input of 27 left on a path by epoch 30 and predicts the majority class.
+    Read literally (the defaults) it is often a false start: magnitude pruning ranks the input
+    layer's smaller weights first and prunes the sub-network's one connection per input two a
+    cycle, while strategic growth, which grows only from the origin of an active connection,
+    never reconnects an input (heart 16-8 seed 0: 1 input of 27 left on a path by epoch 30,
+    the majority class all run). ``keep_inputs=True`` keeps every input on a path, and
+    ``grow_from="both"`` lets growth add neurons to the paths (the app starts with both).
     """
 
     doc = "sub-network start; each cycle prune, then grow from the focal junctures"
     source = _PAPER
     init_part, grow_part, prune_mode = "subnet", "strategic", "per_cycle"
-    defaults = {"prune_per_cycle": 2, "keep_inputs": True}
+    defaults = {"prune_per_cycle": 2}
 
 
 @METHODS.register("gradient+prune")

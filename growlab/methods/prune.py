@@ -88,9 +88,9 @@ MIN_AGE = Param(
     "min_age", 1, "int", low=0, high=10_000, per_member=True,
     doc="never prune a connection younger than this many cycles (a newborn is not removed at once)",
 )  # fmt: skip
-#: Off by default (plain magnitude pruning may cut an input off, as the paper's does); the
-#: strategic hybrid turns it on: strategic growth only grows from the origin of an active
-#: connection, so an input whose last connection is pruned can never be reconnected.
+#: Off by default (plain magnitude pruning may cut an input off, as the paper's does). For the
+#: strategic hybrid it matters most: strategic growth grows only from the origin of an active
+#: connection, so an input whose last connection is pruned is never reconnected.
 KEEP_INPUTS = Param(
     "keep_inputs", False, "bool",
     doc="never cut an input off the outputs: each neuron on an input → output path keeps its strongest link onward",

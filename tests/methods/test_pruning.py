@@ -198,7 +198,6 @@ def test_keep_inputs_never_cuts_an_input_off_however_much_is_pruned(conv):
 def test_the_strategic_hybrid_keeps_its_inputs_and_plain_pruning_does_not():
     kw = dict(epochs=30, seed=0, sparsity=0.5, junctures="usable")
     runs = {keep: growlab.Run("heart", "16-8", "strategic+prune", keep_inputs=keep, **kw) for keep in (True, False)}
-    assert runs[True].method.values["keep_inputs"] and not growlab.Run("heart", "16-8", "random+prune").method.values["keep_inputs"]
     for r in runs.values():
         r.run()
     left = {keep: int(_inputs_on_paths(r.network).sum()) for keep, r in runs.items()}
