@@ -36,7 +36,7 @@ from growlab.methods.context import CycleContext
 from growlab.methods.grow import GROWERS
 from growlab.methods.inits import INITS, CoreInit
 from growlab.methods.params import Param
-from growlab.methods.prune import CRITERION_PARAMS, MIN_AGE, PRUNE_SCHEDULES, Pruner, PruneNeed
+from growlab.methods.prune import CRITERION_PARAMS, KEEP_INPUTS, MIN_AGE, PRUNE_SCHEDULES, Pruner, PruneNeed
 from growlab.methods.registry import Registry
 from growlab.methods.schedules import SCHEDULE_PARAMS, due
 from growlab.methods.scores import batch_stats
@@ -88,7 +88,7 @@ def compose_params(init: str, grow: str | None, prune: str | None) -> tuple[Para
     if prune == "target":
         params += [SCHEDULE, PRUNE_PER_CYCLE, *CRITERION_PARAMS]
     elif prune == "per_cycle":
-        params += [PRUNE_PER_CYCLE, *CRITERION_PARAMS, MIN_AGE]
+        params += [PRUNE_PER_CYCLE, *CRITERION_PARAMS, MIN_AGE, KEEP_INPUTS]
     if grow:
         params.append(THRESHOLD)
     if grow or prune:

@@ -4,7 +4,10 @@ A criterion scores every active connection's importance; the pruner removes the 
 eligible ones, over the whole network (``global``) or each layer in proportion to its active
 connections (``per_layer``). Eligible means active, at least ``min_age`` cycles old, and not
 the last incoming connection of an output unit (the pruner always keeps each output's most
-important incoming connection, so no output is ever cut off). On a conv network a connection
+important incoming connection, so no output is ever cut off). With ``keep_inputs`` it also
+keeps every input on an input → output path: each neuron on such a path keeps its most
+important connection onward to a neuron that still reaches an output (:func:`path_links`), so
+by induction every input that reached an output before a cycle still does after it. On a conv network a connection
 is a kernel tap; ``granularity`` prunes whole kernels or whole channels instead (see
 :mod:`growlab.methods.groups`).
 """
@@ -85,13 +88,20 @@ MIN_AGE = Param(
     "min_age", 1, "int", low=0, high=10_000, per_member=True,
     doc="never prune a connection younger than this many cycles (a newborn is not removed at once)",
 )  # fmt: skip
+#: Off by default (plain magnitude pruning may cut an input off, as the paper's does). For the
+#: strategic hybrid it matters most: strategic growth grows only from the origin of an active
+#: connection, so an input whose last connection is pruned is never reconnected.
+KEEP_INPUTS = Param(
+    "keep_inputs", False, "bool",
+    doc="never cut an input off the outputs: each neuron on an input → output path keeps its strongest link onward",
+)  # fmt: skip
 
 
 class Pruner(Part):
     """Removes the least important eligible connections: ``prune(ctx, counts)``."""
 
     label = "pruner"
-    PARAMS = (*CRITERION_PARAMS, MIN_AGE)
+    PARAMS = (*CRITERION_PARAMS, MIN_AGE, KEEP_INPUTS)
 
     @property
     def criterion(self) -> Criterion:
@@ -102,14 +112,16 @@ class Pruner(Part):
         net = ctx.net
         importance = self.criterion.scores(net, stats)
         min_age = self.member_tensor("min_age", net.population, net.device)
-        acts, eligible = [], []
-        for l, imp in enumerate(importance):
-            act = active(net, l)
+        acts = [active(net, l) for l in range(net.n_layers)]
+        kept = path_links(net, importance, acts) if self.values.get("keep_inputs") else None
+        eligible = []
+        for l, (imp, act) in enumerate(zip(importance, acts)):
             born_by = (ctx.cycle - min_age).to(torch.int32).view(-1, *[1] * (act.dim() - 1))  # old enough if born by then
             ok = act & (net.birth_cycle[l] <= born_by)
             if l == net.n_layers - 1:
                 ok &= ~strongest_incoming(act, imp)
-            acts.append(act)
+            if kept is not None:
+                ok &= ~kept[l]
             eligible.append(ok)
         return importance, acts, eligible
 
@@ -172,6 +184,42 @@ def remove_units(ctx: CycleContext, k: int, gone: torch.Tensor, cause: str) -> t
     done = ctx.prune(k - 1, into, cause=cause) + ctx.prune(k, away, cause=cause)
     ctx.set_units(k, net.alive[k] & ~gone, kind="unit_remove", cause=cause)
     return done
+
+
+def path_links(net: Network, importance: list[torch.Tensor], acts: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The fewest connections that keep every input on an input → output path: each input on a
+    path keeps its most important active connection to a neuron of the next layer that reaches
+    an output, each neuron so reached keeps its own, and so on to the outputs. One bool per
+    layer, shaped like its weights.
+
+    Kept, they leave every input that was on a path on one, whatever else is pruned. On a conv
+    network this is the channel graph's (:mod:`growlab.engine.graph`): a link is a kernel (a
+    channel's block after the flatten), ranked by its most important active tap, the one kept.
+
+    Example:
+        >>> net = Network((2, 2, 1))
+        >>> acts = [m.clone() for m in net.masks]
+        >>> imp = [torch.tensor([[[0.1, 0.2], [0.3, 0.4]]]), torch.tensor([[[0.5, 0.6]]])]
+        >>> [k[0].int().tolist() for k in path_links(net, imp, acts)]  # both inputs through hidden 1
+        [[[0, 0], [1, 1]], [[0, 1]]]
+    """
+    edges = [net.edges(l, a) for l, a in enumerate(acts)]  # (P, out, in) channel-graph edges
+    onward = [net.alive[-1]]  # per neuron layer, from the last: alive and reaching an output
+    for l in reversed(range(net.n_layers)):
+        reach = torch.bmm(edges[l].transpose(1, 2).float(), onward[0].float()[:, :, None])[:, :, 0] > 0
+        onward.insert(0, net.alive[l] & reach)
+    keeping = onward[0]  # the inputs on a path, then the neurons their kept links reach
+    kept = []
+    for l, (imp, act) in enumerate(zip(importance, acts)):
+        taps = net.taps(l, torch.where(act, imp.float(), float("-inf")))  # (P, out, in, fan)
+        best, tap = taps.max(dim=-1)  # each link's most important active tap
+        ok = edges[l] & keeping[:, None, :] & onward[l + 1][:, :, None]
+        to = torch.where(ok, best, float("-inf")).argmax(dim=1, keepdim=True)  # (P, 1, in): the best link onward
+        link = torch.zeros_like(ok).scatter_(1, to, True) & ok.any(dim=1, keepdim=True)
+        one = torch.zeros(taps.shape, dtype=torch.bool, device=act.device).scatter_(-1, tap[..., None], True)
+        kept.append((one & link[..., None]).reshape(act.shape))
+        keeping = link.any(dim=2)
+    return kept
 
 
 def strongest_incoming(mask: torch.Tensor, importance: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,13 @@ The paper leaves three choices open; each reading is a parameter, today's the de
   terminus of the new connection using the origin of the target in the subsequent layer": the
   new connection starts at the juncture's origin (``origin``), or extends the juncture forward
   from its terminus j into the layer after (``terminus``; β is then level with j, and a
-  juncture into the output layer, which has nothing after it, grows from its origin).
+  juncture into the output layer, which has nothing after it, grows from its origin), or
+  ``both``: each juncture seeds one connection from its origin and one forward from its
+  terminus (the origin's first). Growing from origins only never gives a neuron its first
+  connection onward (a new terminus is nobody's origin), so the neurons on input → output
+  paths stay the sub-network's; growing forward only never adds an input connection, so
+  each input keeps its one first-layer neuron (xor 16-8: two hidden neurons each seeing one
+  input). ``both`` does both: a new terminus of a strong connection extends onward next cycle.
 - ``max_grow`` — the paper's "allowing for a more significant threshold for synthesis per
   cycle" (§6.3) suggests a per-cycle budget besides N: at most this many connections per cycle
   (0: no cap but N).
@@ -64,6 +70,9 @@ from growlab.methods.scores import BatchStats
 from growlab.methods.structure import active, dormant, flat, locate
 from growlab.methods.termini import SIGMA_FLOOR, logits_at, sample_near, sample_termini, terminus_logits  # noqa: F401
 
+#: Where a juncture's new connection starts (see the module docstring).
+GROW_FROM = ("origin", "terminus", "both")
+
 STRATEGIC_PARAMS = (
     Param("focal_junctures", 4, "int", low=0, high=100_000, per_member=True,
           doc="N: the strongest active connections (|w|, all layers) that each seed one new connection per cycle"),
@@ -77,8 +86,8 @@ STRATEGIC_PARAMS = (
           doc="new weight: the juncture's (copy), times the Gaussian factor (gaussian), or the layer initializer (random)"),
     Param("junctures", "all", "choice", choices=("all", "usable", "one_per_origin"),
           doc="which junctures seed growth: the top N by |w| (all), the top N that can still grow (usable), at most one per grow-from neuron"),
-    Param("grow_from", "origin", "choice", choices=("origin", "terminus"),
-          doc="a new connection starts at the juncture's origin (paper's reading), or extends it forward from its terminus"),
+    Param("grow_from", "origin", "choice", choices=GROW_FROM,
+          doc="a new connection starts at the juncture's origin (paper's reading), extends it forward from its terminus, or both (two per juncture)"),
     Param("max_grow", 0, "int", low=0, high=10_000_000, per_member=True,
           doc="at most this many connections grown per cycle (0: no cap but N)"),
 )  # fmt: skip
@@ -138,14 +147,33 @@ def focal_junctures(net: Network, n: torch.Tensor, choose: str = "all", grow_fro
 
 
 def grows_forward(net: Network, layer: torch.Tensor, grow_from: str) -> torch.Tensor:
-    """Which junctures of weight layers ``layer`` grow forward from their terminus (bool, like ``layer``)."""
+    """Which junctures of weight layers ``layer`` grow forward from their terminus (bool, like
+    ``layer``), for ``grow_from`` ``origin`` or ``terminus`` (``both`` seeds one of each: :func:`seeds`)."""
     return (layer < net.n_layers - 1) if grow_from == "terminus" else torch.zeros_like(layer, dtype=torch.bool)
+
+
+def seeds(net: Network, J: Junctures, grow_from: str) -> tuple[Junctures, torch.Tensor]:
+    """The connections the junctures seed: ``J`` itself and which grow forward, or for ``both``
+    each juncture twice (from its origin, then forward from its terminus where a layer follows),
+    member-major with distinct ranks (the origin's first)."""
+    if grow_from != "both":
+        return J, grows_forward(net, J.layer, grow_from)
+    n = len(J.rank)
+    fwd = (J.layer < net.n_layers - 1).nonzero().flatten()
+    idx = torch.cat([torch.arange(n, device=J.rank.device), fwd])
+    forward = torch.cat([torch.zeros(n, dtype=torch.bool, device=idx.device), torch.ones(len(fwd), dtype=torch.bool, device=idx.device)])
+    rank = torch.cat([2 * J.rank, 2 * J.rank[fwd] + 1])
+    order = torch.argsort(J.member[idx] * (2 * (int(rank.max()) + 1 if n else 1)) + rank)
+    idx, forward, rank = idx[order], forward[order], rank[order]
+    return Junctures(J.member[idx], J.layer[idx], J.target[idx], J.source[idx], J.weight[idx], rank), forward
 
 
 def can_grow_from(net: Network, grow_from: str) -> list[torch.Tensor]:
     """Per layer ``(P, out, in)``: whether connection j ← i's grow-from neuron (i, or j growing
     forward) still has a dormant terminus in the layer it grows into."""
     free = [dormant(net, l).any(dim=1) for l in range(net.n_layers)]  # (P, in_l): neuron i of layer l can grow
+    if grow_from == "both":
+        return [o | t for o, t in zip(can_grow_from(net, "origin"), can_grow_from(net, "terminus"))]
     out = []
     for l, m in enumerate(net.masks):
         if grow_from == "terminus" and l < net.n_layers - 1:
@@ -157,7 +185,7 @@ def can_grow_from(net: Network, grow_from: str) -> list[torch.Tensor]:
 
 def grow_from_ids(net: Network, grow_from: str) -> torch.Tensor:
     """A number for every connection's grow-from neuron (its origin, or its terminus growing
-    forward), the same across layers only for the same neuron. ``(total,)``"""
+    forward; with ``both``, its origin), the same across layers only for the same neuron. ``(total,)``"""
     ids, offsets = [], [0]
     for c in net.capacity:
         offsets.append(offsets[-1] + c)
@@ -228,9 +256,9 @@ class StrategicGrower(Grower):
         P, dev = net.population, net.device
         v = self.values
         n = self.member_tensor("focal_junctures", P, dev)
-        self.junctures = J = focal_junctures(graph, n, v["junctures"], v["grow_from"])
+        self.junctures = focal_junctures(graph, n, v["junctures"], v["grow_from"])
+        J, forward = seeds(graph, self.junctures, v["grow_from"])
         sigma, mu = self.member_tensor("sigma", P, dev), self.member_tensor("mu", P, dev)
-        forward = grows_forward(graph, J.layer, v["grow_from"])
         at = torch.where(forward, J.layer + 1, J.layer)  # the weight layer each juncture grows into
         start = torch.where(forward, J.target, J.source)  # and the neuron it grows from
         picks = [self._layer_picks(ctx, graph, J, l, at, start, forward, sigma, mu) for l in range(net.n_layers)]

@@ -29,7 +29,9 @@ def prunes(method: str) -> bool:
 
 def saturated(snap, juncture: tuple[int, int, int], grow_from: str) -> bool:
     """Whether a focal juncture has nowhere to grow: the neuron new connections start from
-    already reaches every alive neuron of the layer after it."""
+    already reaches every alive neuron of the layer after it (with ``both``, both such neurons)."""
+    if grow_from == "both":
+        return saturated(snap, juncture, "origin") and saturated(snap, juncture, "terminus")
     layer, source, target = juncture
     if grow_from == "terminus":
         layer, source = layer + 1, target
@@ -70,6 +72,7 @@ def growth_note(snap, epochs, grown) -> str:
     junctures = (snap.overlays or {}).get("focal_junctures") or []
     grow_from = p.get("grow_from", "origin")
     if junctures and all(saturated(snap, tuple(j), grow_from) for j in junctures):
-        text += (f" — every focal juncture's {grow_from} is saturated (it already reaches every neuron of the next layer);"
+        where = "origin and terminus" if grow_from == "both" else grow_from
+        text += (f" — every focal juncture's {where} is saturated (it already reaches every neuron of the next layer);"
                  " try junctures = usable")  # fmt: skip
     return text

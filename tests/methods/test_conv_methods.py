@@ -148,7 +148,7 @@ def test_a_common_core_of_kernels_restarts_a_conv_run():
 
 
 # ---------------------------------------------------------------------------- strategic synthesis
-@pytest.mark.parametrize("grow_from", ["origin", "terminus"])
+@pytest.mark.parametrize("grow_from", ["origin", "terminus", "both"])
 def test_strategic_growth_on_conv_layers_grows_whole_dormant_kernels_from_strong_kernels(grow_from):
     ctx = conv_ctx(population=1, seeds=[0], density=None, steps=2)
     INITS.make("subnet").apply(ctx)
@@ -169,6 +169,17 @@ def test_strategic_growth_on_conv_layers_grows_whole_dormant_kernels_from_strong
     events = ctx.events.frame()
     assert len(events) == int(done[0]) and events.cause.str.startswith("juncture").all()
     assert all(0 <= s < net.capacity[layer] for layer, s, _ in junctures)
+
+
+def test_keep_inputs_on_a_conv_hybrid_keeps_every_input_channel_on_a_path():
+    from growlab.analysis.paths import reachability
+
+    kw = dict(epochs=6, seed=0, sparsity=0.5, prune_per_cycle=40, min_age=0)
+    runs = {keep: Run("digits", "c4k3-p2-16", "strategic+prune", keep_inputs=keep, **kw) for keep in (True, False)}
+    for r in runs.values():
+        r.run()
+        assert int(r.history.pruned.sum()) > 0
+    assert bool(reachability(runs[True].network).on_path[0].all())  # the image's one channel still reaches the output
 
 
 def test_strategic_copy_gives_a_new_kernel_its_junctures_taps():

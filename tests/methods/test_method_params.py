@@ -10,7 +10,7 @@ from growlab.methods import METHODS, available, make_method
 
 TIMING = {"interval", "start", "stop", "offset"}
 PRUNING = {"prune_per_cycle", "criterion", "scope", "granularity"}
-HYBRID = {"sparsity", "threshold", *PRUNING, "min_age", *TIMING, "prune_floor", "prune_interval", "prune_offset"}
+HYBRID = {"sparsity", "threshold", *PRUNING, "min_age", "keep_inputs", *TIMING, "prune_floor", "prune_interval", "prune_offset"}
 STRATEGIC = {"focal_junctures", "sigma", "mu", "center", "init_weight", "junctures", "grow_from", "max_grow"}
 EXPECTED = {
     "dense": set(),

@@ -7,6 +7,7 @@ import torch
 from method_helpers import build_ctx
 
 import growlab
+from growlab.analysis.paths import reachability, redundant_count
 from growlab.engine import member_losses
 from growlab.methods import make_method
 from growlab.methods.prune import PRUNE_SCHEDULES, Pruner, PruneNeed, polynomial_sparsity, share
@@ -170,3 +171,34 @@ def test_gradients_and_fisher_match_a_per_example_oracle():
     assert all(torch.allclose(f, s, atol=1e-6) for f, s in zip(stats.fisher, squares))
     for w in net.parameters():
         w.grad = None
+
+
+def _inputs_on_paths(net) -> torch.Tensor:
+    return reachability(net).on_path[0].clone()  # (P, inputs)
+
+
+@pytest.mark.parametrize("conv", [False, True])
+def test_keep_inputs_never_cuts_an_input_off_however_much_is_pruned(conv):
+    kept, plain = (build_ctx(population=3, seeds=[0, 1, 2], density=0.5, conv=conv) for _ in range(2))
+    before = _inputs_on_paths(kept.net)
+    assert bool(before.any(dim=1).all())
+    for ctx, keep in ((kept, True), (plain, False)):
+        start = ctx.net.n_active().clone()
+        done = Pruner(keep_inputs=keep, min_age=0).prune(ctx, torch.full((3,), 10_000))
+        assert bool((done > 0).all()) and bool((ctx.net.n_active() < start).all())
+    assert torch.equal(_inputs_on_paths(kept.net), before)  # every input that reached an output still does
+    assert int(_inputs_on_paths(plain.net).sum()) < int(before.sum())  # plain magnitude pruning cuts them off
+    # what is left: one link onward per neuron on a path (conv: one tap of one kernel), and each
+    # output's strongest incoming connection
+    on_path = sum(r.sum(dim=1) for r in reachability(kept.net).on_path[:-1])
+    assert bool((kept.net.n_active() <= on_path + kept.net.sizes[-1]).all())
+    assert int(redundant_count(kept.net).sum()) <= 3 * kept.net.sizes[-1]  # at most the outputs' own
+
+
+def test_the_strategic_hybrid_keeps_its_inputs_and_plain_pruning_does_not():
+    kw = dict(epochs=30, seed=0, sparsity=0.5, junctures="usable")
+    runs = {keep: growlab.Run("heart", "16-8", "strategic+prune", keep_inputs=keep, **kw) for keep in (True, False)}
+    for r in runs.values():
+        r.run()
+    left = {keep: int(_inputs_on_paths(r.network).sum()) for keep, r in runs.items()}
+    assert left[True] == 27 and left[False] <= 5  # the false start: its inputs' only links pruned two a cycle

@@ -48,6 +48,34 @@ def test_growing_forward_from_the_terminus():
     assert g.where[0, :, 10].sum() == 1 and g.where.sum() == 1
 
 
+def test_growing_from_both_ends_of_each_juncture():
+    ctx = juncture_ctx(sizes=(31, 31, 2))
+    grower, growth = plan(ctx, focal_junctures=1, grow_from="both")
+    grown = {g.layer: g.where for g in growth if g.where.any()}
+    assert sorted(grown) == [0, 1] and all(int(w.sum()) == 1 for w in grown.values())
+    assert bool(grown[0][0, :, 15].any()) and bool(grown[1][0, :, 10].any())  # from origin 15, and onward from 10
+    assert grower.junctures.of_member(0) == [(0, 15, 10)]  # one juncture, two seeds
+    _, capped = plan(ctx, focal_junctures=1, grow_from="both", max_grow=1)
+    assert [g.layer for g in capped if g.where.any()] == [0]  # the origin's seed first
+
+
+def _hidden_on_paths(run) -> int:
+    from growlab.analysis.paths import reachability
+
+    return int(sum(r[0].sum() for r in reachability(run.network).on_path[1:-1]))
+
+
+def test_only_growth_onward_adds_neurons_to_the_paths():
+    kw = dict(epochs=12, seed=0, sparsity=0.5, junctures="usable")
+    runs = {g: growlab.Run("xor", "16-8", "strategic", grow_from=g, **kw) for g in ("origin", "both")}
+    start = _hidden_on_paths(runs["origin"])
+    for r in runs.values():
+        r.run()
+    assert int(runs["origin"].history.grown.sum()) > 0
+    assert _hidden_on_paths(runs["origin"]) == start  # a new terminus is nobody's origin: a dead end
+    assert _hidden_on_paths(runs["both"]) > start + 4
+
+
 def test_a_per_cycle_cap_on_growth():
     ctx = build_ctx(sizes=(8, 12, 6, 2), population=2, seeds=[0, 1], density=0.2)
     _, uncapped = plan(ctx, focal_junctures=6)
@@ -68,7 +96,8 @@ def test_the_threshold_as_a_budget_bounds_all_growth_and_pruning():
 
 
 def test_the_hybrid_pruning_floor():
-    kw = dict(epochs=40, seed=0, sparsity=0.95, prune_per_cycle=6, focal_junctures=1)
+    # keep_inputs off: it keeps the whole sub-network (each of its neurons has one link onward)
+    kw = dict(epochs=40, seed=0, sparsity=0.95, prune_per_cycle=6, focal_junctures=1, keep_inputs=False)
     runs = {f: growlab.Run("heart", "16-8", "strategic+prune", prune_floor=f, **kw) for f in ("start_or_cap", "start", "none")}
     start = int(runs["start"].network.n_active()[0])  # the sub-network, before any cycle
     for r in runs.values():

@@ -160,7 +160,9 @@ def test_growth_that_reached_its_density_cap_says_so(app):
 
 
 @pytest.mark.parametrize("app", [{"dataset": "heart", "arch": "16-8", "method": "strategic+prune", "epochs": "200",
-                                  "sparsity": "0.9", "junctures": "all"}], indirect=True)  # fmt: skip
+                                  "sparsity": "0.9", "junctures": "all", "grow_from": "origin", "init_weight": "copy",
+                                  "keep_inputs": "false"}],
+                         indirect=True)  # fmt: skip
 def test_stalled_growth_says_why(app):
     from growlab.ui.activity import growth_note
 
