@@ -32,7 +32,7 @@ from growlab.engine.activations import activation_fn
 from growlab.engine.conv import ConvLayers, conv_maps
 from growlab.engine.copies import Copies
 from growlab.engine.edits import StructureEdits
-from growlab.engine.products import Trace, aligned, in_width, member_linear, with_ones
+from growlab.engine.products import Trace, aligned, in_width, member_linear, padded_data, with_ones
 from growlab.engine.streams import MemberStreams
 
 TASKS = ("binary", "multiclass", "regression")
@@ -275,12 +275,15 @@ class Network(StructureEdits, Copies, ConvLayers):
         return all(bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()) for t in self.parameters())
 
     # ------------------------------------------------------------------ compute
-    def forward(self, x: torch.Tensor, activation: str | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, activation: str | None = None, padded: bool = False) -> torch.Tensor:
         """Outputs (logits or values) of every member.
 
         Args:
             x: inputs shared by all members ``(B, n_in)``, or per member ``(P, B, n_in)``
                 (images as rows of C·H·W values for a conv network).
+
+            padded: ``x`` is already :meth:`padded_input` (an MLP's rows, as the trainer
+                passes them).
 
         Returns:
             ``(P, B, n_out)``
@@ -288,23 +291,32 @@ class Network(StructureEdits, Copies, ConvLayers):
         if self.n_conv and not torch.is_grad_enabled() and x.shape[-2] > self.eval_chunk():
             step = self.eval_chunk()  # bounded memory: the conv maps of a chunk of rows at a time
             return torch.cat([self.trace(part, activation).outputs for part in x.split(step, dim=-2)], dim=1)
-        return self.trace(x, activation).outputs
+        return self.trace(x, activation, padded).outputs
 
     __call__ = forward
 
-    def trace(self, x: torch.Tensor, activation: str | None = None) -> Trace:
+    def padded_input(self, x: torch.Tensor) -> torch.Tensor:
+        """A data set ``x`` ``(n, n_in)`` (or ``(P, n, n_in)``) as an MLP's first layer reads it, with
+        the constant 1 of the bias (see :func:`~growlab.engine.products.with_ones`), padded once
+        per data set (kept while ``x`` lives unchanged): pass its rows, or a selection of them,
+        with ``padded=True``. A conv network's input is its images as they are."""
+        if self.n_conv:
+            return x
+        return padded_data(x, self._w[0].shape[1])
+
+    def trace(self, x: torch.Tensor, activation: str | None = None, padded: bool = False) -> Trace:
         """:meth:`forward`, keeping every layer's input and pre-activation (what gradient
         statistics, bridging gradients and unit outputs are computed from).
 
         Member p of an MLP computes alone exactly what it computes in any population, bit for
         bit (see :mod:`growlab.engine.products`); conv layers are reproducible but not
-        member-exact (see :mod:`growlab.engine.conv`).
+        member-exact (see :mod:`growlab.engine.conv`). ``padded``: as in :meth:`forward`.
         """
         act = self._act if activation is None else activation_fn(activation)
         inputs, pre, maps = [], [], []
         if self.n_conv:
             x, inputs, pre, maps = self.conv_features(x, act)
-        h = with_ones(x, self._w[self.n_conv].shape[1])
+        h = x if padded and not self.n_conv else with_ones(x, self._w[self.n_conv].shape[1])
         h = h.expand(self.population, *h.shape) if h.dim() == 2 else h  # (P, B, in_pad)
         for l in range(self.n_conv, self.n_layers):
             inputs.append(h)
