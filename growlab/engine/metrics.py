@@ -1,6 +1,7 @@
 """Per-member evaluation metrics: loss, accuracy, ROC AUC, F1, MSE.
 
-AUC is the Mann–Whitney statistic with average ranks for ties, which is exactly what
+AUC is the Mann–Whitney statistic with average ranks for ties (counted over the pairs when
+there are few), which is exactly what
 scikit-learn's ``roc_auc_score`` computes; multiclass AUC is the macro one-vs-rest mean over
 classes present in the data (scikit-learn's ``multi_class="ovr", average="macro"``).
 """
@@ -43,7 +44,29 @@ def binary_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     labels = labels.astype(bool)
     if labels.all() or not labels.any():
         return np.full(scores.shape[0], np.nan)
+    if scores.shape[0] * int(labels.sum()) * int((~labels).sum()) <= PAIRS_MAX:
+        return _auc_of_pairs(scores, labels)
     return _auc_of_ranks(average_ranks(scores), labels)
+
+
+#: up to this many (positive, negative) pairs over all members, an AUC counts the pairs directly
+#: (a few comparisons, cheaper than ranking when the validation set is small)
+PAIRS_MAX = 1 << 16
+
+
+def _auc_of_pairs(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The AUC of each row of ``scores`` ``(P, n)`` against bool ``labels`` (both classes present)
+    as the Mann–Whitney U counted over all pairs: positives ranked above negatives plus half the
+    ties. U is a whole or half number, so this equals the rank-sum form exactly (nan for a row
+    holding a nan, as there)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    pos, neg = scores[:, labels][:, :, None], scores[:, ~labels][:, None, :]
+    u = (pos > neg).sum(axis=(1, 2)) + (pos == neg).sum(axis=(1, 2)) / 2
+    auc = u / (pos.shape[1] * neg.shape[2])
+    nan = np.isnan(scores).any(axis=1)
+    if nan.any():
+        auc[nan] = np.nan
+    return auc
 
 
 def _auc_of_ranks(ranks: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -59,11 +82,19 @@ def macro_ovr_auc(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Macro one-vs-rest AUC of ``probs`` ``(P, n, C)`` against class indices ``(n,)``."""
     P, n, _ = probs.shape
     present = [c for c in range(probs.shape[2]) if (labels == c).any()]
+    counts = [int((labels == c).sum()) for c in present]
+    if P * max(k * (n - k) for k in counts) <= PAIRS_MAX:  # small: each class's pairs counted
+        aucs = [binary_auc(probs[:, :, c], labels == c) for c in present]
+        return _mean_of(aucs)
     # every class's scores ranked in one call: rows are ranked independently, so each row's ranks
     # are those it gets alone
     scores = np.ascontiguousarray(probs[:, :, present].transpose(2, 0, 1)).reshape(len(present) * P, n)
     ranks = average_ranks(scores).reshape(len(present), P, n)
-    aucs = [_auc_of_ranks(r, labels == c) for r, c in zip(ranks, present)]
+    return _mean_of([_auc_of_ranks(r, labels == c) for r, c in zip(ranks, present)])
+
+
+def _mean_of(aucs: list[np.ndarray]) -> np.ndarray:
+    """The classes' AUCs ``(P,)`` each, averaged."""
     total = aucs[0].copy()
     for a in aucs[1:]:  # added class by class, in one order: a member's mean does not depend on P
         total += a

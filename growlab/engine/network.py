@@ -32,10 +32,13 @@ from growlab.engine.activations import activation_fn
 from growlab.engine.conv import ConvLayers, conv_maps
 from growlab.engine.copies import Copies
 from growlab.engine.edits import StructureEdits
-from growlab.engine.products import Trace, aligned, in_width, member_linear, padded_data, with_ones
+from growlab.engine.products import Trace, aligned, hidden_input, in_width, member_linear, padded_data, with_ones
 from growlab.engine.streams import MemberStreams
 
 TASKS = ("binary", "multiclass", "regression")
+#: activations up to this many values reach the next layer by one selection (:func:`hidden_input`),
+#: larger ones by a slice and a copy (the same values; each is the faster there, on the CPU)
+SELECT_MAX = 1 << 16
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -323,7 +326,12 @@ class Network(StructureEdits, Copies, ConvLayers):
             z = member_linear(h, self._w[l])  # (P, B, out_pad)
             pre.append(z)
             if l < self.n_layers - 1:  # activate every (aligned) column, keep the true ones, add the 1
-                h = with_ones(act(z)[..., : self.capacity[l + 1]], self._w[l + 1].shape[1])
+                n, width = self.capacity[l + 1], self._w[l + 1].shape[1]
+                a = act(z)
+                if a.shape[-1] == width and a.numel() <= SELECT_MAX:
+                    h = hidden_input(a, n)
+                else:
+                    h = with_ones(a[..., :n], width)
         return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
 
     def set_activation(self, name: str) -> None:

@@ -58,7 +58,30 @@ def with_ones(a: torch.Tensor, width: int) -> torch.Tensor:
     return torch.cat([a, tail.expand(*a.shape[:-1], -1)], dim=-1)
 
 
+def hidden_input(a: torch.Tensor, n: int) -> torch.Tensor:
+    """:func:`with_ones` of ``a[..., :n]`` at ``a``'s own width: a layer's activated outputs
+    ``a`` ``(..., width)`` as the next layer reads them, the padding columns from ``n`` on
+    replaced by the 1 and zeros (one selection, no slice and copy; the same values, and
+    backward the same gradients: none to the columns replaced)."""
+    keep, tail = _hidden_tail(n, a.shape[-1], a.dtype, a.device)
+    return torch.where(keep, a, tail)
+
+
 _TAILS: dict[tuple, torch.Tensor] = {}
+_HIDDEN: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _hidden_tail(n: int, width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(keep, tail)`` for :func:`hidden_input`: which of ``width`` columns are ``a``'s, and the
+    values of the others (a 1 at ``n``, zeros after), made once (never written to)."""
+    key = (n, width, dtype, device)
+    kept = _HIDDEN.get(key)
+    if kept is None:
+        keep = torch.arange(width, device=device) < n
+        tail = torch.zeros(width, dtype=dtype, device=device)
+        tail[n] = 1.0
+        kept = _HIDDEN[key] = (keep, tail)
+    return kept
 
 
 def _tail(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
