@@ -273,9 +273,10 @@ class Network(StructureEdits, Copies, ConvLayers):
 
     def is_finite(self) -> bool:
         """Whether every weight and bias is finite."""
-        # a finite sum holds no inf or nan (they propagate): one reduction per tensor, no bool
-        # tensor; only a non-finite sum (or one that overflowed) needs the element-wise check
-        return all(bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()) for t in self.parameters())
+        # a finite sum holds no inf or nan (they propagate): one reduction per tensor, read as a
+        # Python float (an isfinite op per tensor costs more than the sum); only a non-finite sum
+        # (or one that overflowed) needs the element-wise check
+        return all(math.isfinite(t.sum().item()) or bool(torch.isfinite(t).all()) for t in self._w)
 
     # ------------------------------------------------------------------ compute
     def forward(self, x: torch.Tensor, activation: str | None = None, padded: bool = False) -> torch.Tensor:
