@@ -19,6 +19,7 @@ epoch, and the mean training loss kept from the batches (nothing else).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -73,82 +74,93 @@ def plain_epoch_fn(run: growlab.Run):
     return epoch
 
 
-def measure(case: str, rounds: int, epochs: int, method: str) -> tuple[float, float, float, float]:
-    """(median wall ratio, median ms per Run.step, median ms per plain epoch, median cpu-time
-    ratio), interleaved. CPU time counts this process's own work only: on a shared machine it
-    is the steadier figure."""
+def _alternate(funcs: dict, n: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Call each of ``funcs`` in turn, ``n`` times round: per call (wall s, this process's cpu s).
+    Alternating call by call, the machine's load falls on every function alike."""
+    times = {k: ([], []) for k in funcs}
+    for _ in range(n):
+        for name, fn in funcs.items():
+            t, c = time.perf_counter(), time.process_time()
+            fn()
+            times[name][0].append(time.perf_counter() - t)
+            times[name][1].append(time.process_time() - c)
+    return times
+
+
+def measure(case: str, rounds: int, epochs: int, method: str) -> dict[str, float]:
+    """``Run.step`` against the plain epoch, alternated epoch by epoch (``rounds * epochs`` of
+    each): the medians in ms and their ratios, wall time and this process's CPU time (the
+    steadier figure on a shared machine), and the load average while it ran."""
     dataset, arch = CASES[case]
     run = growlab.Run(dataset, arch, method, epochs=10**6, seed=0)
     plain = plain_epoch_fn(run)
-    run.step(), plain()  # warm-up
-    steps, plains, ratios, cpus = [], [], [], []
-    for _ in range(rounds):
-        t, c = time.perf_counter(), time.process_time()
-        for _ in range(epochs):
-            run.step()
-        a, ac = (time.perf_counter() - t) / epochs, (time.process_time() - c) / epochs
-        t, c = time.perf_counter(), time.process_time()
-        for _ in range(epochs):
-            plain()
-        b, bc = (time.perf_counter() - t) / epochs, (time.process_time() - c) / epochs
-        steps.append(a)
-        plains.append(b)
-        ratios.append(a / b)
-        cpus.append(ac / bc)
+    for _ in range(2):
+        run.step(), plain()  # warm-up
+    load0 = os.getloadavg()[0]
+    t = _alternate({"step": run.step, "plain": plain}, rounds * epochs)
     assert run.status == "ready", run.status
-    ms = statistics.median(steps) * 1e3, statistics.median(plains) * 1e3
-    return statistics.median(ratios), *ms, statistics.median(cpus)
+    med = {k: (statistics.median(w), statistics.median(c)) for k, (w, c) in t.items()}
+    return {
+        "step_ms": med["step"][0] * 1e3, "plain_ms": med["plain"][0] * 1e3,
+        "wall": med["step"][0] / med["plain"][0], "cpu": med["step"][1] / med["plain"][1],
+        "load": (load0 + os.getloadavg()[0]) / 2,
+    }  # fmt: skip
 
 
-def parts(case: str, epochs: int, method: str) -> dict[str, float]:
-    """Median ms of each part of a step, measured on their own."""
+def parts(case: str, n: int, method: str) -> dict[str, float]:
+    """Each part of a step measured on its own, alternated with the plain epoch: median CPU
+    time of the part / median CPU time of the plain epoch."""
     dataset, arch = CASES[case]
     run = growlab.Run(dataset, arch, method, epochs=10**6, seed=0)
+    plain = plain_epoch_fn(run)
     run.step()
-    X, y = run.ctx.X_train, run.ctx.y_train
-    train = run.trainer.epoch_metrics(X, y)
+    ctx = run.ctx
+    train = run.trainer.epoch_metrics(ctx.X_train, ctx.y_train)
+    val = evaluate(run.network, ctx.X_val, ctx.y_val, run.data.target_std)
 
-    def row():  # the validation pass and the row (the step appends one per epoch; drop the extra)
-        run._record(train, evaluate(run.network, run.ctx.X_val, run.ctx.y_val, run.data.target_std))
+    def row():  # the history row (the step appends one per epoch; drop the extra)
+        run._record(train, val)
         run._history.pop()
 
+    def timeline():  # the network recorded as a new epoch's, as a step records it
+        run.epoch += 1
+        run.timeline.record(run)
+
     funcs = {
-        "epoch (Trainer.epoch)": lambda: run.trainer.epoch(X, y),
+        "plain epoch": plain,
+        "epoch (Trainer.epoch_metrics)": lambda: run.trainer.epoch_metrics(ctx.X_train, ctx.y_train),
+        "validation pass (evaluate)": lambda: evaluate(run.network, ctx.X_val, ctx.y_val, run.data.target_std),
+        "timeline record": timeline,
         "restore point": run._save_before_epoch,
+        "finiteness (is_finite)": run.network.is_finite,
         "history row": row,
-        "whole step": run.step,
     }
-    out = {}
-    for name, fn in funcs.items():
+    for fn in funcs.values():
         fn()
-        ts = []
-        for _ in range(epochs):
-            t = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t)
-        out[name] = statistics.median(ts) * 1e3
-    return out
+    t = _alternate(funcs, n)
+    base = statistics.median(t["plain epoch"][1])
+    return {name: statistics.median(c) / base for name, (_, c) in t.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--epochs", type=int, default=5, help="epochs per timed round")
+    ap.add_argument("--epochs", type=int, default=5, help="epochs per round (rounds × epochs of each, alternated)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--method", default="dense")
     ap.add_argument("--cases", default=",".join(CASES))
-    ap.add_argument("--parts", action="store_true", help="also time each part of a step")
+    ap.add_argument("--parts", action="store_true", help="also time each part of a step (as a fraction of a plain epoch)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, cpu, threads {torch.get_num_threads()}, method {args.method}, "
-          f"{args.rounds} interleaved rounds of {args.epochs} epochs")  # fmt: skip
-    print(f"{'case':<15} {'Run.step ms':>12} {'plain epoch ms':>15} {'wall ratio':>11} {'cpu ratio':>10}  (target <= 1.10x)")
+    print(f"torch {torch.__version__}, cpu, threads {torch.get_num_threads()}, {os.cpu_count()} cores, method {args.method}, "
+          f"{args.rounds * args.epochs} epochs of each, alternated")  # fmt: skip
+    print(f"{'case':<15} {'Run.step ms':>12} {'plain epoch ms':>15} {'wall ratio':>11} {'cpu ratio':>10} {'load':>5}  (target <= 1.10x)")
     for case in args.cases.split(","):
-        ratio, step_ms, plain_ms, cpu = measure(case, args.rounds, args.epochs, args.method)
-        print(f"{case:<15} {step_ms:12.2f} {plain_ms:15.2f} {ratio:10.2f}x {cpu:9.2f}x")
+        m = measure(case, args.rounds, args.epochs, args.method)
+        print(f"{case:<15} {m['step_ms']:12.2f} {m['plain_ms']:15.2f} {m['wall']:10.2f}x {m['cpu']:9.2f}x {m['load']:5.1f}")
         if args.parts:
-            for name, ms in parts(case, args.epochs * 2, args.method).items():
-                print(f"    {name:<24} {ms:8.2f} ms")
+            for name, ratio in parts(case, max(args.rounds * args.epochs // 2, 3), args.method).items():
+                print(f"    {name:<32} {ratio:6.3f}x plain epoch (cpu)")
 
 
 if __name__ == "__main__":

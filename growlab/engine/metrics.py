@@ -1,6 +1,7 @@
 """Per-member evaluation metrics: loss, accuracy, ROC AUC, F1, MSE.
 
-AUC is the Mann–Whitney statistic with average ranks for ties, which is exactly what
+AUC is the Mann–Whitney statistic with average ranks for ties (counted over the pairs when
+there are few), which is exactly what
 scikit-learn's ``roc_auc_score`` computes; multiclass AUC is the macro one-vs-rest mean over
 classes present in the data (scikit-learn's ``multi_class="ovr", average="macro"``).
 """
@@ -41,16 +42,59 @@ def average_ranks(scores: np.ndarray) -> np.ndarray:
 def binary_auc(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """ROC AUC of each row of ``scores`` ``(P, n)`` against 0/1 ``labels`` ``(n,)``; nan if one class."""
     labels = labels.astype(bool)
+    if labels.all() or not labels.any():
+        return np.full(scores.shape[0], np.nan)
+    if scores.shape[0] * int(labels.sum()) * int((~labels).sum()) <= PAIRS_MAX:
+        return _auc_of_pairs(scores, labels)
+    return _auc_of_ranks(average_ranks(scores), labels)
+
+
+#: up to this many (positive, negative) pairs over all members, an AUC counts the pairs directly
+#: (a few comparisons, cheaper than ranking when the validation set is small)
+PAIRS_MAX = 1 << 16
+
+
+def _auc_of_pairs(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The AUC of each row of ``scores`` ``(P, n)`` against bool ``labels`` (both classes present)
+    as the Mann–Whitney U counted over all pairs: positives ranked above negatives plus half the
+    ties. U is a whole or half number, so this equals the rank-sum form exactly (nan for a row
+    holding a nan, as there)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    pos, neg = scores[:, labels][:, :, None], scores[:, ~labels][:, None, :]
+    u = (pos > neg).sum(axis=(1, 2)) + (pos == neg).sum(axis=(1, 2)) / 2
+    auc = u / (pos.shape[1] * neg.shape[2])
+    nan = np.isnan(scores).any(axis=1)
+    if nan.any():
+        auc[nan] = np.nan
+    return auc
+
+
+def _auc_of_ranks(ranks: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The Mann–Whitney AUC of each row of ``ranks`` ``(P, n)`` (:func:`average_ranks`) against
+    bool ``labels`` ``(n,)``; nan when they hold one class only."""
     n_pos, n_neg = int(labels.sum()), int((~labels).sum())
     if n_pos == 0 or n_neg == 0:
-        return np.full(scores.shape[0], np.nan)
-    ranks = average_ranks(scores)
+        return np.full(ranks.shape[0], np.nan)
     return (ranks[:, labels].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def macro_ovr_auc(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Macro one-vs-rest AUC of ``probs`` ``(P, n, C)`` against class indices ``(n,)``."""
-    aucs = [binary_auc(probs[:, :, c], labels == c) for c in range(probs.shape[2]) if (labels == c).any()]
+    P, n, _ = probs.shape
+    present = [c for c in range(probs.shape[2]) if (labels == c).any()]
+    counts = [int((labels == c).sum()) for c in present]
+    if P * max(k * (n - k) for k in counts) <= PAIRS_MAX:  # small: each class's pairs counted
+        aucs = [binary_auc(probs[:, :, c], labels == c) for c in present]
+        return _mean_of(aucs)
+    # every class's scores ranked in one call: rows are ranked independently, so each row's ranks
+    # are those it gets alone
+    scores = np.ascontiguousarray(probs[:, :, present].transpose(2, 0, 1)).reshape(len(present) * P, n)
+    ranks = average_ranks(scores).reshape(len(present), P, n)
+    return _mean_of([_auc_of_ranks(r, labels == c) for r, c in zip(ranks, present)])
+
+
+def _mean_of(aucs: list[np.ndarray]) -> np.ndarray:
+    """The classes' AUCs ``(P,)`` each, averaged."""
     total = aucs[0].copy()
     for a in aucs[1:]:  # added class by class, in one order: a member's mean does not depend on P
         total += a
@@ -60,11 +104,15 @@ def macro_ovr_auc(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def f1(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """F1 per member: positive-class F1 for binary, macro F1 over present classes otherwise."""
     classes = [1] if n_classes == 2 else [c for c in range(n_classes) if (labels == c).any()]
+    P, C = pred.shape[0], n_classes
+    # each member's confusion counts in one bincount: [p, predicted, true]
+    cells = (np.arange(P)[:, None] * C + pred) * C + labels
+    confusion = np.bincount(cells.ravel(), minlength=P * C * C).reshape(P, C, C)
     scores = []
     for c in classes:
-        tp = ((pred == c) & (labels == c)).sum(axis=1)
-        fp = ((pred == c) & (labels != c)).sum(axis=1)
-        fn = ((pred != c) & (labels == c)).sum(axis=1)
+        tp = confusion[:, c, c]
+        fp = confusion[:, c, :].sum(axis=1) - tp
+        fn = confusion[:, :, c].sum(axis=1) - tp
         denom = 2 * tp + fp + fn
         scores.append(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0))
     return np.mean(scores, axis=0)
@@ -77,7 +125,7 @@ def evaluate(net, X: torch.Tensor, y: torch.Tensor, target_std: float = 1.0) -> 
     Classification: ``loss, acc, auc, f1``. Regression: ``loss, mse`` (in the target's
     original units, given its training standard deviation ``target_std``).
     """
-    out = net.forward(X)
+    out = net.forward(net.padded_input(X), padded=not net.n_conv)  # a data set: padded once while it lives
     loss = member_losses(out, y, net.task).cpu().numpy()
     if net.task == "regression":
         mse = ((out[..., 0] - y) ** 2).mean(dim=1).cpu().numpy() * target_std**2

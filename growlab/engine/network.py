@@ -32,10 +32,13 @@ from growlab.engine.activations import activation_fn
 from growlab.engine.conv import ConvLayers, conv_maps
 from growlab.engine.copies import Copies
 from growlab.engine.edits import StructureEdits
-from growlab.engine.products import Trace, aligned, in_width, member_linear, with_ones
+from growlab.engine.products import Trace, aligned, hidden_input, in_width, member_linear, padded_data, with_ones
 from growlab.engine.streams import MemberStreams
 
 TASKS = ("binary", "multiclass", "regression")
+#: activations up to this many values reach the next layer by one selection (:func:`hidden_input`),
+#: larger ones by a slice and a copy (the same values; each is the faster there, on the CPU)
+SELECT_MAX = 1 << 16
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -270,17 +273,21 @@ class Network(StructureEdits, Copies, ConvLayers):
 
     def is_finite(self) -> bool:
         """Whether every weight and bias is finite."""
-        # a finite sum holds no inf or nan (they propagate): one reduction per tensor, no bool
-        # tensor; only a non-finite sum (or one that overflowed) needs the element-wise check
-        return all(bool(torch.isfinite(t.sum())) or bool(torch.isfinite(t).all()) for t in self.parameters())
+        # a finite sum holds no inf or nan (they propagate): one reduction per tensor, read as a
+        # Python float (an isfinite op per tensor costs more than the sum); only a non-finite sum
+        # (or one that overflowed) needs the element-wise check
+        return all(math.isfinite(t.sum().item()) or bool(torch.isfinite(t).all()) for t in self._w)
 
     # ------------------------------------------------------------------ compute
-    def forward(self, x: torch.Tensor, activation: str | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, activation: str | None = None, padded: bool = False) -> torch.Tensor:
         """Outputs (logits or values) of every member.
 
         Args:
             x: inputs shared by all members ``(B, n_in)``, or per member ``(P, B, n_in)``
                 (images as rows of C·H·W values for a conv network).
+
+            padded: ``x`` is already :meth:`padded_input` (an MLP's rows, as the trainer
+                passes them).
 
         Returns:
             ``(P, B, n_out)``
@@ -288,30 +295,44 @@ class Network(StructureEdits, Copies, ConvLayers):
         if self.n_conv and not torch.is_grad_enabled() and x.shape[-2] > self.eval_chunk():
             step = self.eval_chunk()  # bounded memory: the conv maps of a chunk of rows at a time
             return torch.cat([self.trace(part, activation).outputs for part in x.split(step, dim=-2)], dim=1)
-        return self.trace(x, activation).outputs
+        return self.trace(x, activation, padded).outputs
 
     __call__ = forward
 
-    def trace(self, x: torch.Tensor, activation: str | None = None) -> Trace:
+    def padded_input(self, x: torch.Tensor) -> torch.Tensor:
+        """A data set ``x`` ``(n, n_in)`` (or ``(P, n, n_in)``) as an MLP's first layer reads it, with
+        the constant 1 of the bias (see :func:`~growlab.engine.products.with_ones`), padded once
+        per data set (kept while ``x`` lives unchanged): pass its rows, or a selection of them,
+        with ``padded=True``. A conv network's input is its images as they are."""
+        if self.n_conv:
+            return x
+        return padded_data(x, self._w[0].shape[1])
+
+    def trace(self, x: torch.Tensor, activation: str | None = None, padded: bool = False) -> Trace:
         """:meth:`forward`, keeping every layer's input and pre-activation (what gradient
         statistics, bridging gradients and unit outputs are computed from).
 
         Member p of an MLP computes alone exactly what it computes in any population, bit for
         bit (see :mod:`growlab.engine.products`); conv layers are reproducible but not
-        member-exact (see :mod:`growlab.engine.conv`).
+        member-exact (see :mod:`growlab.engine.conv`). ``padded``: as in :meth:`forward`.
         """
         act = self._act if activation is None else activation_fn(activation)
         inputs, pre, maps = [], [], []
         if self.n_conv:
             x, inputs, pre, maps = self.conv_features(x, act)
-        h = with_ones(x, self._w[self.n_conv].shape[1])
+        h = x if padded and not self.n_conv else with_ones(x, self._w[self.n_conv].shape[1])
         h = h.expand(self.population, *h.shape) if h.dim() == 2 else h  # (P, B, in_pad)
         for l in range(self.n_conv, self.n_layers):
             inputs.append(h)
             z = member_linear(h, self._w[l])  # (P, B, out_pad)
             pre.append(z)
             if l < self.n_layers - 1:  # activate every (aligned) column, keep the true ones, add the 1
-                h = with_ones(act(z)[..., : self.capacity[l + 1]], self._w[l + 1].shape[1])
+                n, width = self.capacity[l + 1], self._w[l + 1].shape[1]
+                a = act(z)
+                if a.shape[-1] == width and a.numel() <= SELECT_MAX:
+                    h = hidden_input(a, n)
+                else:
+                    h = with_ones(a[..., :n], width)
         return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
 
     def set_activation(self, name: str) -> None:

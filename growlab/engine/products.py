@@ -21,6 +21,8 @@ the library may split a lone member's product over threads differently than a po
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 
 import torch
@@ -52,9 +54,81 @@ def with_ones(a: torch.Tensor, width: int) -> torch.Tensor:
     and its bias gradient comes out of the same product (a plain sum over the batch axis would
     add in an order that depends on the population's shape).
     """
-    tail = a.new_zeros(width - a.shape[-1])
-    tail[0] = 1.0
+    tail = _tail(width - a.shape[-1], a.dtype, a.device)
     return torch.cat([a, tail.expand(*a.shape[:-1], -1)], dim=-1)
+
+
+def hidden_input(a: torch.Tensor, n: int) -> torch.Tensor:
+    """:func:`with_ones` of ``a[..., :n]`` at ``a``'s own width: a layer's activated outputs
+    ``a`` ``(..., width)`` as the next layer reads them, the padding columns from ``n`` on
+    replaced by the 1 and zeros (one selection, no slice and copy; the same values, and
+    backward the same gradients: none to the columns replaced)."""
+    keep, tail = _hidden_tail(n, a.shape[-1], a.dtype, a.device)
+    return torch.where(keep, a, tail)
+
+
+_TAILS: dict[tuple, torch.Tensor] = {}
+_HIDDEN: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _hidden_tail(n: int, width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(keep, tail)`` for :func:`hidden_input`: which of ``width`` columns are ``a``'s, and the
+    values of the others (a 1 at ``n``, zeros after), made once (never written to)."""
+    key = (n, width, dtype, device)
+    kept = _HIDDEN.get(key)
+    if kept is None:
+        keep = torch.arange(width, device=device) < n
+        tail = torch.zeros(width, dtype=dtype, device=device)
+        tail[n] = 1.0
+        kept = _HIDDEN[key] = (keep, tail)
+    return kept
+
+
+def _tail(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``[1, 0, …, 0]`` of length ``n``, made once per length, dtype and device (never written to:
+    :func:`with_ones` only reads it; a layer's forward needs no allocation of its own for it)."""
+    key = (n, dtype, device)
+    tail = _TAILS.get(key)
+    if tail is None:
+        tail = torch.zeros(n, dtype=dtype, device=device)
+        tail[0] = 1.0
+        _TAILS[key] = tail
+    return tail
+
+
+#: data tensors whose padded copy :func:`padded_data` keeps (the training and validation sets of a few runs)
+KEPT_DATA = 8
+_DATA: dict[tuple, tuple] = {}  # (id(x), width) → (weakref to x, x's version, padded copy)
+_DATA_LOCK = threading.Lock()
+
+
+def padded_data(x: torch.Tensor, width: int) -> torch.Tensor:
+    """:func:`with_ones` of a data set ``x`` (rows of inputs), kept while ``x`` lives unchanged.
+
+    A training set is padded once instead of once per batch (a batch is then a selection of
+    the padded rows: the same values as padding the selected rows), a validation set once
+    instead of once per epoch. The copy is made again when ``x`` is written to in place; it
+    goes when ``x`` does, or when :data:`KEPT_DATA` newer data sets have been padded.
+    """
+    key = (id(x), int(width))
+    with _DATA_LOCK:
+        kept = _DATA.get(key)
+    if kept is not None and kept[0]() is x and kept[1] == x._version:
+        return kept[2]
+    out = with_ones(x.detach(), width)
+    ref = weakref.ref(x, lambda _, key=key: _drop(key))
+    with _DATA_LOCK:
+        _DATA[key] = (ref, x._version, out)
+        while len(_DATA) > KEPT_DATA:
+            _DATA.pop(next(iter(_DATA)))
+    return out
+
+
+def _drop(key: tuple) -> None:
+    with _DATA_LOCK:
+        kept = _DATA.get(key)
+        if kept is not None and kept[0]() is None:
+            del _DATA[key]
 
 
 def member_linear(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

@@ -46,19 +46,24 @@ class Trainer:
         self.net, self.optimizer, self.batch_size = net, optimizer, batch_size
         self.streams = MemberStreams(net.seeds if shuffle_seeds is None else shuffle_seeds, _SHUFFLE_SALT)
         self.steps = 0
+        self._grad_ones: torch.Tensor | None = None
 
     def step(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One optimizer step on a batch: ``X`` ``(B, n_in)`` or ``(P, B, n_in)``. Returns losses ``(P,)``."""
         return self._step(X, y, hits=False)[0]
 
-    def _step(self, X: torch.Tensor, y: torch.Tensor, hits: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """:meth:`step`; with ``hits``, also the rows each member classified right before the step ``(P,)``."""
+    def _step(
+        self, X: torch.Tensor, y: torch.Tensor, hits: bool, padded: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """:meth:`step`; with ``hits``, also the rows each member classified right before the step ``(P,)``.
+        ``padded``: ``X`` holds rows of :meth:`Network.padded_input`."""
         net, opt = self.net, self.optimizer
         opt.zero_grad()
         with net.conv_flags():  # deterministic cuDNN convolutions on CUDA (a no-op otherwise)
-            out = net.forward(X)
+            out = net.forward(X, padded=padded)
             losses = member_losses(out, y, net.task)
-            losses.sum().backward()  # each member's own mean loss: members train independently
+            # the gradient of their sum: each member's own mean loss, so members train independently
+            losses.backward(self._ones(losses))
         losses = losses.detach()
         right = _hits(out.detach(), y, net.task) if hits else None
         net.mask_grads()
@@ -78,11 +83,20 @@ class Trainer:
         """
         return self._pass(X, y, hits=self.net.task != "regression")
 
+    def _ones(self, losses: torch.Tensor) -> torch.Tensor:
+        """Ones like ``losses`` ``(P,)``, the gradient a sum passes back, made once per shape."""
+        ones = self._grad_ones
+        if ones is None or ones.shape != losses.shape or ones.dtype != losses.dtype or ones.device != losses.device:
+            ones = self._grad_ones = torch.ones_like(losses)
+        return ones
+
     def _pass(self, X: torch.Tensor, y: torch.Tensor, hits: bool) -> dict[str, np.ndarray]:
         n = X.shape[0]
         bs = resolve_batch_size(self.batch_size, n)
+        X = self.net.padded_input(X)  # an MLP's rows with their bias input, padded once per data set
+        padded = not self.net.n_conv
         if bs >= n:
-            losses, right = self._step(X, y, hits)
+            losses, right = self._step(X, y, hits, padded)
             out = {"loss": losses.cpu().numpy()}  # the loss exactly as the step computed it
         else:
             order = self.streams.randperm(n).to(X.device)  # (P, n), each member's own order
@@ -90,7 +104,7 @@ class Trainer:
             right = torch.zeros(self.net.population, dtype=torch.long, device=X.device) if hits else None
             for start in range(0, n, bs):
                 idx = order[:, start : start + bs]  # (P, b)
-                losses, r = self._step(_rows(X, idx), _rows(y, idx), hits)  # (P, b, n_in): each member its own rows
+                losses, r = self._step(_rows(X, idx), _rows(y, idx), hits, padded)  # (P, b, in): each member its own rows
                 total += losses * idx.shape[1]
                 if hits:
                     right += r

@@ -383,9 +383,11 @@ class Run:
         :meth:`Trainer.epoch_metrics`), validation metrics ``val`` of the network now, and its
         structure counts (computed again only when the structure changed)."""
         data, net = self.data, self.network
-        grown = int((self.ctx.grown - self._since[0]).sum())
-        pruned = int((self.ctx.pruned - self._since[1]).sum())
-        self._since = self.ctx.grown.clone(), self.ctx.pruned.clone()
+        now = self.ctx.grown, self.ctx.pruned
+        grown, pruned = 0, 0
+        if not all(torch.equal(a, b) for a, b in zip(now, self._since)):  # a cycle ran since the last row
+            grown, pruned = (int((a - b).sum()) for a, b in zip(now, self._since))
+            self._since = now[0].clone(), now[1].clone()
         row = {"epoch": self.epoch, "train_loss": float(train["loss"][0]), "val_loss": float(val["loss"][0])}
         if data.task == "regression":
             row.update(train_mse=float(train["loss"][0]) * data.target_std**2, val_mse=float(val["mse"][0]))
