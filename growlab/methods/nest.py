@@ -12,9 +12,9 @@ readings here: ``growth_rows`` training rows per member (default 256, two traini
 the sample gradient growth and the Taylor/OBD scores use; each member draws its own), or
 ``growth_rows=None``, the whole training set. Every decision of a cycle (connection gradients,
 bridging gradients, feature-map candidates) is read from that one batch, the births before it
-included (:class:`~growlab.methods.probe.Probe`). On LeNet-5 / mnist5k the whole set makes a
-growth cycle cost about an epoch and a half; 256 rows about a tenth
-(``benchmarks/bench_cycle.py --arch lenet-5``).
+included (:class:`~growlab.methods.probe.Probe`). On LeNet-5 / mnist5k (CPU) a growth cycle on
+256 rows costs about a fifth of an epoch, a third of that the phase decision's validation pass;
+on the whole set one to five epochs, by capacity (``benchmarks/bench_cycle.py --arch lenet-5``).
 
 The growth phase ends when validation accuracy reaches ``target_accuracy`` A, when the
 active connections reach ``max_size`` S × those of the dense network at the configured widths,
