@@ -9,9 +9,13 @@ whole scheduled cycle of each named method, all as a single-member run with its 
 primary figure on a shared machine (other processes inflate wall time); rows above 10% of it are
 flagged.
 
-On LeNet-5 the table adds pruning by kernels and by channels and the phase methods' cycles
-(NeST's growth cycle takes its gradients and bridging gradients on the whole training set, as
-NeST does on MLPs, so it costs about an epoch or more; it runs every ``interval`` epochs).
+On LeNet-5 the table adds pruning by kernels and by channels and the phase methods' cycles:
+NeST's growth cycle with its defaults (every growth decision on ``growth_rows`` = 256 training
+rows) and on the whole training set (``growth_rows=None``, about an epoch and a half), and the
+default cycle's two halves: the phase decision's validation pass (a forward pass over the
+1,000 validation images, which no growth setting changes) and the growth itself; then NeST
+with ``max_width=2`` (a birth in every layer in every timed cycle) on 256 rows, 128 rows and
+the whole set, as shares of that run's own epoch.
 
 ``--rigl`` (LeNet-300-100 only) instead sets a whole ``gradient+prune`` cycle moving k
 connections (prune the k smallest weights, grow k by gradient magnitude on 256 sampled rows,
@@ -26,12 +30,14 @@ Target: the growlab cycle ≤ the plain update at every k.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Callable
 
 import torch
 
 import growlab
+from growlab.methods.checkpoint import quality
 from growlab.methods.grow import GROWERS
 from growlab.methods.inits import random_sparse
 from growlab.methods.prune import CRITERIA, Pruner
@@ -123,11 +129,20 @@ def method_timings(repeats: int, device: str | None, sync) -> dict[str, tuple[fl
             setups[f"prune steps by {granularity} (1%)"] = ("prune", {**setups["prune steps (dense, 1%)"][1], "granularity": granularity})
         setups["lottery (a round: prune 20%, rewind)"] = ("lottery", {})
         setups["nest (growth cycle, defaults)"] = ("nest", {})
+        setups["nest (growth cycle, whole training set)"] = ("nest", {"growth_rows": WHOLE_SET})
     out = {}
     for label, (method, params) in setups.items():
-        run = substrate(method, device, **{k: v for k, v in params.items() if v is not None})
+        params = {k: (None if v is WHOLE_SET else v) for k, v in params.items() if v is not None}
+        run = substrate(method, device, **params)
         out[label] = timed(run.cycle, repeats, sync)
+        if label == "nest (growth cycle, defaults)":  # its two halves
+            out["  nest: its phase decision (validation pass)"] = timed(lambda: quality(run.ctx), repeats, sync)
+            grow = lambda r=run: r.method._grow(r.ctx, r.method.phase == 0)  # noqa: E731
+            out["  nest: its growth (256 rows)"] = timed(grow, repeats, sync)
     return out
+
+
+WHOLE_SET = object()  # growth_rows=None (None means "not set" in the setups above)
 
 
 def plain_rigl(run: growlab.Run, mask_density: float):
@@ -210,15 +225,34 @@ def main() -> None:
     rows = {**part_timings(args.repeats, args.device, sync), **method_timings(args.repeats, args.device, sync)}
     last = timed(train, args.repeats, sync)  # epochs timed before and after the cycles, against drift
     epoch = (min(first[0], last[0]), min(first[1], last[1]))
-    print(f"{ARCH} on mnist5k, {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}")
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"{ARCH} on mnist5k, {args.device}, torch threads {torch.get_num_threads()}, best of {args.repeats}, load average {load}")
     print(f"one training epoch (4,000 rows, batch 128): wall {epoch[0] * 1e3:.1f} ms, cpu {epoch[1] * 1e3:.1f} ms\n")
     print(f"{'one cycle of':<40} {'wall ms':>8} {'÷ epoch':>8} {'cpu ms':>8} {'÷ epoch':>8}")
     for label, (wall, cpu) in rows.items():
         flag = "" if cpu <= 0.10 * epoch[1] else "  > 10% (cpu)"
         print(f"{label:<40} {wall * 1e3:8.1f} {wall / epoch[0]:8.1%} {cpu * 1e3:8.1f} {cpu / epoch[1]:8.1%}{flag}")
-    cycles = [label for label in rows if not label.startswith(("nest", "lottery"))]  # phase methods apart
+    cycles = [label for label in rows if not label.strip().startswith(("nest", "lottery"))]  # phase methods apart
     worst = max(cycles, key=lambda label: rows[label][1])
     print(f"\nlargest cpu ratio of a grow/prune cycle: {rows[worst][1] / epoch[1]:.1%} ({worst}); target ≤ 10%")
+    if ARCH != "lenet-300-100":
+        nest_with_room(args.repeats, args.device, sync)
+
+
+def nest_with_room(repeats: int, device: str | None, sync) -> None:
+    """NeST's cycle with ``max_width=2``, so that every timed cycle grows a feature map in each
+    conv layer and a neuron in each dense layer (with the default capacity the conv layers fill
+    up after a few cycles), as a share of that run's own epoch (its layers run at capacity)."""
+    print("\nnest, max_width 2 (a birth in every layer in every timed cycle), cpu ÷ the run's own epoch:")
+    for label, rows in (("256 rows (default)", 256), ("128 rows", 128), ("whole training set", None)):
+        run = substrate("nest", device, max_width=2, growth_rows=rows)
+        run.cycle()  # the first birth of each layer (warm-up)
+        own = timed(lambda r=run: r.trainer.epoch(r.ctx.X_train, r.ctx.y_train), repeats, sync)[1]
+        n = 1 if rows is None else repeats  # room for every repeat's births
+        grow = timed(lambda r=run: r.method._grow(r.ctx, r.method.phase == 0), n, sync)[1]
+        decide = timed(lambda r=run: quality(r.ctx), repeats, sync)[1]
+        print(f"  {label:<20} growth {grow * 1e3:7.1f} ms {grow / own:7.1%} + phase decision {decide * 1e3:5.1f} ms "
+              f"{decide / own:5.1%}  (epoch {own * 1e3:.0f} ms)")
 
 
 if __name__ == "__main__":

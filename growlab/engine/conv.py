@@ -207,21 +207,40 @@ class ConvLayers:
             self._conv_layers(h, shared, inputs, pre, maps, act)
         return maps[-1].reshape(P, B, -1), inputs, pre, maps
 
-    def _conv_layers(self, h: torch.Tensor, shared: bool, inputs: list, pre: list, maps: list, act: Callable) -> None:
-        """:meth:`conv_features`' layers on ``h`` ``(B, P·C, H, W)``, appending to the lists."""
+    def _conv_layers(
+        self, h: torch.Tensor, shared: bool, inputs: list, pre: list, maps: list, act: Callable, start: int = 0
+    ) -> None:
+        """:meth:`conv_features`' layers from ``start`` on ``h`` ``(B, P·C, H, W)``, appending to the lists."""
         P = self.population
-        for l, k in enumerate(self.kernels):
+        for l in range(start, self.n_conv):
+            k = self.kernels[l]
             inputs.append(maps[-1])
             w, b = self._conv_parameters(l)
             groups = 1 if l == 0 and shared else P
             z = F.conv2d(h, w, b, stride=k.stride, padding=k.padding, groups=groups)  # (B, P·C_out, H', W')
             zm = z.unflatten(1, (P, -1)).transpose(0, 1)  # (P, B, C_out, H', W'): what methods read
             pre.append(zm)
-            z = zm.transpose(0, 1).flatten(1, 2)  # the same memory as z, through the traced view
-            if k.pool > 1:  # pool first: act is non-decreasing, so this equals pooling act(z)
-                z = F.max_pool2d(z, k.pool)
-            h = act(z)
-            maps.append(h.unflatten(1, (P, -1)).transpose(0, 1))  # (P, B, C_out, H'', W'')
+            h = self._pool_act(l, zm.transpose(0, 1).flatten(1, 2), act, maps)  # the same memory as z, through the traced view
+
+    def _pool_act(self, l: int, z: torch.Tensor, act: Callable, maps: list) -> torch.Tensor:
+        """Conv layer ``l``'s pooling and activation of its output ``z`` ``(B, P·C_out, H', W')``;
+        appends the maps ``(P, B, C_out, H'', W'')`` to ``maps`` and returns them stacked."""
+        if self.kernels[l].pool > 1:  # pool first: act is non-decreasing, so this equals pooling act(z)
+            z = F.max_pool2d(z, self.kernels[l].pool)
+        h = act(z)
+        maps.append(h.unflatten(1, (self.population, -1)).transpose(0, 1))
+        return h
+
+    def conv_resume(self, layer: int, zm: torch.Tensor, act: Callable, inputs: list, pre: list, maps: list) -> torch.Tensor:
+        """The conv layers after conv layer ``layer``, from its output ``zm`` ``(P, B, C_out, H', W')``
+        (before pooling and activation), appending to the lists as :meth:`conv_features` does.
+        Returns the flattened last maps ``(P, B, C·H·W)`` (:meth:`~growlab.engine.Network.resume`)."""
+        P, B = zm.shape[:2]
+        z = zm.transpose(0, 1).reshape(B, -1, *zm.shape[-2:]).contiguous(memory_format=CHANNELS_LAST)
+        with self.conv_flags():
+            h = self._pool_act(layer, z, act, maps)
+            self._conv_layers(h, False, inputs, pre, maps, act, start=layer + 1)
+        return maps[-1].reshape(P, B, -1)
 
     def conv_flags(self):
         """A context in which cuDNN convolutions are deterministic and in full float32 (no

@@ -322,7 +322,13 @@ class Network(StructureEdits, Copies, ConvLayers):
             x, inputs, pre, maps = self.conv_features(x, act)
         h = x if padded and not self.n_conv else with_ones(x, self._w[self.n_conv].shape[1])
         h = h.expand(self.population, *h.shape) if h.dim() == 2 else h  # (P, B, in_pad)
-        for l in range(self.n_conv, self.n_layers):
+        z = self._dense_layers(h, self.n_conv, act, inputs, pre)
+        return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
+
+    def _dense_layers(self, h: torch.Tensor, start: int, act, inputs: list, pre: list) -> torch.Tensor:
+        """The dense layers from ``start`` on input ``h`` ``(P, B, in_pad)``, appending each
+        layer's input and pre-activation to the lists. Returns the last pre-activation."""
+        for l in range(start, self.n_layers):
             inputs.append(h)
             z = member_linear(h, self._w[l])  # (P, B, out_pad)
             pre.append(z)
@@ -333,6 +339,34 @@ class Network(StructureEdits, Copies, ConvLayers):
                     h = hidden_input(a, n)
                 else:
                     h = with_ones(a[..., :n], width)
+        return z
+
+    def resume(self, tr: Trace, layer: int, z: torch.Tensor, activation: str | None = None) -> Trace:
+        """:meth:`trace` continued from a new pre-activation ``z`` of weight layer ``layer``,
+        shaped like ``tr.pre[layer]`` but with any number of rows: the layers after it run
+        again, those before keep ``tr``'s entries (so a changed layer, or candidate values
+        stacked along the rows, costs only the rest of the network). The earlier entries of
+        the result are ``tr``'s own (their rows are not re-stacked).
+
+        Example:
+            >>> net = Network((3, 4, 2))
+            >>> tr = net.trace(torch.randn(5, 3))
+            >>> torch.equal(net.resume(tr, 0, tr.pre[0]).outputs, tr.outputs)
+            True
+        """
+        act = self._act if activation is None else activation_fn(activation)
+        inputs, pre, maps = list(tr.inputs[: layer + 1]), list(tr.pre[:layer]) + [z], list(tr.maps)
+        if layer < self.n_conv:
+            del maps[layer + 1 :]
+            x = self.conv_resume(layer, z, act, inputs, pre, maps)
+            h = with_ones(x, self._w[self.n_conv].shape[1])
+            start = self.n_conv
+        elif layer < self.n_layers - 1:
+            h = with_ones(act(z)[..., : self.capacity[layer + 1]], self._w[layer + 1].shape[1])
+            start = layer + 1
+        else:
+            return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
+        z = self._dense_layers(h, start, act, inputs, pre)
         return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
 
     def set_activation(self, name: str) -> None:

@@ -2,10 +2,19 @@
 
 A sparse, narrow seed (``nest_seed``: widths × ``seed_ratio``, ``seed_density`` of the
 connections, every neuron connected) grows every ``interval`` epochs: the dormant connections
-with the largest |∂L/∂w| over the training set (the top ``grow_fraction`` of the dormant ones;
+with the largest |∂L/∂w| on a large batch (the top ``grow_fraction`` of the dormant ones;
 they start at 0, as in RigL, and the gradient that chose them moves them), then
 ``neurons_per_cycle`` neurons in every hidden layer with dormant capacity (bridging gradients,
 :mod:`growlab.methods.neurons`). Capacity is ``max_width`` × the configured widths.
+
+The paper computes growth gradients "using the whole training set or a large batch"; both are
+readings here: ``growth_rows`` training rows per member (default 256, two training batches:
+the sample gradient growth and the Taylor/OBD scores use; each member draws its own), or
+``growth_rows=None``, the whole training set. Every decision of a cycle (connection gradients,
+bridging gradients, feature-map candidates) is read from that one batch, the births before it
+included (:class:`~growlab.methods.probe.Probe`). On LeNet-5 / mnist5k (CPU) a growth cycle on
+256 rows costs about a fifth of an epoch, a third of that the phase decision's validation pass;
+on the whole set one to five epochs, by capacity (``benchmarks/bench_cycle.py --arch lenet-5``).
 
 The growth phase ends when validation accuracy reaches ``target_accuracy`` A, when the
 active connections reach ``max_size`` S × those of the dense network at the configured widths,
@@ -45,7 +54,9 @@ from growlab.methods.feature_maps import grow_map
 from growlab.methods.neurons import grow_neuron
 from growlab.methods.params import Param
 from growlab.methods.presets import METHODS
+from growlab.methods.probe import Probe
 from growlab.methods.prune import strongest_incoming
+from growlab.methods.scores import SCORE_ROWS
 from growlab.methods.structure import active, dormant, member_generators, per_member, pick_top
 
 PHASES = ("growth", "pruning", "done")
@@ -166,6 +177,8 @@ NEST_PARAMS = (
     Param("activation_shift", False, "bool", live=False, doc="leaky ReLU while growing, ReLU while pruning"),
     Param("map_candidates", 8, "int", low=1, high=1000,
           doc="conv layers: random kernel sets tried per new feature map; the one that lowers the loss most is kept (Policy 3)"),
+    Param("growth_rows", SCORE_ROWS, "int", low=1, high=10_000_000, optional=True, none_doc="the whole training set",
+          doc="training rows (a large batch, each member its own) the growth gradients and candidate maps are computed on"),
 )  # fmt: skip
 
 
@@ -256,8 +269,9 @@ class Nest(Method):
         net = ctx.net
         n_dormant = torch.stack([per_member(dormant(net, l)) for l in range(net.n_layers)]).sum(dim=0)
         counts = torch.round(n_dormant.double() * self.grow_fraction).long() * growing.to(net.device)
+        probe = Probe(ctx, self.growth_rows, growing)  # one batch for every decision of the cycle
         if counts.any():
-            grads = ctx.gradients()
+            grads = probe.gradients()
             for l, where in enumerate(by_score(ctx, [g.abs() for g in grads], counts)):
                 if where.any():
                     ctx.grow(l, where, torch.zeros_like(net.weights[l].detach()), "gradient (NeST)")
@@ -267,9 +281,9 @@ class Nest(Method):
             members = growing.clone()
             for _ in range(self.neurons_per_cycle):
                 if k <= net.n_conv:  # a conv layer grows feature maps (Policy 3)
-                    born = grow_map(ctx, k, members, self.birth_strength, self.map_candidates, "feature map, Policy 3 (NeST)")
+                    born = grow_map(ctx, k, members, self.birth_strength, self.map_candidates, "feature map, Policy 3 (NeST)", probe)
                 else:
-                    born = grow_neuron(ctx, k, members, self.growth_ratio, self.birth_strength, "bridging gradient (NeST)")
+                    born = grow_neuron(ctx, k, members, self.growth_ratio, self.birth_strength, "bridging gradient (NeST)", probe)
                 members &= born.cpu()
                 if not members.any():
                     break

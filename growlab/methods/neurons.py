@@ -27,7 +27,9 @@ from __future__ import annotations
 import torch
 
 from growlab.engine import Network, member_losses
+from growlab.engine.products import member_linear
 from growlab.methods.context import CycleContext
+from growlab.methods.probe import Probe
 
 
 def layer_signals(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,11 +55,20 @@ def bridging_gradient(net: Network, X: torch.Tensor, y: torch.Tensor, k: int) ->
         >>> bridging_gradient(net, torch.randn(5, 3), torch.ones(5), 1).shape
         torch.Size([1, 1, 3])
     """
+    _check_layer(net, k)
+    return bridge(net, k, *layer_signals(net, X, y, k))
+
+
+def _check_layer(net: Network, k: int) -> None:
     if not 0 < k < net.n_layers:
         raise ValueError(f"neurons grow in hidden layers 1..{net.n_layers - 1}, got {k}")
     if k <= net.n_conv:
         raise ValueError(f"layer {k} is a conv channel layer: it grows feature maps (growlab.methods.feature_maps)")
-    x, delta = layer_signals(net, X, y, k)
+
+
+def bridge(net: Network, k: int, x: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """:func:`bridging_gradient` from the signals of :func:`layer_signals` (or of a
+    :class:`~growlab.methods.probe.Probe`). ``(P, cap[k+1], cap[k-1])``"""
     G = torch.bmm(delta.transpose(1, 2), x)[:, : net.capacity[k + 1], : net.in_features(k - 1)]  # (P, out, in)
     pairs = net.alive[k + 1][:, :, None] & net.in_alive(k - 1)[:, None, :]  # after a flatten: its columns
     return G * pairs
@@ -115,12 +126,19 @@ def birth_weights(
 
 
 def grow_neuron(
-    ctx: CycleContext, k: int, members: torch.Tensor, beta: float, alpha: float, cause: str = "bridging gradient"
+    ctx: CycleContext,
+    k: int,
+    members: torch.Tensor,
+    beta: float,
+    alpha: float,
+    cause: str = "bridging gradient",
+    probe: Probe | None = None,
 ) -> torch.Tensor:
     """Give each member in ``members`` (bool ``(P,)``) one new neuron in hidden layer ``k``.
 
     The newborn is the member's first dormant unit of layer ``k``; its weights come from
-    :func:`birth_weights` on the bridging gradient over the whole training set. The birth is a
+    :func:`birth_weights` on the bridging gradient over the rows of ``probe`` (which then
+    follows the birth), or without one over the whole training set. The birth is a
     ``neuron_grow`` event, its connections ``grow`` events.
 
     Returns:
@@ -132,7 +150,11 @@ def grow_neuron(
     if not born.any():
         return born
     unit = dormant.float().argmax(dim=1)  # first dormant unit per member (P,)
-    G = bridging_gradient(net, ctx.X_train, ctx.y_train, k)  # (P, cap[k+1], cap[k-1])
+    if probe is None:
+        G = bridging_gradient(net, ctx.X_train, ctx.y_train, k)  # (P, cap[k+1], cap[k-1])
+    else:
+        _check_layer(net, k)
+        G = bridge(net, k, *probe.signals(k))
     # Algorithm 2's rand{1, −1}, drawn only by the members that grow, each from its own stream
     signs = ctx.streams.signs(*G.shape[1:], members=born.nonzero().flatten().tolist()).to(net.device)
     w_in = torch.zeros_like(net.weights[k - 1].detach())  # (P, cap[k], cap[k-1])
@@ -149,6 +171,9 @@ def grow_neuron(
     ctx.set_units(k, alive, kind="neuron_grow", cause=cause)
     ctx.grow(k - 1, w_in != 0, w_in, cause)
     ctx.grow(k, w_out != 0, w_out, cause)
+    if probe is not None and born.any():  # the newborn's layer outputs more; the rest follows
+        h = probe.trace().inputs[k - 1]
+        probe.changed(k - 1, lambda: member_linear(h, net.parameters()[k - 1].detach()))
     return born
 
 

@@ -173,6 +173,26 @@ def test_conv_edits_through_flat_positions_match_set_mask_and_reset_the_optimize
     assert torch.equal(a.weights[0].reshape(-1)[on], torch.where(grown, 0.25, 0.0))
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-input", "per-member-input"])
+def test_resuming_a_trace_at_any_layer_gives_the_trace_and_a_changed_layer_its_own_effect(shared):
+    net = conv_population(P=3)
+    X, _ = batch("multiclass", () if shared else (3,))
+    with torch.no_grad():
+        tr = net.trace(X)
+        for l in range(net.n_layers):  # bit for bit: the same operations on the same values
+            again = net.resume(tr, l, tr.pre[l])
+            assert torch.equal(again.outputs, tr.outputs)
+            assert all(torch.equal(a, b) for a, b in zip(again.pre, tr.pre))
+            assert all(torch.equal(a, b) for a, b in zip(again.inputs[l + 1 :], tr.inputs[l + 1 :]))
+        # a changed first conv layer (one tap of member 1) resumed from its new output = a fresh trace
+        net.weights[0][1, 0, 0, 1, 1] += 0.5
+        fresh = net.trace(X)
+        resumed = net.resume(tr, 0, fresh.pre[0])
+        assert torch.allclose(resumed.outputs, fresh.outputs, atol=1e-6) and not torch.allclose(resumed.outputs, tr.outputs)
+        stacked = torch.cat([tr.pre[1], fresh.pre[1]], dim=1)  # alternatives stacked along the rows
+        assert torch.allclose(net.resume(tr, 1, stacked).outputs, torch.cat([tr.outputs, fresh.outputs], dim=1), atol=1e-6)
+
+
 def test_a_conv_member_trains_alone_as_it_does_in_a_population():
     """Grouped convolution is not guaranteed bit-identical across population sizes (oneDNN's
     kernels depend on the channel count); a member's weights agree to float rounding."""

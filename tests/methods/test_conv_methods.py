@@ -13,11 +13,12 @@ from growlab.analysis import reachability
 from growlab.engine import MemberStreams, member_losses
 from growlab.methods import make_method
 from growlab.methods.checkpoint import Checkpoint
-from growlab.methods.feature_maps import grow_map
+from growlab.methods.feature_maps import _out_slice, candidate_losses, candidate_sets, grow_map
 from growlab.methods.groups import kernel_masks
 from growlab.methods.inits import INITS
 from growlab.methods.lottery import lottery_prune_masks
 from growlab.methods.neurons import bridging_gradient, grow_neuron
+from growlab.methods.probe import Probe
 from growlab.methods.prune import Pruner
 from growlab.methods.scores import batch_stats, layer_stats
 from growlab.methods.strategic import StrategicGrower
@@ -221,6 +222,51 @@ def test_feature_map_growth_keeps_the_best_of_its_candidate_kernel_sets(k):
     assert bool((losses[1] <= losses[0] + 1e-7).all())
 
 
+@pytest.mark.parametrize("k", [1, 2])
+def test_candidate_maps_are_scored_incrementally_as_a_full_forward_scores_them(k):
+    ctx = conv_ctx(population=2, seeds=[0, 1], density=0.6, capacity=(1, 4, 5, 5, 3))
+    net = ctx.net
+    unit = [int((~net.alive[k][p]).float().argmax()) for p in range(2)]
+    units = torch.zeros_like(net.alive[k])
+    units[[0, 1], unit] = True
+    into, out = net.unit_weights(k, units)
+    w_in, w_out = candidate_sets(ctx, k, into, out, [0, 1], unit, 0.5, 3)
+    probe = Probe(ctx, None)
+    incremental = candidate_losses(net, probe, k, w_in, w_out, [0, 1], unit)  # (P, 3)
+    for c in range(3):  # the candidate written into the dormant channel, the whole network run
+        full_in, full_out = torch.zeros_like(net.weights[k - 1]), torch.zeros_like(net.weights[k])
+        for p in range(2):
+            full_in[p, unit[p]] = w_in[c][p]
+            _out_slice(net, k, full_out, p, unit[p])[...] = w_out[c][p]
+        with torch.no_grad():
+            net.weights[k - 1].add_(full_in), net.weights[k].add_(full_out)
+            full = member_losses(net(ctx.X_train), ctx.y_train, net.task).double()
+            net.weights[k - 1].sub_(full_in), net.weights[k].sub_(full_out)
+        assert torch.allclose(incremental[:, c], full, atol=1e-6, rtol=0)
+    assert not torch.equal(incremental[:, 0], incremental[:, 1])  # the candidates differ
+
+
+def test_the_probe_follows_births_as_a_fresh_trace_and_rows_are_the_members_own():
+    ctx = conv_ctx(population=2, seeds=[0, 1], density=0.6, capacity=(1, 4, 5, 6, 3))
+    net = ctx.net
+    probe = Probe(ctx, None)
+    probe.gradients()
+    grow_map(ctx, 1, torch.ones(2, dtype=torch.bool), 0.5, 3, "feature map", probe)
+    grow_map(ctx, 2, torch.ones(2, dtype=torch.bool), 0.5, 3, "feature map", probe)
+    grow_neuron(ctx, 3, torch.ones(2, dtype=torch.bool), 0.3, 0.5, "bridging", probe)
+    with torch.no_grad():
+        fresh = net.trace(ctx.X_train)
+    assert torch.allclose(probe.trace().outputs, fresh.outputs, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(probe.trace().pre, fresh.pre))
+    # a large batch: each growing member draws its own rows from its own stream, the others none
+    state = [g.get_state() for g in ctx.streams.generators]
+    batch = Probe(ctx, 16, torch.tensor([False, True]))
+    assert batch.X.shape == (2, 16, 49) and torch.equal(batch.X[0], ctx.X_train[:16])
+    assert torch.equal(ctx.streams.generators[0].get_state(), state[0])
+    assert not torch.equal(ctx.streams.generators[1].get_state(), state[1])
+    assert torch.equal(batch.X[1], ctx.X_train[torch.randperm(64, generator=torch.Generator().set_state(state[1]))[:16]])
+
+
 def test_neurons_after_the_flatten_grow_by_bridging_gradients_over_the_flattened_columns():
     ctx = conv_ctx(population=1, seeds=[0], density=None, capacity=(1, 3, 4, 6, 3))
     net = ctx.net
@@ -302,3 +348,18 @@ def test_a_prune_cycle_with_obd_kernels_jumps_a_conv_net_to_its_target():
     method.setup(ctx)
     method.cycle(ctx)
     assert 0.5 <= float(1 - ctx.net.density()[0]) <= 0.6
+
+
+# ---------------------------------------------------------------------------- NeST: its growth batch
+def test_nest_grows_a_conv_net_on_a_large_batch_or_on_the_whole_training_set():
+    """Both readings of paper 003's "the whole training set or a large batch": 128 of digits'
+    1,437 training rows per cycle, or all of them (``growth_rows=None``)."""
+    params = dict(max_width=1.5, interval=1, target_accuracy=0.99, grow_until=0.9, map_candidates=3)
+    runs = {rows: Run("digits", "c4k3-p2-c6k2-16", "nest", 3, 0, growth_rows=rows, **params) for rows in (128, None)}
+    for run in runs.values():
+        run.run()
+        births = run.events[run.events.kind == "neuron_grow"]
+        assert set(births.layer) >= {1, 2, 3}  # both conv channel layers and the dense one
+    a, b = (r.network for r in runs.values())
+    assert a.widths().tolist() == b.widths().tolist()  # as many births, chosen on different rows
+    assert not all(torch.equal(x, y) for x, y in zip(a.masks, b.masks))
