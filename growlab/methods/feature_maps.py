@@ -145,7 +145,7 @@ def candidate_losses(
     found = []
     for lo in range(0, len(w_in), chunk):
         c = len(w_in[lo : lo + chunk])
-        z = base.unsqueeze(1).expand(P, c, *base.shape[1:]).clone()  # (P, c, B, ...)
+        z = _stacked(base, c)  # (P, c, B, ...): the kept output, once per candidate
         for p in who:
             kernels = w_in[lo : lo + chunk, p]  # (c, C_in, kh, kw)
             maps = _new_maps(net, k, tr.inputs[k - 1][p], kernels, pool=True)  # (B, c, H, W)
@@ -160,11 +160,26 @@ def candidate_losses(
             else:  # the flatten: the map's block of H·W columns into each neuron
                 block = w_out[lo : lo + chunk, p]  # (c, out, H·W)
                 z[p, ..., : block.shape[1]] += torch.einsum("bcj,coj->cbo", maps.flatten(2), block)
-        found.append(probe.losses(k, z.reshape(P, c * B, *base.shape[2:]), c))
+        found.append(probe.losses(k, z.flatten(1, 2), c))  # (P, c·B, …), a view
     losses = torch.cat(found, dim=1)
     skip = torch.ones(P, dtype=torch.bool)
     skip[who] = False
     return losses.masked_fill(skip.to(losses.device)[:, None], float("inf"))
+
+
+def _stacked(base: torch.Tensor, c: int) -> torch.Tensor:
+    """``c`` copies of a layer's output ``base`` ``(P, B, …)`` as ``(P, c, B, …)``; a conv
+    output is laid out as the conv layers keep their maps (members and channels together,
+    channels last), so resuming the network from it copies nothing."""
+    P, B = base.shape[:2]
+    if base.dim() == 5:
+        C, h, w = base.shape[2:]
+        buf = torch.empty((c * B, P * C, h, w), dtype=base.dtype, device=base.device, memory_format=CHANNELS_LAST)
+        z = buf.unflatten(1, (P, C)).transpose(0, 1).unflatten(1, (c, B))  # (P, c, B, C, h, w), a view
+    else:
+        z = torch.empty((P, c, *base.shape[1:]), dtype=base.dtype, device=base.device)
+    z.copy_(base.unsqueeze(1).expand_as(z))
+    return z
 
 
 def _new_maps(net, k: int, a: torch.Tensor, kernels: torch.Tensor, pool: bool) -> torch.Tensor:

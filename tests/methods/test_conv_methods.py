@@ -354,7 +354,7 @@ def test_a_prune_cycle_with_obd_kernels_jumps_a_conv_net_to_its_target():
 def test_nest_grows_a_conv_net_on_a_large_batch_or_on_the_whole_training_set():
     """Both readings of paper 003's "the whole training set or a large batch": 128 of digits'
     1,437 training rows per cycle, or all of them (``growth_rows=None``)."""
-    params = dict(max_width=1.5, interval=1, target_accuracy=0.99, grow_until=0.9, map_candidates=3)
+    params = {"max_width": 1.5, "interval": 1, "target_accuracy": 0.99, "grow_until": 0.9, "map_candidates": 3}
     runs = {rows: Run("digits", "c4k3-p2-c6k2-16", "nest", 3, 0, growth_rows=rows, **params) for rows in (128, None)}
     for run in runs.values():
         run.run()
