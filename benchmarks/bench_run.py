@@ -33,7 +33,7 @@ F1), the timeline record (~0.2×), the restore point (0.04–0.1×) and the row 
 epoch of 0.85–1.05×, so per-step overhead keeps heart near 2×. LeNet-300-100's epoch is
 0.93–1.0× a plain one and its validation pass over 1,000 rows ~0.085× (a forward of a quarter
 of the training rows), the timeline 0.008×, the restore point 0.005×.
-""""""
+"""
 
 from __future__ import annotations
 
