@@ -27,6 +27,9 @@ engine/run changes, runs alternated (old, new, old, new):
     lenet-300-100   1.29x, 1.21x      1.15x, 1.14x     (load 4.1-7.3)
     lenet-5         0.91x, 0.93x      0.88x, 0.94x     (load 4.1-6.4; the plain nn.Conv2d epoch is the slower)
 
+A later run of the whole benchmark after (load 2.7–3.2): heart 2.10x, lenet-300-100 1.18x,
+lenet-5 0.93x. Run to run, a ratio moves by about ±0.05 on this machine.
+
 Where the rest goes (``--parts``, after): heart's plain epoch is one full-batch step of ~0.8 ms,
 and a step adds a validation pass (0.35–0.5× a plain epoch: a forward of 61 rows, loss, AUC,
 F1), the timeline record (~0.2×), the restore point (0.04–0.1×) and the row (<0.05×) to an
