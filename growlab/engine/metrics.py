@@ -103,16 +103,20 @@ def _mean_of(aucs: list[np.ndarray]) -> np.ndarray:
 
 def f1(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """F1 per member: positive-class F1 for binary, macro F1 over present classes otherwise."""
-    classes = [1] if n_classes == 2 else [c for c in range(n_classes) if (labels == c).any()]
-    P, C = pred.shape[0], n_classes
-    # each member's confusion counts in one bincount: [p, predicted, true]
-    cells = (np.arange(P)[:, None] * C + pred) * C + labels
-    confusion = np.bincount(cells.ravel(), minlength=P * C * C).reshape(P, C, C)
+    if n_classes == 2:  # the positive class's counts directly
+        pos, true = pred == 1, labels == 1
+        tp = (pos & true).sum(axis=1)
+        counts = [(tp, pos.sum(axis=1) - tp, true.sum() - tp)]
+    else:  # each member's confusion counts in one bincount: [p, predicted, true]
+        P, C = pred.shape[0], n_classes
+        cells = (np.arange(P)[:, None] * C + pred) * C + labels
+        confusion = np.bincount(cells.ravel(), minlength=P * C * C).reshape(P, C, C)
+        counts = []
+        for c in (c for c in range(C) if (labels == c).any()):
+            tp = confusion[:, c, c]
+            counts.append((tp, confusion[:, c, :].sum(axis=1) - tp, confusion[:, :, c].sum(axis=1) - tp))
     scores = []
-    for c in classes:
-        tp = confusion[:, c, c]
-        fp = confusion[:, c, :].sum(axis=1) - tp
-        fn = confusion[:, :, c].sum(axis=1) - tp
+    for tp, fp, fn in counts:
         denom = 2 * tp + fp + fn
         scores.append(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0))
     return np.mean(scores, axis=0)
