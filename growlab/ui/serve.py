@@ -40,8 +40,25 @@ DEFAULT_BUDGET_SHARE = 0.5
 #: Largest websocket message accepted: an upload at the 10 MiB limit, base64-encoded, fits
 #: (the page refuses bigger files before sending them).
 MAX_MESSAGE_BYTES = 24 * 2**20
-#: Seconds a thread holds the GIL before another may take it, served (Python's default is 0.005).
-SWITCH_INTERVAL_S = float(os.environ.get("GROWLAB_SWITCH_INTERVAL", "0.0005"))
+#: Seconds a thread holds the GIL before another may take it, served (Python's default is 0.005;
+#: ``$GROWLAB_SWITCH_INTERVAL`` overrides it, for benchmarks).
+SWITCH_INTERVAL_S = 0.0005
+SWITCH_ENV_VAR = "GROWLAB_SWITCH_INTERVAL"
+
+
+def switch_interval() -> float:
+    """The GIL switch interval to serve with: :data:`SWITCH_INTERVAL_S`, or ``$GROWLAB_SWITCH_INTERVAL``
+    (a positive number of seconds; anything else is refused with a ``ValueError`` saying so)."""
+    text = os.environ.get(SWITCH_ENV_VAR, "").strip()
+    if not text:
+        return SWITCH_INTERVAL_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:  # (nan fails too)
+        raise ValueError(f"${SWITCH_ENV_VAR} must be a number of seconds in (0, 1), got {text!r}")
+    return value
 
 
 class StatusHandler(RequestHandler):
@@ -270,6 +287,7 @@ def serve(
     if max_runs is not None:
         SLOTS.max_runs = max_runs  # validates
         os.environ[ENV_VAR] = str(max_runs)
+    interval = switch_interval()  # (checked before anything starts)
     if session_lifetime < MIN_LIFETIME:  # a session must outlive its page's first load, or it is freed unseen
         raise ValueError(f"session lifetime must be at least {MIN_LIFETIME:g} seconds, got {session_lifetime:g}")
     port = port or free_port(address)
@@ -283,7 +301,7 @@ def serve(
     # The event loop shares the GIL with every run's worker thread (and the page builds): each
     # time it blocks on a socket or a lock it queues behind them for the GIL again, by default
     # up to 5 ms per thread and wait. A shorter switch interval keeps every page's loop quick.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    sys.setswitchinterval(interval)
 
     host = f"[{address}]" if ":" in address else address
     budget_text = f", runs share {format_bytes(budget)} of memory" if budget else ""

@@ -38,6 +38,22 @@ def test_bad_serve_settings_are_refused_before_serving(kw, message):
         serve(**kw)
 
 
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan", "2"])
+def test_a_bad_switch_interval_in_the_environment_is_refused_by_name(value, monkeypatch, capsys):
+    from growlab.cli import main
+    from growlab.ui.serve import SWITCH_INTERVAL_S, switch_interval
+
+    monkeypatch.setenv("GROWLAB_SWITCH_INTERVAL", value)
+    with pytest.raises(ValueError, match="GROWLAB_SWITCH_INTERVAL must be a number of seconds"):
+        serve()
+    assert main(["serve", "--port", str(free_port())]) == 2  # one line, no traceback, nothing served
+    assert "GROWLAB_SWITCH_INTERVAL" in capsys.readouterr().err
+    monkeypatch.setenv("GROWLAB_SWITCH_INTERVAL", " 0.002 ")
+    assert switch_interval() == 0.002
+    monkeypatch.delenv("GROWLAB_SWITCH_INTERVAL")
+    assert switch_interval() == SWITCH_INTERVAL_S
+
+
 def test_the_panel_serve_script_builds_the_app():
     """``panel serve apps/growlab.py`` runs this file once per session."""
     import runpy
