@@ -21,6 +21,7 @@ the library may split a lone member's product over threads differently than a po
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -67,32 +68,20 @@ def hidden_input(a: torch.Tensor, n: int) -> torch.Tensor:
     return torch.where(keep, a, tail)
 
 
-_TAILS: dict[tuple, torch.Tensor] = {}
-_HIDDEN: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _hidden_tail(n: int, width: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``(keep, tail)`` for :func:`hidden_input`: which of ``width`` columns are ``a``'s, and the
     values of the others (a 1 at ``n``, zeros after), made once (never written to)."""
-    key = (n, width, dtype, device)
-    kept = _HIDDEN.get(key)
-    if kept is None:
-        keep = torch.arange(width, device=device) < n
-        tail = torch.zeros(width, dtype=dtype, device=device)
-        tail[n] = 1.0
-        kept = _HIDDEN[key] = (keep, tail)
-    return kept
+    keep = torch.arange(width, device=device) < n
+    return keep, torch.cat([torch.zeros(n, dtype=dtype, device=device), _tail(width - n, dtype, device)])
 
 
+@functools.lru_cache(maxsize=None)
 def _tail(n: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """``[1, 0, …, 0]`` of length ``n``, made once per length, dtype and device (never written to:
     :func:`with_ones` only reads it; a layer's forward needs no allocation of its own for it)."""
-    key = (n, dtype, device)
-    tail = _TAILS.get(key)
-    if tail is None:
-        tail = torch.zeros(n, dtype=dtype, device=device)
-        tail[0] = 1.0
-        _TAILS[key] = tail
+    tail = torch.zeros(n, dtype=dtype, device=device)
+    tail[0] = 1.0
     return tail
 
 

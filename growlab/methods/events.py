@@ -28,9 +28,8 @@ class EventLog:
 
     def __init__(self) -> None:
         self._lists: dict[str, list] = {c: [] for c in COLUMNS}
-        self._blocks: list[tuple[int, tuple]] = []  # pending: (rows, one value or array per column)
-        self._pending = 0
         self._typed: list[tuple[int, int, tuple]] = []  # every block: (first row, rows, values)
+        self._listed = 0  # blocks of _typed already in the column lists (the rest are pending)
         self._n = 0
         #: Bumped when the log is cut back or replaced (rows a reader of :meth:`blocks` saw may be gone).
         self.revision = 0
@@ -40,7 +39,7 @@ class EventLog:
     def columns(self) -> dict[str, list]:
         """The log as one list per column of :data:`COLUMNS` (the lists themselves, to read:
         :meth:`truncate` drops events)."""
-        if self._blocks:
+        if self._listed < len(self._typed):
             with self._lock:
                 self._flush()
         return self._lists
@@ -58,16 +57,12 @@ class EventLog:
                 lo = max(since - first, 0)
                 if lo >= n:
                     continue
-                if lo:
-                    values = tuple(v[lo:] if isinstance(v, (np.ndarray, list)) else v for v in values)
-                out.append((first + lo, n - lo, values))
+                out.append((first + lo, n - lo, _rows(values, lo, n) if lo else values))
             return self.revision, out
 
     def _append(self, n: int, values: tuple) -> None:
         """Append a block of ``n`` rows (holding the lock)."""
-        self._blocks.append((n, values))
         self._typed.append((self._n, n, values))
-        self._pending += n
         self._n += n
 
     def add(self, epoch: int, step: int, kind: str, layer=None, source=None, target=None, weight=None, cause=None) -> None:
@@ -100,7 +95,7 @@ class EventLog:
     def _flush(self) -> None:
         """Append the pending blocks to the column lists (holding the lock)."""
         lists = [self._lists[c] for c in COLUMNS]
-        for n, values in self._blocks:
+        for _, n, values in self._typed[self._listed :]:
             for column, v in zip(lists, values):
                 if isinstance(v, np.ndarray):
                     column += v.tolist()
@@ -108,7 +103,7 @@ class EventLog:
                     column += v
                 else:
                     column += [v] * n
-        self._blocks, self._pending = [], 0
+        self._listed = len(self._typed)
 
     def truncate(self, n: int) -> None:
         """Drop every event after the first ``n``."""
@@ -120,11 +115,9 @@ class EventLog:
                 del column[n:]
             keep = self._typed[: bisect.bisect_left(self._typed, n, key=_first)]
             if keep and keep[-1][0] + keep[-1][1] > n:
-                first, rows, values = keep[-1]
-                cut = n - first
-                values = tuple(v[:cut] if isinstance(v, (np.ndarray, list)) else v for v in values)
-                keep[-1] = (first, cut, values)
-            self._typed = keep
+                first, _, values = keep[-1]
+                keep[-1] = (first, n - first, _rows(values, 0, n - first))
+            self._typed, self._listed = keep, len(keep)
             self._n = n
             self.revision += 1
 
@@ -146,9 +139,9 @@ class EventLog:
         """Make ``lists`` the whole log (one block of lists, copied so later rows stay out of it)."""
         with self._lock:
             self._lists = lists
-            self._blocks, self._pending = [], 0
             self._n = len(lists["cause"])
             self._typed = [(0, self._n, tuple(list(lists[c][: self._n]) for c in COLUMNS))] if self._n else []
+            self._listed = len(self._typed)
             self.revision += 1
 
     def __getstate__(self) -> dict:  # copies and pickles hold the lists, not the lock
@@ -157,6 +150,11 @@ class EventLog:
     def __setstate__(self, state: dict) -> None:
         self.__init__()
         self._replace(state["lists"])
+
+
+def _rows(values: tuple, lo: int, hi: int) -> tuple:
+    """Rows ``lo:hi`` of a block's values (a single value stands for every row)."""
+    return tuple(v[lo:hi] if isinstance(v, (np.ndarray, list)) else v for v in values)
 
 
 def _first(block: tuple) -> int:
