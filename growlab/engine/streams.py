@@ -57,9 +57,15 @@ class MemberStreams:
         parts = [torch.rand(int(c), generator=g, dtype=dtype) for g, c in zip(self.generators, counts) if c]
         return torch.cat(parts) if parts else torch.empty(0, dtype=dtype)
 
-    def randperm(self, n: int) -> torch.Tensor:
-        """A permutation of ``range(n)`` per member. ``(P, n)`` int64"""
-        return torch.stack([torch.randperm(n, generator=g) for g in self.generators])
+    def randperm(self, n: int, members: Sequence[int] | None = None) -> torch.Tensor:
+        """A permutation of ``range(n)`` per member, drawn only by ``members`` (default all);
+        others get ``range(n)`` itself. ``(P, n)`` int64"""
+        if members is None:
+            return torch.stack([torch.randperm(n, generator=g) for g in self.generators])
+        out = torch.arange(n).expand(len(self.generators), n).clone()
+        for p in members:
+            out[p] = torch.randperm(n, generator=self.generators[p])
+        return out
 
     def signs(self, *shape: int, members: Sequence[int] | None = None) -> torch.Tensor:
         """Uniform ±1 of ``shape``, drawn only by ``members`` (default all); others get +1. ``(P, *shape)``"""

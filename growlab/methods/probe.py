@@ -28,7 +28,7 @@ import torch
 from growlab.engine import member_losses
 from growlab.engine.products import Trace
 from growlab.methods.context import CycleContext
-from growlab.methods.scores import take_rows
+from growlab.methods.scores import sample_rows
 
 
 class Probe:
@@ -44,18 +44,9 @@ class Probe:
     """
 
     def __init__(self, ctx: CycleContext, rows: int | None, members: torch.Tensor | None = None):
-        self.net = net = ctx.net
-        n = ctx.X_train.shape[0]
-        if rows is None or n <= rows:
-            self.X, self.y = ctx.X_train, ctx.y_train
-        else:
-            who = range(net.population) if members is None else members.nonzero().flatten().tolist()
-            idx = torch.arange(rows).expand(net.population, rows).clone()
-            for p in who:
-                idx[p] = torch.randperm(n, generator=ctx.streams[p])[:rows]
-            idx = idx.to(ctx.X_train.device)
-            self.X = take_rows(ctx.train_rows(), idx.flatten()).view(*idx.shape, -1)
-            self.y = ctx.y_train[idx]
+        self.net = ctx.net
+        who = None if members is None else members.nonzero().flatten().tolist()
+        self.X, self.y = sample_rows(ctx, rows, who)
         self._trace: Trace | None = None
         self._pending: tuple[int, Callable[[], torch.Tensor]] | None = None  # (layer, its new output)
 

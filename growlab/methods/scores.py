@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Sequence
+
 import torch
 
 from growlab.engine import member_losses
@@ -35,14 +37,17 @@ class BatchStats:
     fisher: list[torch.Tensor] | None = None
 
 
-def sample_rows(ctx: CycleContext, rows: int = SCORE_ROWS) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_rows(
+    ctx: CycleContext, rows: int | None = SCORE_ROWS, members: Sequence[int] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Up to ``rows`` training rows per member, drawn without replacement from each member's own
-    stream (all rows, shared, when there are no more): ``(X, y)`` ``(B, n_in)`` and ``(B,)``, or
-    ``(P, B, n_in)`` and ``(P, B)``."""
+    stream (all rows, shared, when there are no more, or ``rows`` is None): ``(X, y)``
+    ``(B, n_in)`` and ``(B,)``, or ``(P, B, n_in)`` and ``(P, B)``. Only ``members`` (default
+    all) draw; the others take the first rows."""
     n = ctx.X_train.shape[0]
-    if n <= rows:
+    if rows is None or n <= rows:
         return ctx.X_train, ctx.y_train
-    idx = ctx.streams.randperm(n)[:, :rows].to(ctx.X_train.device)  # (P, rows)
+    idx = ctx.streams.randperm(n, members)[:, :rows].to(ctx.X_train.device)  # (P, rows)
     X = take_rows(ctx.train_rows(), idx.flatten()).view(*idx.shape, -1)
     return X, ctx.y_train[idx]
 
