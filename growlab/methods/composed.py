@@ -272,7 +272,8 @@ class Composed(Method):
         return {
             "initial": None if self._initial is None else self._initial.clone(),
             "start_active": None if self._start_active is None else self._start_active.clone(),
-            "junctures": [list(j) for j in self._junctures],
+            # one (n, 3) tensor, not n lists: a run copies this state before every cycle
+            "junctures": torch.tensor(self._junctures, dtype=torch.long).reshape(-1, 3),
             "member_values": {k: v.clone() for k, v in self.member_values.items()},
             "grown": None if self._grown is None else self._grown.clone(),
             "pruned": None if self._pruned is None else self._pruned.clone(),
@@ -283,7 +284,8 @@ class Composed(Method):
             self._initial = state["initial"].double().cpu()
         if state.get("start_active") is not None:
             self._start_active = state["start_active"].long().cpu()
-        self._junctures = [tuple(int(x) for x in j) for j in state.get("junctures", [])]
+        junctures = torch.as_tensor(state.get("junctures", []), dtype=torch.long).reshape(-1, 3)  # or lists (older archives)
+        self._junctures = [tuple(j) for j in junctures.tolist()]
         self.member_values = dict(state.get("member_values", {}))
         for key in ("grown", "pruned"):  # absent from archives before the budget reading
             if state.get(key) is not None:
