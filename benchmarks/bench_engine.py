@@ -8,7 +8,10 @@
 3. The population engine vs ``torch.func.vmap`` over P stacked copies of the same plain MLP with
    one backward (the standard way to batch models in torch), per step, at P from 1 to 3,500,
    with the cost per member. Target: the engine at least as fast at every P, its cost per member
-   flat above P = 50. (``--vmap-only`` runs only this part.)
+   flat above P = 50. (``--vmap-only`` runs only this part.) A third column runs the same vmap
+   at the engine's stored shapes (each layer's widths padded to 16 floats, the bias a constant
+   input: :mod:`growlab.engine.products`), so the table separates what the padding that keeps
+   every member exact costs (more multiply-adds) from what the engine's own work costs.
 
 Times are this process's CPU time on the CPU, wall time on CUDA.
 
@@ -118,33 +121,51 @@ def population_vs_loop(P, device, repeat):
     return t_pop, t_loop
 
 
-def population_vs_vmap(P: int, device, repeat: int) -> tuple[float, float]:
-    """Seconds per full-batch step of P heart members: the engine, and vmap + one backward."""
+def vmap_step(layers: list[torch.nn.Linear], P: int, X: torch.Tensor, y: torch.Tensor):
+    """One Adam step of P stacked copies of ``nn.Sequential(layers, ReLU between)`` by
+    ``torch.func.vmap`` over their stacked parameters and one backward: ``step()``."""
     from torch.func import functional_call, stack_module_state, vmap
 
-    sizes, X, y, net, trainer = heart_population(P, device)
-    models = [sequential(sizes, device) for _ in range(min(P, 8))]
+    def model(device):
+        mods = []
+        for i, layer in enumerate(layers):
+            mods.append(torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None, device=device))
+            if i < len(layers) - 1:
+                mods.append(torch.nn.ReLU())
+        return torch.nn.Sequential(*mods)
+
+    models = [model(X.device) for _ in range(min(P, 8))]
     params, buffers = stack_module_state([models[p % len(models)] for p in range(P)])
     params = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
     opt = _fused_or_foreach(torch.optim.Adam, list(params.values()), lr=1e-3)
-    base = sequential(sizes, "meta")
+    base = model("meta")
 
     def one(p, b, x):
         return functional_call(base, (p, b), (x,))
 
-    def vmap_step():
+    def step():
         opt.zero_grad(set_to_none=True)
-        out = vmap(one, in_dims=(0, 0, None))(params, buffers, X)  # (P, B, 1)
+        out = vmap(one, in_dims=(0, 0, None))(params, buffers, X)  # (P, B, out)
         F.binary_cross_entropy_with_logits(out[..., 0], y.expand(P, -1), reduction="none").mean(dim=1).sum().backward()
         opt.step()
 
+    return step
+
+
+def population_vs_vmap(P: int, device, repeat: int) -> tuple[float, float, float]:
+    """Seconds per full-batch step of P heart members: the engine, vmap + one backward, and that
+    vmap at the engine's stored shapes (padded widths, the bias a weight of a constant input 1)."""
+    sizes, X, y, net, trainer = heart_population(P, device)
+    plain = vmap_step([torch.nn.Linear(a, b, device="meta") for a, b in zip(sizes[:-1], sizes[1:])], P, X, y)
+    stored = [torch.nn.Linear(w.shape[1], w.shape[2], bias=False, device="meta") for w in net.parameters()]
+    padded = vmap_step(stored, P, net.padded_input(X), y)
     rounds = max(3, repeat // max(1, P // 50))
-    pops, vmaps = [], []
+    pops, vmaps, pads = [], [], []
     for _ in range(3):  # interleaved
-        a, b = timed(lambda: trainer.step(X, y), device, rounds), timed(vmap_step, device, rounds)
-        pops.append(a)
-        vmaps.append(b)
-    return statistics.median(pops), statistics.median(vmaps)
+        pops.append(timed(lambda: trainer.step(X, y), device, rounds))
+        vmaps.append(timed(plain, device, rounds))
+        pads.append(timed(padded, device, rounds))
+    return statistics.median(pops), statistics.median(vmaps), statistics.median(pads)
 
 
 def main() -> None:
@@ -173,10 +194,17 @@ def main() -> None:
 
 
 def _vmap_table(args, device) -> None:
-    print("P      engine ms  vmap ms  engine/vmap  engine µs per member")
+    sizes, *_, net, _ = heart_population(1, device)
+    plain = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    stored = sum(w.shape[1] * w.shape[2] for w in net.parameters())
+    print(f"multiply-adds per row: {plain} at the true widths, {stored} at the engine's stored ones ({stored / plain:.2f}x)")
+    print("P      engine ms  vmap ms  engine/vmap  vmap at stored widths ms  engine/that  engine µs per member")
     for P in (int(p) for p in args.populations.split(",")):
-        t_pop, t_vmap = population_vs_vmap(P, device, max(5, args.repeat // 10))
-        print(f"{P:<6} {t_pop * 1e3:9.2f} {t_vmap * 1e3:8.2f} {t_pop / t_vmap:11.2f}x {t_pop / P * 1e6:12.1f}")
+        t_pop, t_vmap, t_pad = population_vs_vmap(P, device, max(5, args.repeat // 10))
+        print(
+            f"{P:<6} {t_pop * 1e3:9.2f} {t_vmap * 1e3:8.2f} {t_pop / t_vmap:11.2f}x {t_pad * 1e3:25.2f} "
+            f"{t_pop / t_pad:11.2f}x {t_pop / P * 1e6:20.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ TABLE = {
     "sigmoid": (torch.sigmoid, nn.Sigmoid),
 }
 assert tuple(TABLE) == ACTIVATIONS, "growlab.config.ACTIVATIONS and the engine's table must list the same names"
+#: the functions of :data:`TABLE` that keep 1 and 0 as they are: after them a hidden layer's
+#: outputs already hold the next layer's constant 1 and zero padding (``Network._carrying``)
+CARRIES = tuple(fn for fn, _ in TABLE.values() if fn(torch.ones(1)).item() == 1.0 and fn(torch.zeros(1)).item() == 0.0)
 
 
 def _known(name: str) -> None:

@@ -28,7 +28,7 @@ from typing import Sequence
 import torch
 
 from growlab.config import ConvShape
-from growlab.engine.activations import activation_fn
+from growlab.engine.activations import CARRIES, activation_fn
 from growlab.engine.conv import ConvLayers, conv_maps
 from growlab.engine.copies import Copies
 from growlab.engine.edits import StructureEdits
@@ -154,6 +154,21 @@ class Network(StructureEdits, Copies, ConvLayers):
         n = len(shapes)
         self._emask, self._wmask, self._bmask, self._gmask = [None] * n, [None] * n, [None] * n, [None] * n
         self._full = None
+        with torch.no_grad():
+            for l in self._carrying():
+                self._w[l][:, self.in_features(l), self.capacity[l + 1]] = 1.0
+
+    def _carrying(self) -> range:
+        """The dense layers followed by a dense layer. Each holds the constant 1 that carries
+        the next layer's bias in its padding: the weight from its own constant input to its
+        first padding output (``cap[l + 1]``), which never trains (:meth:`mask_grads`).
+
+        That output is then 1 before the activation and the padding after it 0, so with an
+        activation of :data:`~growlab.engine.activations.CARRIES` the activated outputs are
+        already the next layer's input (the 1 at ``cap[l + 1]``, zeros after it) and nothing is
+        selected or copied; the values the next layer reads, and every gradient but the
+        padding's, are the same bits."""
+        return range(self.n_conv, self.n_layers - 1)
 
     def _views(self) -> None:
         """``weights`` / ``biases``: true-shaped views into the stored parameters, outside autograd
@@ -220,6 +235,8 @@ class Network(StructureEdits, Copies, ConvLayers):
                 self._wmask[l] = eff.view(torch.uint8).to(self._w[l].dtype)
                 self._bmask[l] = self.alive[l + 1].view(torch.uint8).to(self._w[l].dtype)
                 self._gmask[l] = self.padded(l, self._wmask[l], self._bmask[l])  # what may be non-zero
+                if l in self._carrying():
+                    self._gmask[l][:, self.in_features(l), self.capacity[l + 1]] = 1.0  # the carried 1
                 self._w[l].mul_(self._gmask[l])
 
     def effective_mask(self, layer: int) -> torch.Tensor:
@@ -237,8 +254,9 @@ class Network(StructureEdits, Copies, ConvLayers):
     def mask_grads(self) -> None:
         """Zero the gradients of inactive connections and neurons and of the padding (keeps the invariant).
 
-        A layer whose connections and neurons are all active needs nothing: the padding's
-        gradients are exactly zero already (its inputs are zeros, its outputs are cropped away).
+        A layer whose connections and neurons are all active needs no mask: the padding's
+        gradients are exactly zero (its inputs are zeros, its outputs are cropped away), but for
+        the output that carries the next layer's 1 (:meth:`_carrying`), zeroed on its own.
         """
         if self._full is None:  # once per structure change, not per step
             self._full = [bool(w.all()) and bool(b.all()) for w, b in zip(self._wmask, self._bmask)]
@@ -249,6 +267,9 @@ class Network(StructureEdits, Copies, ConvLayers):
                 keep.append(m)
         if grads:
             torch._foreach_mul_(grads, keep)
+        for l in self._carrying():
+            if self._w[l].grad is not None:
+                self._w[l].grad[:, :, self.capacity[l + 1]] = 0.0
 
     # ------------------------------------------------------------------ counts
     def n_active(self) -> torch.Tensor:
@@ -335,7 +356,9 @@ class Network(StructureEdits, Copies, ConvLayers):
             if l < self.n_layers - 1:  # activate every (aligned) column, keep the true ones, add the 1
                 n, width = self.capacity[l + 1], self._w[l + 1].shape[1]
                 a = act(z)
-                if a.shape[-1] == width and a.numel() <= SELECT_MAX:
+                if a.shape[-1] == width and act in CARRIES:
+                    h = a  # the 1 and zeros are there already (see _carrying)
+                elif a.shape[-1] == width and a.numel() <= SELECT_MAX:
                     h = hidden_input(a, n)
                 else:
                     h = with_ones(a[..., :n], width)

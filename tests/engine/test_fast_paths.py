@@ -1,6 +1,7 @@
 """The engine's cheaper paths compute exactly what the straightforward ones do: a data set padded
-once, a small layer's activations passed on by one selection, the AUC of a small set counted
-over its pairs, F1 from one confusion count."""
+once, a small layer's activations passed on by one selection, or as they are after a ReLU (the
+next layer's 1 carried in the padding), the AUC of a small set counted over its pairs, F1 from
+one confusion count."""
 
 from __future__ import annotations
 
@@ -75,6 +76,58 @@ def test_a_selected_hidden_input_equals_the_sliced_copy_forward_and_backward(mon
     assert all(torch.equal(a, b) for a, b in zip(g1, g2))
     for l, h in enumerate(selected.inputs):  # the bias input 1 right after the true columns, zeros after
         assert torch.all(h[..., net.capacity[l]] == 1) and torch.all(h[..., net.capacity[l] + 1 :] == 0)
+
+
+def carried_ones(net):
+    """The value each carrying layer holds in its padding for the next layer's 1, per member."""
+    return [net.parameters()[l][:, net.in_features(l), net.capacity[l + 1]] for l in range(net.n_layers - 1)]
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("pruned", [False, True])
+def test_activations_that_carry_the_next_layers_1_train_bit_for_bit_as_the_selected_input(monkeypatch, activation, pruned):
+    def trained(carry: bool):
+        monkeypatch.setattr(network, "CARRIES", network.CARRIES if carry else ())
+        net, X, y = net_and_data(n=64)
+        net.set_activation(activation)
+        if pruned:  # a layer with inactive connections has its gradients masked, a full one not
+            net.set_mask(1, torch.rand(net.masks[1].shape, generator=torch.Generator().manual_seed(3)) < 0.6)
+        trainer = Trainer(net, Optimizer(net, lr=0.05))
+        tr = net.trace(X)
+        losses = [trainer.step(X, y) for _ in range(20)]
+        return net, tr, torch.stack(losses)
+
+    carried, tr1, l1 = trained(True)
+    selected, tr2, l2 = trained(False)
+    assert torch.equal(l1, l2)
+    assert torch.equal(tr1.outputs, tr2.outputs)
+    assert all(torch.equal(a, b) for a, b in zip(tr1.inputs, tr2.inputs))  # the 1, then zeros, after the true columns
+    assert all(torch.equal(a, b) for a, b in zip(carried.weights + carried.biases, selected.weights + selected.biases))
+    assert all(torch.all(c == 1) for c in carried_ones(carried))  # never trained
+
+
+def test_the_carried_1_survives_edits_restores_and_layer_removal():
+    from growlab.engine.restore import RestorePoint
+
+    net, X, y = net_and_data(n=64)
+    trainer = Trainer(net, Optimizer(net, lr=0.05))
+    point = RestorePoint()
+    point.save(net, trainer.optimizer, trainer)
+    net.set_edges(0, torch.tensor([0, 5, 9]), False)  # prune three, grow one back
+    net.set_edges(0, torch.tensor([5]), True, values=torch.tensor([0.3]))
+    net.set_mask(1, torch.zeros_like(net.masks[1]))
+    for _ in range(3):
+        trainer.step(X, y)
+    assert all(torch.all(c == 1) for c in carried_ones(net))
+    point.restore(net, trainer.optimizer, trainer)
+    assert all(torch.all(c == 1) for c in carried_ones(net))
+    net.remove_layer(1)  # the bridge carries for the layer after it
+    trainer.optimizer.rebuild(keep_state=False)
+    assert net.n_layers == 2 and torch.all(carried_ones(net)[0] == 1)
+    trainer.step(X, y)
+    copy = Network(net.sizes, population=net.population, seeds=net.seeds)
+    copy.load_state_dict(net.state_dict())  # states hold true shapes only: the copy carries its own
+    assert torch.equal(copy.forward(X), net.forward(X)) and torch.all(carried_ones(copy)[0] == 1)
 
 
 def test_auc_by_pairs_equals_auc_by_ranks_and_sklearn(monkeypatch):
