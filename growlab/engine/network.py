@@ -36,6 +36,9 @@ from growlab.engine.products import Trace, aligned, hidden_input, in_width, memb
 from growlab.engine.streams import MemberStreams
 
 TASKS = ("binary", "multiclass", "regression")
+#: a training step takes the members in groups whose widest activation is at most this many
+#: bytes (:meth:`Network.member_chunks`): the cost per member stays flat in large populations
+CHUNK_BYTES = 8 << 20
 #: activations up to this many values reach the next layer by one selection (:func:`hidden_input`),
 #: larger ones by a slice and a copy (the same values; each is the faster there, on the CPU)
 SELECT_MAX = 1 << 16
@@ -300,6 +303,17 @@ class Network(StructureEdits, Copies, ConvLayers):
         return all(math.isfinite(t.sum().item()) or bool(torch.isfinite(t).all()) for t in self._w)
 
     # ------------------------------------------------------------------ compute
+    def member_chunks(self, rows: int) -> list[slice]:
+        """The members, in consecutive groups whose widest activation over ``rows`` rows fits
+        :data:`CHUNK_BYTES` on the CPU (one group, all of them, on CUDA and for a conv network).
+        A step over ``rows`` rows takes one group at a time: each member computes the same in
+        any group (:mod:`growlab.engine.products`), and a group's activations stay in the cache."""
+        if self.n_conv or self.device.type != "cpu":
+            return [slice(0, self.population)]
+        widest = max(w.shape[2] for w in self._w) * rows * self._w[0].element_size()
+        size = max(1, CHUNK_BYTES // max(1, widest))
+        return [slice(lo, min(lo + size, self.population)) for lo in range(0, self.population, size)]
+
     def forward(self, x: torch.Tensor, activation: str | None = None, padded: bool = False) -> torch.Tensor:
         """Outputs (logits or values) of every member.
 
@@ -337,24 +351,32 @@ class Network(StructureEdits, Copies, ConvLayers):
         bit (see :mod:`growlab.engine.products`); conv layers are reproducible but not
         member-exact (see :mod:`growlab.engine.conv`). ``padded``: as in :meth:`forward`.
         """
+        return self._trace(x, activation, padded, self._w)
+
+    def _trace(self, x: torch.Tensor, activation: str | None, padded: bool, weights: list[torch.Tensor]) -> Trace:
+        """:meth:`trace` with the layers' stored ``weights`` (all members' parameters, or a
+        group's slices of them: ``x`` then holds that group's rows, or rows shared by all)."""
         act = self._act if activation is None else activation_fn(activation)
         inputs, pre, maps = [], [], []
         if self.n_conv:
             x, inputs, pre, maps = self.conv_features(x, act)
-        h = x if padded and not self.n_conv else with_ones(x, self._w[self.n_conv].shape[1])
-        h = h.expand(self.population, *h.shape) if h.dim() == 2 else h  # (P, B, in_pad)
-        z = self._dense_layers(h, self.n_conv, act, inputs, pre)
+        h = x if padded and not self.n_conv else with_ones(x, weights[self.n_conv].shape[1])
+        h = h.expand(len(weights[0]), *h.shape) if h.dim() == 2 else h  # (P, B, in_pad)
+        z = self._dense_layers(h, self.n_conv, act, inputs, pre, weights)
         return Trace(z[..., : self.capacity[-1]], inputs, pre, self.capacity, maps)
 
-    def _dense_layers(self, h: torch.Tensor, start: int, act, inputs: list, pre: list) -> torch.Tensor:
+    def _dense_layers(
+        self, h: torch.Tensor, start: int, act, inputs: list, pre: list, weights: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """The dense layers from ``start`` on input ``h`` ``(P, B, in_pad)``, appending each
         layer's input and pre-activation to the lists. Returns the last pre-activation."""
+        weights = self._w if weights is None else weights
         for l in range(start, self.n_layers):
             inputs.append(h)
-            z = member_linear(h, self._w[l])  # (P, B, out_pad)
+            z = member_linear(h, weights[l])  # (P, B, out_pad)
             pre.append(z)
             if l < self.n_layers - 1:  # activate every (aligned) column, keep the true ones, add the 1
-                n, width = self.capacity[l + 1], self._w[l + 1].shape[1]
+                n, width = self.capacity[l + 1], weights[l + 1].shape[1]
                 a = act(z)
                 if a.shape[-1] == width and act in CARRIES:
                     h = a  # the 1 and zeros are there already (see _carrying)

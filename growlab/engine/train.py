@@ -59,17 +59,41 @@ class Trainer:
         ``padded``: ``X`` holds rows of :meth:`Network.padded_input`."""
         net, opt = self.net, self.optimizer
         opt.zero_grad()
-        with net.conv_flags():  # deterministic cuDNN convolutions on CUDA (a no-op otherwise)
-            out = net.forward(X, padded=padded)
-            losses = member_losses(out, y, net.task)
-            # the gradient of their sum: each member's own mean loss, so members train independently
-            losses.backward(self._ones(losses))
-        losses = losses.detach()
-        right = _hits(out.detach(), y, net.task) if hits else None
+        chunks = net.member_chunks(X.shape[-2])
+        if len(chunks) == 1:
+            with net.conv_flags():  # deterministic cuDNN convolutions on CUDA (a no-op otherwise)
+                out = net.forward(X, padded=padded)
+                losses = member_losses(out, y, net.task)
+                # the gradient of their sum: each member's own mean loss, so members train independently
+                losses.backward(self._ones(losses))
+            losses = losses.detach()
+            right = _hits(out.detach(), y, net.task) if hits else None
+        else:
+            losses, right = self._chunked(chunks, X, y, hits, padded)
         net.mask_grads()
         opt.step()
         self.steps += 1
         return losses, right
+
+    def _chunked(self, chunks: list[slice], X, y, hits: bool, padded: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The forward and backward of :meth:`_step` one group of members at a time (an MLP),
+        each group's gradients written into the parameters' own (the same values)."""
+        net, params = self.net, self.net.parameters()
+        grads = [torch.empty_like(w) for w in params]
+        losses, right = [], []
+        for c in chunks:
+            weights = [w[c] for w in params]
+            x, t = (X[c] if X.dim() == 3 else X), (y[c] if y.dim() == 2 else y)
+            out = net._trace(x, None, padded, weights).outputs
+            part = member_losses(out, t, net.task)
+            for g, dw in zip(grads, torch.autograd.grad(part, weights, self._ones(part))):
+                g[c] = dw
+            losses.append(part.detach())
+            if hits:
+                right.append(_hits(out.detach(), t, net.task))
+        for w, g in zip(params, grads):
+            w.grad = g
+        return torch.cat(losses), (torch.cat(right) if hits else None)
 
     def epoch(self, X: torch.Tensor, y: torch.Tensor) -> np.ndarray:
         """One pass over ``(X, y)``; returns each member's mean training loss ``(P,)``."""

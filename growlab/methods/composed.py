@@ -128,6 +128,7 @@ class Composed(Method):
         self._initial: torch.Tensor | None = None  # (P,) sparsity at the start
         self._start_active: torch.Tensor | None = None  # (P,) active connections at the start
         self._junctures: list[tuple[int, int, int]] = []
+        self._juncture_rows: torch.Tensor | None = None  # the same as one (n, 3) tensor, made when asked
         self._grown: torch.Tensor | None = None  # (P,) connections grown by cycles so far (the budget reading)
         self._pruned: torch.Tensor | None = None  # (P,) connections pruned by cycles so far
         self._parts: dict[type[Part], Part] = {}  # built once by part(), reading self.values
@@ -261,7 +262,7 @@ class Composed(Method):
         else:
             allowed = room(net, self.member_tensor("sparsity", net.population, net.device))
         self._grown = self._totals(self._grown, grower.grow(ctx, allowed, stats))
-        self._junctures = grower.overlays().get("focal_junctures", [])
+        self._junctures, self._juncture_rows = grower.overlays().get("focal_junctures", []), None
 
     # ------------------------------------------------------------------ views and state
     def overlays(self) -> dict:
@@ -272,12 +273,18 @@ class Composed(Method):
         return {
             "initial": None if self._initial is None else self._initial.clone(),
             "start_active": None if self._start_active is None else self._start_active.clone(),
-            # one (n, 3) tensor, not n lists: a run copies this state before every cycle
-            "junctures": torch.tensor(self._junctures, dtype=torch.long).reshape(-1, 3),
+            "junctures": self._rows(),
             "member_values": {k: v.clone() for k, v in self.member_values.items()},
             "grown": None if self._grown is None else self._grown.clone(),
             "pruned": None if self._pruned is None else self._pruned.clone(),
         }
+
+    def _rows(self) -> torch.Tensor:
+        """The focal junctures as one ``(n, 3)`` tensor, made once per growth: a run copies this
+        method's state before every cycle (n lists of ints cost it milliseconds to copy)."""
+        if self._juncture_rows is None:
+            self._juncture_rows = torch.tensor(self._junctures, dtype=torch.long).reshape(-1, 3)
+        return self._juncture_rows
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("initial") is not None:
@@ -285,7 +292,7 @@ class Composed(Method):
         if state.get("start_active") is not None:
             self._start_active = state["start_active"].long().cpu()
         junctures = torch.as_tensor(state.get("junctures", []), dtype=torch.long).reshape(-1, 3)  # or lists (older archives)
-        self._junctures = [tuple(j) for j in junctures.tolist()]
+        self._junctures, self._juncture_rows = [tuple(j) for j in junctures.tolist()], junctures
         self.member_values = dict(state.get("member_values", {}))
         for key in ("grown", "pruned"):  # absent from archives before the budget reading
             if state.get(key) is not None:

@@ -1,6 +1,7 @@
 """The engine's cheaper paths compute exactly what the straightforward ones do: a data set padded
 once, a small layer's activations passed on by one selection, or as they are after a ReLU (the
-next layer's 1 carried in the padding), the AUC of a small set counted over its pairs, F1 from
+next layer's 1 carried in the padding), a large population's step a group of members at a
+time, the AUC of a small set counted over its pairs, F1 from
 one confusion count."""
 
 from __future__ import annotations
@@ -128,6 +129,25 @@ def test_the_carried_1_survives_edits_restores_and_layer_removal():
     copy = Network(net.sizes, population=net.population, seeds=net.seeds)
     copy.load_state_dict(net.state_dict())  # states hold true shapes only: the copy carries its own
     assert torch.equal(copy.forward(X), net.forward(X)) and torch.all(carried_ones(copy)[0] == 1)
+
+
+@pytest.mark.parametrize("task, n_out, batch_size", [("binary", 1, None), ("multiclass", 3, 40)])
+def test_a_step_over_groups_of_members_trains_bit_for_bit_as_over_all_at_once(monkeypatch, task, n_out, batch_size):
+    def trained(chunk_bytes: int):
+        monkeypatch.setattr(network, "CHUNK_BYTES", chunk_bytes)
+        net = Network((5, 12, 7, n_out), population=5, task=task, seeds=range(5), device="cpu")
+        net.set_mask(0, torch.rand(net.masks[0].shape, generator=torch.Generator().manual_seed(1)) < 0.5)
+        _, X, y = net_and_data(n=120, task=task, n_out=n_out)
+        trainer = Trainer(net, Optimizer(net, lr=0.05), batch_size=batch_size)
+        metrics = [trainer.epoch_metrics(X, y) for _ in range(4)]
+        return net, metrics, len(net.member_chunks(X.shape[0]))
+
+    one, m1, n1 = trained(1 << 40)
+    grouped, m2, n2 = trained(1)  # a member at a time
+    assert (n1, n2) == (1, 5)
+    for a, b in zip(m1, m2):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert all(torch.equal(p, q) for p, q in zip(one.parameters(), grouped.parameters()))
 
 
 def test_auc_by_pairs_equals_auc_by_ranks_and_sklearn(monkeypatch):
