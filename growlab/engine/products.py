@@ -13,7 +13,9 @@ kernel treats them alike. The padding holds zeros and is never trained (its grad
 masked). A layer's bias is the weight of a constant input 1 (:func:`with_ones`), so a layer is a
 single batched product, forward and backward: the bias gradient, a sum over the batch, then
 comes out of that product instead of a reduction whose adding order depends on the
-population's shape.
+population's shape. A hidden layer's outputs reach the next layer with that 1 put in (by
+:func:`hidden_input` or :func:`with_ones`), or, after a ReLU, with the 1 the layer computes
+itself in its padding (``Network._carrying``).
 
 Checked on the CPU with one torch thread per process (what experiments use): with several,
 the library may split a lone member's product over threads differently than a population's.
