@@ -96,7 +96,7 @@ class GrowlabApp(pn.viewable.Viewer):
         self.diagram.param.watch(lambda e: self.side_maps.select(e.new), "selected")
         self.curves = Curves()
         self.timeline = TimelineBar(runner=s.runner, diagram=self.diagram, curves=self.curves)
-        self.events = EventsView()
+        self.events = EventsView(active=False)  # main() shows it when its tab is the open one
         self.false_starts = self.false_starts_view(session=s)
         self._controls()
         self._seen = (-1, None, 0, 0)  # version, run_id, history rows, events

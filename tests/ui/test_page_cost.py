@@ -60,7 +60,7 @@ def test_a_fresh_page_builds_no_hidden_figure(pages, kind):
     assert app.diagram.maps.figure is None and app.side_maps.figure is None  # nor conv layers
     assert "diagram-edges" in names(doc) and "growlab-curves" in names(doc)  # what it shows is there
     kinds = {type(m).__name__ for m in doc.models}
-    assert "DataTabulator" not in kinds  # neither the Events tab's table nor the inspector's
+    assert "DataTabulator" not in kinds and app.events._table is None  # neither the Events tab's table nor the inspector's
     assert "Run experiment" not in labels(doc)  # nor the Compare tab's controls
 
 
