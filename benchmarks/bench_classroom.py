@@ -44,9 +44,8 @@ import bench_app  # noqa: E402  (its server start)
 QUERY = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=100000"
 SPEEDS = ("slow", "normal", "fast", "fastest")
 EPOCH_RE = re.compile(r"(\d+) / 100000")
-#: A viewer's page has its views once a patch brings the diagram's edges (the views arrive as one
-#: patch, its size set by what the page builds, so it is recognised by a model it must hold).
-SHOWN_RE = re.compile(r'"diagram-edges"')
+#: A viewer's page has its views once this much came (they arrive as one patch of ~190 KB).
+SHOWN_BYTES = 100_000
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -221,7 +220,7 @@ async def classroom(base: str, args, pid: int) -> None:
     alone = get_json(loop_url + "?reset=1")
     rate_alone = [epochs_per_second(c, t0, t1) for c in trainers]
 
-    viewers = [Client(f"{base}?follow={token}", watch=SHOWN_RE) for _ in range(args.viewers)]
+    viewers = [Client(f"{base}?follow={token}") for _ in range(args.viewers)]
     v0 = time.monotonic()
     view_loads: list[float] = []
     arrived: list[Client] = []
@@ -242,9 +241,9 @@ async def classroom(base: str, args, pid: int) -> None:
             break
         if args.verbose:
             print(f"  viewer {len(arrived)} connected after {time.monotonic() - v0:.1f} s (loop {get_json(loop_url)})", flush=True)
-    while time.monotonic() - v0 < args.arrival and not all(v.matches for v in arrived):
+    while time.monotonic() - v0 < args.arrival and not all(v.bytes > SHOWN_BYTES for v in arrived):
         await asyncio.sleep(0.2)  # until every page has its views (they come as one big patch)
-    viewers = [v for v in arrived if v.matches]
+    viewers = [v for v in arrived if v.bytes > SHOWN_BYTES]
     late = len(viewers) < args.viewers
     arrive = time.monotonic() - v0
     if late:
