@@ -130,9 +130,9 @@ def main() -> None:
         d = kind(edge_budget=3000 if "LeNet" in name else 5000)
         doc = Document()
         doc.add_root(d.figure)
-        if isinstance(d, ConvDiagram):  # its feature-map strip is updated (and sent) too
-            doc.add_root(d.maps.figure)
         d.update(case[0])  # first draw builds the layout
+        if isinstance(d, ConvDiagram):  # its feature-map strip (built by the first conv draw) is updated and sent too
+            doc.add_root(d.maps.figure)
         upd, tot, best, best_tot = measure(d, doc, case)
         print(f"{name:45s} {upd:7.1f}ms {tot:7.1f}ms {best:6.1f}ms {best_tot:7.1f}ms   {len(d.sources['edges'].data['w']):,}")
     print("medians, then best of 30; target (DESIGN §9): update ≤ 50 ms for 5,000 edges and for lenet-5-caffe")

@@ -53,6 +53,27 @@ ANNOUNCE = {
 }
 
 
+def tab_pages(pages: list[tuple[str, object]], active: int = 0, lazy: bool = False, **params) -> pn.Tabs:
+    """``pn.Tabs`` of ``(title, view)`` pages, ``active`` shown first.
+
+    With ``lazy`` a page is an empty column until its tab is first opened, and only then gets its
+    view (and the view its Bokeh models): a page load costs the server only what the open tab
+    shows, and the browser is sent the rest when it is asked for (the tabs are ``dynamic``).
+    """
+    if not lazy:
+        return pn.Tabs(*pages, active=active, **params)
+    boxes = [pn.Column(sizing_mode="stretch_width", margin=0) for _ in pages]
+
+    def fill(i: int) -> None:
+        if 0 <= i < len(boxes) and not boxes[i].objects:
+            boxes[i].objects = [pages[i][1]]
+
+    fill(active)
+    tabs = pn.Tabs(*((title, box) for (title, _), box in zip(pages, boxes)), active=active, dynamic=True, **params)
+    tabs.param.watch(lambda e: fill(e.new), "active")
+    return tabs
+
+
 class GrowlabApp(pn.viewable.Viewer):
     """All views of one session; :meth:`refresh` moves the newest runner state into them."""
 
@@ -65,7 +86,6 @@ class GrowlabApp(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         s = self.session
-        self.sidebar = Sidebar(session=s)
         self.strip = StatusStrip()
         self.diagram = make_diagram(s.runner)
         self.inspector = make_inspector(s.runner, self.diagram)
@@ -76,8 +96,25 @@ class GrowlabApp(pn.viewable.Viewer):
         self.diagram.param.watch(lambda e: self.side_maps.select(e.new), "selected")
         self.curves = Curves()
         self.timeline = TimelineBar(runner=s.runner, diagram=self.diagram, curves=self.curves)
-        self.events = EventsView()
-        self.false_starts = FalseStartsView(session=s)
+        self.events = EventsView(active=False)  # main() shows it when its tab is the open one
+        self.false_starts = self.false_starts_view(session=s)
+        self._controls()
+        self._seen = (-1, None, 0, 0)  # version, run_id, history rows, events
+        self._broken: set[str] = set()
+        self._last_status = s.runner.snapshot.status
+        self._rest_until = 0.0
+        #: The page was left and a reload took its run over: this page draws no more.
+        self.detached = False
+        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, s.dirty, s.building), ["dirty", "building"])
+        self.refresh()
+
+    #: The false-starts view's class (a viewer's cannot prune).
+    false_starts_view = FalseStartsView
+
+    def _controls(self) -> None:
+        """What acts on the session's own run: the sidebar, Export, the link, the projector toggle, Compare."""
+        s = self.session
+        self.sidebar = Sidebar(session=s)
         self.export = ExportView(session=s)
         self.share = ShareLink(session=s)
         self.projector = pn.widgets.Toggle(
@@ -87,14 +124,6 @@ class GrowlabApp(pn.viewable.Viewer):
         self.projector.param.watch(lambda e: setattr(s.model, "layout", "projector" if e.new else "standard"), "value")
         s.model.param.watch(lambda e: setattr(self.projector, "value", e.new == "projector"), "layout")
         self.compare = make_compare(s.runner.slots, self.live)  # polls its own job; not fed by refresh()
-        self._seen = (-1, None, 0, 0)  # version, run_id, history rows, events
-        self._broken: set[str] = set()
-        self._last_status = s.runner.snapshot.status
-        self._rest_until = 0.0
-        #: The page was left and a reload took its run over: this page draws no more.
-        self.detached = False
-        s.param.watch(lambda e: self.strip.update(s.runner.snapshot, s.dirty, s.building), ["dirty", "building"])
-        self.refresh()
 
     # ------------------------------------------------------------------ refresh
     def tick(self) -> bool:
@@ -200,17 +229,16 @@ class GrowlabApp(pn.viewable.Viewer):
                                 css_classes=["gl-right"])  # fmt: skip
         top = pn.FlexBox(self._left, self._right, flex_wrap="wrap", sizing_mode="stretch_width",
                          css_classes=["gl-top"])  # fmt: skip
-        self.tabs = tabs = pn.Tabs(
-            ("Inspector", self.inspector), ("Decision boundary", self.boundary),
-            ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
-            ("Compare", self.compare),
-            dynamic=self.lazy_tabs, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
-            css_classes=["gl-tabs"],
-        )  # fmt: skip
         if m.tab != m.param.tab.default:  # from a link
-            tabs.active = TABS.index(m.tab)
-        elif self.session.runner.snapshot.boundary is not None:
-            tabs.active = BOUNDARY_TAB
+            active = TABS.index(m.tab)
+        else:
+            active = BOUNDARY_TAB if self.session.runner.snapshot.boundary is not None else 0
+        self.tabs = tabs = tab_pages(
+            [("Inspector", self.inspector), ("Decision boundary", self.boundary),
+             ("False starts & redundancy", self.false_starts), ("Events", self.events), ("Export", self.export),
+             ("Compare", self.compare)], active, self.lazy_tabs,
+            sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"], css_classes=["gl-tabs"],
+        )  # fmt: skip
         self.events.active = tabs.active == EVENTS_TAB
         tabs.param.watch(self._tab_changed, "active")
         m.param.watch(lambda e: setattr(self.tabs, "active", TABS.index(e.new)), "tab")

@@ -70,12 +70,11 @@ class DecisionBoundary(pn.viewable.Viewer):
             "train": ColumnDataSource({"x": [], "y": [], "color": []}, name="boundary-train"),
             "val": ColumnDataSource({"x": [], "y": [], "color": []}, name="boundary-val"),
         }
-        self.figure = self._make_figure()
+        #: Built with the first snapshot of a 2-D dataset: other datasets only ever show the note.
+        self.figure = None
         self.note = pn.pane.HTML(f'<div style="font-size:14px;color:#666">{NOTE_2D}</div>', visible=True)
         self._points_key = None
-        self._view = pn.Column(self.note, pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"),
-                               sizing_mode="stretch_width")  # fmt: skip
-        self.figure.visible = False
+        self._view = pn.Column(self.note, sizing_mode="stretch_width")
 
     def __panel__(self):
         return self._view
@@ -102,9 +101,15 @@ class DecisionBoundary(pn.viewable.Viewer):
     def update(self, snapshot) -> None:
         """Draw the snapshot's grid (patched in place) and, when they change, its data points."""
         grid = snapshot.boundary
-        self.figure.visible, self.note.visible = grid is not None, grid is None
+        self.note.visible = grid is None
         if grid is None:
+            if self.figure is not None:
+                self.figure.visible = False
             return
+        if self.figure is None:
+            self.figure = self._make_figure()
+            self._view.append(pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"))
+        self.figure.visible = True
         x, y, p = (np.asarray(grid[k]) for k in ("x", "y", "p"))
         img = rgba(p)
         dx, dy = (x[1] - x[0]) / 2, (y[1] - y[0]) / 2  # grid values are cell centres

@@ -24,7 +24,7 @@ import dataclasses
 
 import numpy as np
 import panel as pn
-from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, LinearColorMapper
+from bokeh.models import ColumnDataSource, CustomJSHover, HoverTool, Image, LinearColorMapper, Rect
 from bokeh.models.dom import Div, ValueRef
 from bokeh.palettes import Greys256
 
@@ -33,6 +33,7 @@ from growlab.ui.diagram import NetworkDiagram, _label
 from growlab.ui.diagram_figure import axes
 from growlab.view.diagram_layout import Y_RANGE, Layout, layer_names
 from growlab.ui.feature_maps import FeatureMaps
+from growlab.ui.theme import plain
 
 #: Lowest opacity factor of a kernel with almost no live taps (1 with all of them live).
 LIVE_ALPHA_FLOOR = 0.3
@@ -140,10 +141,10 @@ class ConvDiagram(NetworkDiagram):
         self.block_source = ColumnDataSource({"x": [], "y": [], "w": [], "h": []}, name="diagram-conv-blocks")
         fig = self.figure
         grey = LinearColorMapper(palette=list(Greys256[::-1]))
-        self.input_renderer = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self.input_source,
-                                        color_mapper=grey)  # fmt: skip
-        self.block_renderer = fig.rect("x", "y", "w", "h", source=self.block_source, fill_color="#cfd6da",
-                                       line_color="#8a969c", fill_alpha=0.9)  # fmt: skip
+        self.input_renderer = plain(fig, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=grey),
+                                    self.input_source)  # fmt: skip
+        self.block_renderer = plain(fig, Rect(x="x", y="y", width="w", height="h", fill_color="#cfd6da", line_color="#8a969c",
+                                              fill_alpha=0.9), self.block_source)  # fmt: skip
         # under every connection and neuron
         fig.renderers = [self.input_renderer, self.block_renderer] + [
             r for r in fig.renderers if r not in (self.input_renderer, self.block_renderer)

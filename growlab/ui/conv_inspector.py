@@ -51,18 +51,27 @@ class ConvInspector(Inspector):
         self.signed = LinearColorMapper(palette=_signed_palette(), low=-1, high=1, nan_color="#eeeeee")
         self.greys = LinearColorMapper(palette="Greys256", low=0, high=1)
         self.conv_title = pn.pane.HTML("", sizing_mode="stretch_width", margin=(2, 10))
-        self.kernel_fig = self._fig("taps now", 190, self.kernel, self.signed)
-        self.taps_fig = self._fig("taps over time (a row per tap)", 190, self.taps, self.signed, stretch=True)
-        self.taps_fig.xaxis.visible = True
-        self.taps_fig.xaxis.axis_label = "epoch"
-        self.map_fig = self._fig("feature map on the example", 210, self.fmap, self.greys)
-        self.kernel_pane = pn.Row(pn.pane.Bokeh(self.kernel_fig), pn.pane.Bokeh(self.taps_fig, sizing_mode="stretch_width"),
-                                  sizing_mode="stretch_width")  # fmt: skip
-        self.map_pane = pn.Row(pn.pane.Bokeh(self.map_fig))
+        # the figures are built when a kernel or a channel is first selected (:meth:`_build_conv`)
+        self.kernel_fig = self.taps_fig = self.map_fig = None
+        self.kernel_pane = pn.Row(sizing_mode="stretch_width", visible=False)
+        self.map_pane = pn.Row(visible=False)
         self.conv_view = pn.Column(self.conv_title, self.kernel_pane, self.map_pane, sizing_mode="stretch_width",
                                    visible=False)  # fmt: skip
         super().__init__(runner=runner, diagram=diagram, **params)
         self._view.insert(1, self.conv_view)
+
+    def _build_conv(self, kernel: bool, fmap: bool) -> None:
+        """The kernel's figures (taps now, taps over time) or the feature map's, once each."""
+        if kernel and self.kernel_fig is None:
+            self.kernel_fig = self._fig("taps now", 190, self.kernel, self.signed)
+            self.taps_fig = self._fig("taps over time (a row per tap)", 190, self.taps, self.signed, stretch=True)
+            self.taps_fig.xaxis.visible = True
+            self.taps_fig.xaxis.axis_label = "epoch"
+            self.kernel_pane.objects = [pn.pane.Bokeh(self.kernel_fig),
+                                        pn.pane.Bokeh(self.taps_fig, sizing_mode="stretch_width")]  # fmt: skip
+        if fmap and self.map_fig is None:
+            self.map_fig = self._fig("feature map on the example", 210, self.fmap, self.greys)
+            self.map_pane.objects = [pn.pane.Bokeh(self.map_fig)]
 
     @staticmethod
     def _fig(title: str, height: int, source, mapper, stretch: bool = False):
@@ -95,6 +104,7 @@ class ConvInspector(Inspector):
                     fmap = sel
             except (KeyError, TypeError):
                 pass
+        self._build_conv(kernel is not None, fmap is not None)
         self.conv_view.visible = kernel is not None or fmap is not None
         self.kernel_pane.visible, self.map_pane.visible = kernel is not None, fmap is not None
         names = conv_layer_names(conv["n_conv"] + 1, len(snap.capacity)) if conv is not None else ()

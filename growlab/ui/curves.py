@@ -13,9 +13,9 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.layouts import gridplot
-from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, LinearAxis, Range1d, Span
+from bokeh.models import ColumnDataSource, DataRange1d, HoverTool, Line, LinearAxis, Range1d, Span, VBar, VSpan
 
-from growlab.ui.theme import AUC, DENSITY, GROWN, MARKER, PARAMS, PHASE, PRUNED, TRAIN, VAL, new_figure, style_figure
+from growlab.ui.theme import AUC, DENSITY, GROWN, MARKER, PARAMS, PHASE, PRUNED, TRAIN, VAL, new_figure, plain, style_figure
 
 #: Columns of the curve source (one row per epoch).
 COLUMNS = ("epoch", "val_q", "train_q", "val_auc", "val_loss", "train_loss", "density", "active_params",
@@ -83,35 +83,38 @@ class Curves(pn.viewable.Viewer):
     # ------------------------------------------------------------------ building
     def _figures(self):
         src, x = self.source, DataRange1d(start=0, min_interval=5)
+
+        def line(fig, y: str, color: str, width: int, label: str, line_dash="solid", **renderer):
+            return plain(fig, Line(x="epoch", y=y, line_color=color, line_width=width, line_dash=line_dash), src, label,
+                         **renderer)  # fmt: skip
+
         quality = new_figure("Accuracy & AUC", x, Range1d(0, 1.08))
         self._q_lines = [
-            quality.line("epoch", "val_q", source=src, color=VAL, line_width=3, legend_label="val acc"),
-            quality.line("epoch", "train_q", source=src, color=TRAIN, line_width=2, line_dash="dashed", legend_label="train acc"),
-            quality.line("epoch", "val_auc", source=src, color=AUC, line_width=2, legend_label="val AUC"),
+            line(quality, "val_q", VAL, 3, "val acc"), line(quality, "train_q", TRAIN, 2, "train acc", line_dash="dashed"),
+            line(quality, "val_auc", AUC, 2, "val AUC"),
         ]  # fmt: skip
         tri = quality.scatter("epoch", 1.04, source=self.markers, marker="inverted_triangle", size=13, color=MARKER)
         quality.add_tools(HoverTool(renderers=[tri], tooltips=[("epoch", "@epoch"), ("change", "@cause")]))
         dia = quality.scatter("epoch", 1.04, source=self.phases, marker="diamond", size=15, color=PHASE)
         quality.add_tools(HoverTool(renderers=[dia], tooltips=[("epoch", "@epoch"), ("phase", "@cause")]))
         loss = new_figure("Loss", x)
-        loss.line("epoch", "val_loss", source=src, color=VAL, line_width=3, legend_label="val")
-        loss.line("epoch", "train_loss", source=src, color=TRAIN, line_width=2, line_dash="dashed", legend_label="train")
+        line(loss, "val_loss", VAL, 3, "val")
+        line(loss, "train_loss", TRAIN, 2, "train", line_dash="dashed")
         size = new_figure("Size", x, Range1d(0, 1.05))
-        size.line("epoch", "density", source=src, color=DENSITY, line_width=3, legend_label="density")
+        line(size, "density", DENSITY, 3, "density")
         size.extra_y_ranges = {"params": DataRange1d(start=0)}
-        p = size.line("epoch", "active_params", source=src, color=PARAMS, line_width=2, y_range_name="params",
-                      legend_label="active params")  # fmt: skip
+        p = line(size, "active_params", PARAMS, 2, "active params", y_range_name="params")
         size.extra_y_ranges["params"].renderers = [p]
         self.params_axis = LinearAxis(y_range_name="params", axis_label=PARAMS_LABEL[False])
         size.add_layout(self.params_axis, "right")
         changes = new_figure("Grown ↑ / pruned ↓", x, x_label="epoch")
-        changes.vbar("epoch", top="grown", width=0.9, source=src, color=GROWN, legend_label="grown")
-        changes.vbar("epoch", top="minus_pruned", width=0.9, source=src, color=PRUNED, legend_label="pruned")
+        for top, color, label in (("grown", GROWN, "grown"), ("minus_pruned", PRUNED, "pruned")):
+            plain(changes, VBar(x="epoch", top=top, width=0.9, fill_color=color, line_color=color), src, label)
         figs = [quality, loss, size, changes]
         self.cursors = []  # the timeline's epoch on every curve (hidden while live)
         for i, f in enumerate(figs):
-            f.vspan("epoch", source=self.markers, line_color=MARKER, line_dash="dashed", line_width=2)
-            f.vspan("epoch", source=self.phases, line_color=PHASE, line_width=3, line_alpha=0.8)
+            plain(f, VSpan(x="epoch", line_color=MARKER, line_dash="dashed", line_width=2), self.markers)
+            plain(f, VSpan(x="epoch", line_color=PHASE, line_width=3, line_alpha=0.8), self.phases)
             self.cursors.append(Span(location=0, dimension="height", line_color="#111111", line_width=2, visible=False,
                                      name="growlab-cursor" if i == 0 else f"growlab-cursor-{i}"))  # fmt: skip
             f.add_layout(self.cursors[-1])

@@ -10,13 +10,14 @@ turns them into names and sentences in the browser (:class:`Lookups`).
 from __future__ import annotations
 
 from bokeh.models import (
-    ColumnDataSource, CustomJS, CustomJSHover, FixedTicker, HoverTool, LinearAxis, LinearColorMapper, NoOverlap, Range1d,
-    TapTool, Title,
+    ColumnDataSource, CustomJS, CustomJSHover, FixedTicker, HoverTool, Image, LinearAxis, LinearColorMapper, NoOverlap,
+    Range1d, Scatter, Segment, TapTool, Title,
 )  # fmt: skip
 from bokeh.palettes import Greys256
 from bokeh.plotting import figure
 from bokeh.transform import transform
 
+from growlab.ui.theme import plain
 from growlab.view import palette
 from growlab.view.diagram_layout import Y_RANGE
 from growlab.ui.diagram_tables import NEURON_STATUS
@@ -157,29 +158,29 @@ def _glyphs(fig, sources) -> dict:
     r, seg = {}, dict(x0="x0", y0="y0", x1="x1", y1="y1")
     sign = transform("positive", LinearColorMapper(palette=[palette.NEGATIVE, palette.POSITIVE], low=0, high=1))
     line = lambda name, **kw: fig.segment(**seg, source=sources[name], **kw)  # noqa: E731
+    # sources never tapped: one glyph model each (:func:`plain`), not a look for selected-away rows too
+    fixed = lambda name, **kw: plain(fig, Segment(**seg, **kw), sources[name])  # noqa: E731
     # a gold band with a dark rim: gold alone is too close to the orange of negative weights
-    r["halo_rims"] = line("halos", line_cap="round", **_same_when_selected(
-        line_width="outer", line_color=palette.FOCAL_RIM, line_alpha="alpha"))  # fmt: skip
-    r["halos"] = line("halos", line_cap="round", **_same_when_selected(
-        line_width="width", line_color=palette.FOCAL, line_alpha="alpha"))  # fmt: skip
+    r["halo_rims"] = fixed("halos", line_cap="round", line_width="outer", line_color=palette.FOCAL_RIM, line_alpha="alpha")
+    r["halos"] = fixed("halos", line_cap="round", line_width="width", line_color=palette.FOCAL, line_alpha="alpha")
     r["redundant"] = line("redundant", line_dash="dashed", **_same_when_selected(
         line_width="width", line_color=palette.REDUNDANT, line_alpha="alpha"))  # fmt: skip
     r["edges"] = line("edges", **_same_when_selected(line_width="width", line_color=sign, line_alpha="alpha"))
-    r["fresh"] = line("fresh", **_same_when_selected(line_width="width", line_color=palette.GROWN, line_alpha="alpha"))
+    r["fresh"] = fixed("fresh", line_width="width", line_color=palette.GROWN, line_alpha="alpha")
     # pruned connections on top of the live ones, thick and dashed: a pruning must be seen from the back row
     r["ghosts"] = line("ghosts", line_dash=[7, 3], line_cap="round", **_same_when_selected(
         line_width="width", line_color=palette.PRUNED, line_alpha="alpha"))  # fmt: skip
     mapper = LinearColorMapper(palette=list(Greys256[::-1][:210]), low=0)  # white → dark grey, not black
-    r["map"] = fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=sources["map"], color_mapper=mapper)
+    r["map"] = plain(fig, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper), sources["map"])
     kinds = dict(low=0, high=3)  # alive, dormant, ε-useless (hollow), removed recently (a red ring)
     fill = transform("kind", LinearColorMapper(palette=[palette.NEURON, palette.DORMANT, "#ffffff", "#ffffff"], **kinds))
     rim = transform("kind", LinearColorMapper(palette=[palette.NEURON_LINE, palette.DORMANT, palette.NEURON, palette.PRUNED],
                                               **kinds))  # fmt: skip
     r["neurons"] = fig.scatter("x", "y", size="size", source=sources["neurons"], **_same_when_selected(
         fill_color=fill, fill_alpha="fill_alpha", line_color=rim, line_alpha="line_alpha", line_width="line_width"))
-    r["sel_edge"] = line("sel_edge", line_color=palette.SELECTION, line_width=4, line_alpha=0.9, line_cap="round")
-    r["sel_node"] = fig.scatter("x", "y", size="size", source=sources["sel_node"], fill_color=None,
-                                line_color=palette.SELECTION, line_width=3)  # fmt: skip
+    r["sel_edge"] = fixed("sel_edge", line_color=palette.SELECTION, line_width=4, line_alpha=0.9, line_cap="round")
+    r["sel_node"] = plain(fig, Scatter(x="x", y="y", size="size", fill_color=None, line_color=palette.SELECTION, line_width=3),
+                          sources["sel_node"])  # fmt: skip
     return r
 
 

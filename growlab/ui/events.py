@@ -78,27 +78,35 @@ class EventsView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.table = pn.widgets.Tabulator(
-            _empty(), pagination="remote", page_size=12, show_index=False, disabled=True, layout="fit_data_stretch",
-            sizing_mode="stretch_width", sorters=[{"field": "step", "dir": "desc"}],
-            header_filters={"cause": {"type": "input", "func": "like", "placeholder": "search"},
-                            "layer": {"type": "number", "func": "="}},
-            formatters={"weight": {"type": "money", "precision": 4, "symbol": ""}},
-            stylesheets=[":host .tabulator { font-size: 14px; }"], css_classes=["gl-events"],
-        )  # fmt: skip
+        self._table = None
         self.kind_filter = pn.widgets.MultiChoice.from_param(
             self.param.kinds, name="Kinds", placeholder="all kinds", sizing_mode="stretch_width"
         )
-        self.table.add_filter(self.param.kinds, "kind")
         self.summary = pn.pane.Markdown("No events yet.", margin=(0, 10))
         self._waiting: list[pd.DataFrame] = []
         self.param.watch(lambda e: e.new and self._flush(), "active")
+
+    @property
+    def table(self) -> pn.widgets.Tabulator:
+        """The table, made when first needed: a page whose Events tab is never opened never needs it."""
+        if self._table is None:
+            self._table = pn.widgets.Tabulator(
+                _empty(), pagination="remote", page_size=12, show_index=False, disabled=True, layout="fit_data_stretch",
+                sizing_mode="stretch_width", sorters=[{"field": "step", "dir": "desc"}],
+                header_filters={"cause": {"type": "input", "func": "like", "placeholder": "search"},
+                                "layer": {"type": "number", "func": "="}},
+                formatters={"weight": {"type": "money", "precision": 4, "symbol": ""}},
+                stylesheets=[":host .tabulator { font-size: 14px; }"], css_classes=["gl-events"],
+            )  # fmt: skip
+            self._table.add_filter(self.param.kinds, "kind")
+        return self._table
 
     def update(self, update) -> None:
         """Take the update's new events (clearing on a new run); drawn now if shown, else later."""
         if update.fresh:
             self._waiting.clear()
-            self.table.value = _empty()
+            if self._table is not None and len(self._table.value):
+                self._table.value = _empty()
             self.n_events = 0
         if not update.events.empty:
             self._waiting.append(_typed(update.events, update.snapshot))  # named now: a later bridge renumbers

@@ -71,7 +71,7 @@ class FeatureMaps(pn.viewable.Viewer):
         self.mark = ColumnDataSource({"x": [], "y": []}, name=prefix + "conv-map-selected")
         self.frames = ColumnDataSource({"x": [], "y": [], "w": []}, name=prefix + "conv-map-frames")
         self.mapper = LinearColorMapper(palette=list(Greys256[::-1]), low=0, high=1)
-        self.figure = self._figure()
+        self.figure = None  # built with the first conv snapshot (:meth:`_draw`): an MLP never needs it
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", margin=(2, 10) if not compact else (0, 6))
         self.layers = pn.widgets.RadioButtonGroup(options=["conv 1"], value="conv 1", margin=(2, 10),
                                                   **button_args(color="light"))  # fmt: skip
@@ -82,10 +82,11 @@ class FeatureMaps(pn.viewable.Viewer):
         self.example.param.watch(self._on_example, "value")
         controls = (pn.Column(self.header, self.layers, sizing_mode="stretch_width", margin=0) if compact
                     else pn.Row(self.header, self.layers, self.example, sizing_mode="stretch_width"))  # fmt: skip
+        # scrolls when wider than the diagram's column (and never widens the column)
+        self._plot = pn.Column(scroll="x-auto", sizing_mode="stretch_width", styles=NARROWS)
         self._view = pn.Column(
             controls,
-            # scrolls when wider than the diagram's column (and never widens the column)
-            pn.Column(pn.pane.Bokeh(self.figure), scroll="x-auto", sizing_mode="stretch_width", styles=NARROWS),
+            self._plot,
             sizing_mode="stretch_width", visible=False, styles=NARROWS,
         )  # fmt: skip
 
@@ -168,6 +169,9 @@ class FeatureMaps(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ drawing
     def _draw(self, snap, conv: dict) -> None:
+        if self.figure is None:
+            self.figure = self._figure()
+            self._plot.objects = [pn.pane.Bokeh(self.figure)]
         k = min(self.layer, conv["n_conv"])
         feats = np.asarray(conv["features"][k - 1])
         alive = np.asarray(snap.alive[k], bool)

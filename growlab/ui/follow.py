@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import panel as pn
 import param
 
-from growlab.ui.app import GrowlabApp
+from growlab.ui.app import GrowlabApp, tab_pages
 from growlab.ui.false_starts import FalseStartsView
 from growlab.ui.model import SessionModel
 from growlab.ui.offload import Offload
@@ -268,15 +268,20 @@ class FollowApp(GrowlabApp):
     followed = param.Parameter(default=None, doc="The share followed (:class:`Share`).")
     ended = param.Boolean(default=False, doc="The teacher's run has ended (the page keeps its last picture).")
 
+    false_starts_view = ViewerFalseStarts
+
     def __init__(self, **params):
         super().__init__(**params)
-        self.false_starts = ViewerFalseStarts(session=self.session)
-        self.false_starts.update(self.session.runner.snapshot)
         self.banner = pn.pane.HTML(self._banner(), css_classes=["gl-follow"], sizing_mode="stretch_width", margin=(0, 10))
 
     #: Views a viewer's page does not show (the teacher's export; the timeline scrubber: its
     #: every move is a round trip, and a class of them would crowd the loop).
     HIDDEN = ("export", "timeline")
+
+    def _controls(self) -> None:
+        """None: a viewer's page has no sidebar, Export, link, projector toggle or Compare (nothing
+        there could change the teacher's run, and each would cost the page load)."""
+        self.sidebar = self.export = self.share = self.projector = self.compare = None
 
     def _draw(self, name: str, view, arg) -> None:
         """Update a view only where it shows something new: nothing hidden, the inspector only
@@ -318,20 +323,18 @@ class FollowApp(GrowlabApp):
             pn.Column(self.curves, styles={"flex": "2 1 330px"}, sizing_mode="stretch_width", min_width=300),
             flex_wrap="wrap", sizing_mode="stretch_width",
         )  # fmt: skip
-        self.tabs = pn.Tabs(
-            ("Inspector", self.inspector), ("Decision boundary", self.boundary),
-            ("False starts & redundancy", self.false_starts), ("Events", self.events),
-            dynamic=self.lazy_tabs, sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
+        self.tabs = tab_pages(
+            [("Inspector", self.inspector), ("Decision boundary", self.boundary),
+             ("False starts & redundancy", self.false_starts), ("Events", self.events)],
+            1 if self.session.runner.snapshot.boundary is not None else 0, self.lazy_tabs,
+            sizing_mode="stretch_width", stylesheets=[":host .bk-tab { font-size: 15px; }"],
         )  # fmt: skip
-        if self.session.runner.snapshot.boundary is not None:
-            self.tabs.active = 1
         self.events.active = self.tabs.active == 3
         self.tabs.param.watch(lambda e: setattr(self.events, "active", e.new == 3), "active")
         return [pn.Row(self.strip, sizing_mode="stretch_width", margin=(0, 0, 0, 10)), top, self.tabs]
 
     def close(self) -> None:
         """The viewer left: the teacher's run goes on."""
-        self.compare.close()
 
     def __panel__(self):
         return pn.Column(self.banner, *self.main(), sizing_mode="stretch_width")

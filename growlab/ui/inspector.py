@@ -87,15 +87,19 @@ class Inspector(pn.viewable.Viewer):
         self.history = ColumnDataSource({c: [] for c in ("epoch", *_LINES)}, name="inspector-history")
         self.marks = ColumnDataSource({"epoch": [], "value": [], "color": [], "marker": [], "kind": []},
                                       name="inspector-events")  # fmt: skip
-        self.figure = self._make_figure()
+        #: The history plot, built when something is first selected (:meth:`_build`): most pages
+        #: never select anything, and a page's figures are what its load costs the server.
+        self.figure = None
+        self.lines: dict = {}
+        self.birth = Span(location=0, dimension="height", line_color=palette.GROWN, line_width=2, visible=False)
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", margin=(4, 10))
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(columns=TABLE_COLUMNS), disabled=True, show_index=False, height=170,
-            sizing_mode="stretch_width", layout="fit_data_stretch",
+            sizing_mode="stretch_width", layout="fit_data_stretch", visible=False,
         )  # fmt: skip
         # a Column toggles visibility: a hidden Bokeh pane hides its figure and does not show it again
-        self.plot = pn.Column(pn.pane.Bokeh(self.figure, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-        self._view = pn.Column(self.header, self.plot, self.table, sizing_mode="stretch_width")
+        self.plot = pn.Column(sizing_mode="stretch_width", visible=False)
+        self._view = pn.Column(self.header, self.plot, sizing_mode="stretch_width")  # the table joins with the plot
         if diagram is not None:
             diagram.param.watch(lambda e: setattr(self, "selected", e.new), "selected")
             self.selected = diagram.selected
@@ -105,6 +109,13 @@ class Inspector(pn.viewable.Viewer):
     def __panel__(self):
         return self._view
 
+    def _build(self) -> None:
+        """The history plot and the events table, on the first selection (then kept)."""
+        if self.figure is None:
+            self.figure = self._make_figure()
+            self.plot.objects = [pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")]
+            self._view.append(self.table)
+
     def _make_figure(self):
         fig = figure(height=200, sizing_mode="stretch_width", tools="pan,wheel_zoom,reset,save", active_scroll=None,
                      toolbar_location=None, x_axis_label="epoch")  # fmt: skip
@@ -113,7 +124,6 @@ class Inspector(pn.viewable.Viewer):
                       for c, (name, color) in _LINES.items()}  # fmt: skip
         self._mark_renderer = fig.scatter("epoch", "value", source=self.marks, color="color", size=12, marker="marker",
                     line_width=2, legend_field="kind")  # fmt: skip
-        self.birth = Span(location=0, dimension="height", line_color=palette.GROWN, line_width=2, visible=False)
         fig.add_layout(self.birth)
         fig.add_tools(HoverTool(tooltips=[("epoch", "@epoch"), ("weight", "@weight{+0.000}")], mode="vline",
                                 renderers=[self.lines["weight"]]))  # fmt: skip
@@ -194,6 +204,8 @@ class Inspector(pn.viewable.Viewer):
         sel, snap = self.selected, self.snapshot
         ok = snap is not None and _valid(snap, sel)
         self.header.object = _header(snap, sel) if ok else _EMPTY
+        if ok:
+            self._build()
         self.plot.visible = self.table.visible = ok  # nothing selected: just the hint
         frame = self.history_frame() if ok else pd.DataFrame(columns=["epoch"])
         data = {c: frame[c].to_numpy(float) if c in frame else np.full(len(frame), np.nan) for c in ("epoch", *_LINES)}
@@ -202,7 +214,7 @@ class Inspector(pn.viewable.Viewer):
         kind = sel["kind"] if ok else "edge"
         for c, r in self.lines.items():
             r.visible = c in HISTORY[kind]
-        for item in self.figure.legend[0].items:  # the legend names only what is drawn
+        for item in self.figure.legend[0].items if self.figure is not None else ():  # the legend names only what is drawn
             marks = item.renderers[0] is self._mark_renderer
             item.visible = kind == "edge" if marks else all(r.visible for r in item.renderers)
         self._draw_events(snap, sel if ok else None)

@@ -44,6 +44,23 @@ def new_figure(title: str, x_range, y_range=None, x_label: str | None = None):
     )  # fmt: skip
 
 
+def plain(fig, glyph, source, legend_label: str | None = None, **renderer):
+    """Draw ``glyph`` from ``source`` on ``fig`` as it is, named ``legend_label`` in its legend.
+
+    One glyph model where ``fig.line`` and the like make three (the looks of a selected-away and
+    of a muted glyph): on a plot where nothing is selected or muted they are never seen, and
+    every model is built by the server and sent with each page.
+    """
+    from bokeh.models import Legend, LegendItem
+
+    r = fig.add_glyph(source, glyph, **renderer)
+    if legend_label is not None:
+        if not fig.legend:
+            fig.add_layout(Legend())  # where figure(legend_label=…) puts it
+        fig.legend[0].items.append(LegendItem(label=legend_label, renderers=[r]))
+    return r
+
+
 def style_figure(fig) -> None:
     """Large fonts, light grid, compact legend that can hide lines."""
     fig.title.text_font_size = TITLE_FONT

@@ -324,8 +324,8 @@ def test_a_conv_net_grows_and_shrinks_in_the_browser_with_kernel_hover_click_and
     _shot(page, "conv_kernel_hover")
     # click it → the inspector shows its taps now and over time
     page.mouse.click(*page.evaluate(TO_PAGE, mid))
-    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-kernel').data.image.length == 1")
-    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-taps').data.image.length == 1")
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-kernel')?.data.image.length == 1")
+    page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('inspector-taps')?.data.image.length == 1")
     title = page.get_by_text("grey = pruned").first  # the inspector names the kernel
     title.wait_for()
     title.scroll_into_view_if_needed()
