@@ -15,7 +15,8 @@ the document and then reads every patch the server sends, without rendering anyt
 Reported: event-loop lag p50/p90/p99/max for both phases, each trainer's epochs per second (from
 the epoch its own page is sent), the bytes the server sent to the viewers, and the page loads.
 Target: event-loop p90 ≤ 100 ms with the class connected. Bounded: about two minutes (the
-viewers have ``--arrival`` seconds to connect; those that did not are left out and said so).
+viewers have ``--arrival`` seconds to connect and show the teacher's epoch in their status
+strip; those that did not are left out and said so).
 
     python benchmarks/bench_classroom.py [--viewers 30] [--trainers 4] [--seconds 20] [--speed normal] [--profile FILE]
 """
@@ -44,8 +45,6 @@ import bench_app  # noqa: E402  (its server start)
 QUERY = "dataset=heart&arch=16-8&method=strategic%2Bprune&epochs=100000"
 SPEEDS = ("slow", "normal", "fast", "fastest")
 EPOCH_RE = re.compile(r"(\d+) / 100000")
-#: A viewer's page has its views once this much came (they arrive as one patch of ~190 KB).
-SHOWN_BYTES = 100_000
 
 
 def start_server(port: int) -> subprocess.Popen:
@@ -109,6 +108,7 @@ class Client:
             kind, content = await self._message(parse=True)
             if kind == "PULL-DOC-REPLY":
                 find_models(content.get("doc", {}), self.models)
+                self._look(json.dumps(content))  # the document may show an epoch already
                 break
         await self.send("PATCH-DOC", {"events": [self._event("document_ready", {})]})
         return time.monotonic() - t0
@@ -144,10 +144,19 @@ class Client:
             await self._frame()  # buffer header
             await self._frame()  # buffer payload
         self.messages += 1
-        if self.watch is not None and isinstance(content, str):
-            for m in self.watch.finditer(content):
-                self.matches.append((time.monotonic(), m.group(0)))
+        if isinstance(content, str):
+            self._look(content)
         return header["msgtype"], (json.loads(content) if parse else None)
+
+    def _look(self, text: str) -> None:
+        if self.watch is not None:
+            for m in self.watch.finditer(text):
+                self.matches.append((time.monotonic(), m.group(0)))
+
+    @property
+    def shown(self) -> bool:
+        """Whether the page shows the run: an epoch of its status strip came (``watch``)."""
+        return bool(self.matches)
 
     async def read_forever(self) -> None:
         try:
@@ -220,7 +229,7 @@ async def classroom(base: str, args, pid: int) -> None:
     alone = get_json(loop_url + "?reset=1")
     rate_alone = [epochs_per_second(c, t0, t1) for c in trainers]
 
-    viewers = [Client(f"{base}?follow={token}") for _ in range(args.viewers)]
+    viewers = [Client(f"{base}?follow={token}", watch=EPOCH_RE) for _ in range(args.viewers)]
     v0 = time.monotonic()
     view_loads: list[float] = []
     arrived: list[Client] = []
@@ -241,9 +250,9 @@ async def classroom(base: str, args, pid: int) -> None:
             break
         if args.verbose:
             print(f"  viewer {len(arrived)} connected after {time.monotonic() - v0:.1f} s (loop {get_json(loop_url)})", flush=True)
-    while time.monotonic() - v0 < args.arrival and not all(v.bytes > SHOWN_BYTES for v in arrived):
-        await asyncio.sleep(0.2)  # until every page has its views (they come as one big patch)
-    viewers = [v for v in arrived if v.bytes > SHOWN_BYTES]
+    while time.monotonic() - v0 < args.arrival and not all(v.shown for v in arrived):
+        await asyncio.sleep(0.2)  # until every page shows the teacher's epoch
+    viewers = [v for v in arrived if v.shown]
     late = len(viewers) < args.viewers
     arrive = time.monotonic() - v0
     if late:
