@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from growlab.engine import Network, channel_graph
+from growlab.engine import Network, channel_graph, reaching_outputs
 
 
 @dataclass(frozen=True)
@@ -74,10 +74,7 @@ def _reach(network: Network, masks: list[torch.Tensor]) -> Reachability:
     forward = [network.alive[0].clone()]
     for l, m in enumerate(masks):
         forward.append(network.alive[l + 1] & _spread(m, forward[-1]))
-    backward = [network.alive[-1].clone()]
-    for l in reversed(range(network.n_layers)):
-        backward.insert(0, network.alive[l] & _spread(masks[l].transpose(1, 2), backward[0]))
-    return Reachability(forward, backward)
+    return Reachability(forward, reaching_outputs(network.alive, masks))
 
 
 @torch.no_grad()

@@ -6,7 +6,7 @@ Never imports panel, bokeh or ipywidgets.
 from growlab.engine.losses import member_losses, probabilities
 from growlab.engine.metrics import binary_auc, evaluate, macro_ovr_auc
 from growlab.engine.network import Network, activation_fn, resolve_device
-from growlab.engine.graph import ChannelGraph, channel_graph
+from growlab.engine.graph import ChannelGraph, channel_graph, reaching_outputs
 from growlab.engine.layout import network_for, network_sizes
 from growlab.engine.products import ALIGN, Trace, aligned
 from growlab.engine.optim import Optimizer
@@ -31,6 +31,7 @@ __all__ = [
     "network_for",
     "network_sizes",
     "probabilities",
+    "reaching_outputs",
     "resolve_batch_size",
     "resolve_device",
     "stream_seed",

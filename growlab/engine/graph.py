@@ -90,3 +90,21 @@ def channel_graph(net):
     """The channel graph of ``net``: a :class:`ChannelGraph` for a conv network, the network
     itself for an MLP (whose graph it is)."""
     return ChannelGraph(net) if net.n_conv else net
+
+
+def reaching_outputs(alive: list[torch.Tensor], edges: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Backward reachability: per neuron layer ``(P, cap[k])`` bool, alive and joined to an
+    alive output by a path of ``edges`` (per weight layer ``(P, out, in)``: bool, or counts ≥ 0),
+    the inputs' first. On a network, or on its channel graph (alive channels, edges).
+
+    Example:
+        >>> alive = [torch.ones(1, 2, dtype=torch.bool), torch.ones(1, 1, dtype=torch.bool)]
+        >>> reaching_outputs(alive, [torch.tensor([[[True, False]]])])[0].tolist()
+        [[True, False]]
+    """
+    onward = [alive[-1].clone()]
+    for l in reversed(range(len(edges))):
+        e = edges[l] if edges[l].is_floating_point() else edges[l].float()
+        reached = torch.bmm(e.transpose(1, 2), onward[0].to(e.dtype)[:, :, None])[:, :, 0] > 0
+        onward.insert(0, alive[l] & reached)
+    return onward

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import torch
 
-from growlab.engine import Network
+from growlab.engine import Network, reaching_outputs
 from growlab.methods.base import Part
 from growlab.methods.context import CycleContext
 from growlab.methods.groups import GRANULARITIES, channel_units, kernel_masks
@@ -204,10 +204,7 @@ def path_links(net: Network, importance: list[torch.Tensor], acts: list[torch.Te
         [[[0, 0], [1, 1]], [[0, 1]]]
     """
     edges = [net.edges(l, a) for l, a in enumerate(acts)]  # (P, out, in) channel-graph edges
-    onward = [net.alive[-1]]  # per neuron layer, from the last: alive and reaching an output
-    for l in reversed(range(net.n_layers)):
-        reach = torch.bmm(edges[l].transpose(1, 2).float(), onward[0].float()[:, :, None])[:, :, 0] > 0
-        onward.insert(0, net.alive[l] & reach)
+    onward = reaching_outputs(net.alive, edges)  # per neuron layer: alive and reaching an output
     keeping = onward[0]  # the inputs on a path, then the neurons their kept links reach
     kept = []
     for l, (imp, act) in enumerate(zip(importance, acts)):
