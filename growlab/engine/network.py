@@ -159,7 +159,7 @@ class Network(StructureEdits, Copies, ConvLayers):
         self._full = None
         with torch.no_grad():
             for l in self._carrying():
-                self._w[l][:, self.in_features(l), self.capacity[l + 1]] = 1.0
+                self._w[l][self._carried(l)] = 1.0
 
     def _carrying(self) -> range:
         """The dense layers followed by a dense layer. Each holds the constant 1 that carries
@@ -172,6 +172,10 @@ class Network(StructureEdits, Copies, ConvLayers):
         selected or copied; the values the next layer reads, and every gradient but the
         padding's, are the same bits."""
         return range(self.n_conv, self.n_layers - 1)
+
+    def _carried(self, layer: int) -> tuple:
+        """Where carrying layer ``layer`` keeps the next layer's 1 in a tensor stored like its parameter."""
+        return slice(None), self.in_features(layer), self.capacity[layer + 1]
 
     def _views(self) -> None:
         """``weights`` / ``biases``: true-shaped views into the stored parameters, outside autograd
@@ -239,7 +243,7 @@ class Network(StructureEdits, Copies, ConvLayers):
                 self._bmask[l] = self.alive[l + 1].view(torch.uint8).to(self._w[l].dtype)
                 self._gmask[l] = self.padded(l, self._wmask[l], self._bmask[l])  # what may be non-zero
                 if l in self._carrying():
-                    self._gmask[l][:, self.in_features(l), self.capacity[l + 1]] = 1.0  # the carried 1
+                    self._gmask[l][self._carried(l)] = 1.0  # the carried 1 stays
                 self._w[l].mul_(self._gmask[l])
 
     def effective_mask(self, layer: int) -> torch.Tensor:

@@ -127,8 +127,9 @@ class Composed(Method):
         super().__init__(**params)
         self._initial: torch.Tensor | None = None  # (P,) sparsity at the start
         self._start_active: torch.Tensor | None = None  # (P,) active connections at the start
-        self._junctures: list[tuple[int, int, int]] = []
-        self._juncture_rows: torch.Tensor | None = None  # the same as one (n, 3) tensor, made when asked
+        # (n, 3) long: (layer, source, target) of the last growth's focal junctures (one tensor,
+        # not n lists: a run copies this method's state before every cycle)
+        self._junctures = _juncture_rows([])
         self._grown: torch.Tensor | None = None  # (P,) connections grown by cycles so far (the budget reading)
         self._pruned: torch.Tensor | None = None  # (P,) connections pruned by cycles so far
         self._parts: dict[type[Part], Part] = {}  # built once by part(), reading self.values
@@ -262,38 +263,35 @@ class Composed(Method):
         else:
             allowed = room(net, self.member_tensor("sparsity", net.population, net.device))
         self._grown = self._totals(self._grown, grower.grow(ctx, allowed, stats))
-        self._junctures, self._juncture_rows = grower.overlays().get("focal_junctures", []), None
+        self._junctures = _juncture_rows(grower.overlays().get("focal_junctures", []))
 
     # ------------------------------------------------------------------ views and state
     def overlays(self) -> dict:
         names = GROWERS.get(self.grow_part).OVERLAYS if self.grow_part else ()
-        return {"focal_junctures": list(self._junctures)} if "focal_junctures" in names else {}
+        return {"focal_junctures": list(map(tuple, self._junctures.tolist()))} if "focal_junctures" in names else {}
 
     def state_dict(self) -> dict:
         return {
             "initial": None if self._initial is None else self._initial.clone(),
             "start_active": None if self._start_active is None else self._start_active.clone(),
-            "junctures": self._rows(),
+            "junctures": self._junctures.clone(),
             "member_values": {k: v.clone() for k, v in self.member_values.items()},
             "grown": None if self._grown is None else self._grown.clone(),
             "pruned": None if self._pruned is None else self._pruned.clone(),
         }
-
-    def _rows(self) -> torch.Tensor:
-        """The focal junctures as one ``(n, 3)`` tensor, made once per growth: a run copies this
-        method's state before every cycle (n lists of ints cost it milliseconds to copy)."""
-        if self._juncture_rows is None:
-            self._juncture_rows = torch.tensor(self._junctures, dtype=torch.long).reshape(-1, 3)
-        return self._juncture_rows
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("initial") is not None:
             self._initial = state["initial"].double().cpu()
         if state.get("start_active") is not None:
             self._start_active = state["start_active"].long().cpu()
-        junctures = torch.as_tensor(state.get("junctures", []), dtype=torch.long).reshape(-1, 3)  # or lists (older archives)
-        self._junctures, self._juncture_rows = [tuple(j) for j in junctures.tolist()], junctures
+        self._junctures = _juncture_rows(state.get("junctures", []))  # a tensor, or lists (older archives)
         self.member_values = dict(state.get("member_values", {}))
         for key in ("grown", "pruned"):  # absent from archives before the budget reading
             if state.get(key) is not None:
                 setattr(self, f"_{key}", state[key].long().cpu())
+
+
+def _juncture_rows(junctures) -> torch.Tensor:
+    """Focal junctures ``(layer, source, target)`` (a list of triples or a tensor) as ``(n, 3)`` long."""
+    return torch.as_tensor(junctures, dtype=torch.long).reshape(-1, 3)
